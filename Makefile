@@ -1,0 +1,76 @@
+# Siyu: `make demo` sets everything up and runs the pipeline; `make test` runs the tests.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+
+export SIYU_LANDING_ROOT ?= $(CURDIR)/data/landing
+export SIYU_WAREHOUSE ?= $(CURDIR)/data/warehouse/siyu.duckdb
+export SIYU_TIMEZONE ?= Asia/Shanghai
+export SIYU_LOG_DIR ?= $(CURDIR)/data/logs
+export AIRFLOW_HOME ?= $(CURDIR)/airflow_home
+export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+export AIRFLOW__CORE__EXECUTOR := LocalExecutor
+export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
+export AIRFLOW__LOGGING__BASE_LOG_FOLDER := $(AIRFLOW_HOME)/logs
+export DBT_SEND_ANONYMOUS_USAGE_STATS := False
+export NO_COLOR := 1
+
+DEMO_USERS ?= 5000
+DEMO_DAYS ?= 120
+DEMO_START ?= 2025-03-01
+DEMO_AS_OF ?= 2025-06-28
+DEMO_SEED ?= 7
+
+.PHONY: demo test setup airflow-db dbt-parse generate-demo run-demo clean lint bench
+
+demo: setup airflow-db generate-demo run-demo
+
+setup: $(VENV)/.installed dbt-parse
+
+$(VENV)/.installed: pyproject.toml uv.lock
+	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --frozen --extra dev --quiet
+	touch $@
+
+dbt-parse: $(VENV)/.installed
+	cd dbt_project && ../$(BIN)/dbt parse --profiles-dir . --quiet
+
+airflow-db: $(VENV)/.installed
+	mkdir -p $(AIRFLOW_HOME)
+	$(BIN)/airflow db migrate > $(AIRFLOW_HOME)/db-migrate.log 2>&1 || { tail -30 $(AIRFLOW_HOME)/db-migrate.log; exit 1; }
+
+generate-demo: $(VENV)/.installed
+	rm -rf $(SIYU_LANDING_ROOT)
+	$(BIN)/siyu generate --out $(SIYU_LANDING_ROOT) --users $(DEMO_USERS) --days $(DEMO_DAYS) \
+	    --start $(DEMO_START) --seed $(DEMO_SEED)
+
+run-demo: $(VENV)/.installed
+	rm -rf $(dir $(SIYU_WAREHOUSE))
+	mkdir -p $(SIYU_LOG_DIR)
+	$(BIN)/airflow dags test siyu_daily $(DEMO_AS_OF) > $(SIYU_LOG_DIR)/airflow-dags-test.log 2>&1 \
+	    || { tail -60 $(SIYU_LOG_DIR)/airflow-dags-test.log; exit 1; }
+	@grep -E "DagRun Finished|state=" $(SIYU_LOG_DIR)/airflow-dags-test.log | tail -3 || true
+	$(BIN)/python -m siyu.report --warehouse $(SIYU_WAREHOUSE)
+	@echo
+	@echo "landing zone : $(SIYU_LANDING_ROOT)"
+	@echo "warehouse    : $(SIYU_WAREHOUSE)  (raw files in $(basename $(SIYU_WAREHOUSE))_raw/)"
+	@echo "airflow log  : $(SIYU_LOG_DIR)/airflow-dags-test.log (task logs in $(AIRFLOW_HOME)/logs)"
+	@echo "dbt log      : $(SIYU_LOG_DIR)/dbt"
+	@echo "quarantine   : $(BIN)/siyu quarantine"
+
+test: setup airflow-db
+	$(BIN)/python -m pytest -q
+
+lint:
+	$(BIN)/ruff check include dags tests benchmarks
+
+bench: setup
+	$(BIN)/python benchmarks/bench_ingest.py
+
+clean:
+	rm -rf data airflow_home dbt_project/target dbt_project/logs

@@ -1,0 +1,35 @@
+"""Airflow DAGs `siyu_ingest_crm`, `siyu_ingest_shop`, `siyu_ingest_community`.
+
+One DAG per source: each loads the dt= partitions of its run's business date into the
+source's own raw DuckDB file, so the three can run at the same time (DuckDB allows one
+writer per file). Task code lives in `include/siyu/` (see siyu.orchestration).
+"""
+
+from airflow.sdk import DAG
+
+from siyu import contract
+from siyu.orchestration import (
+    DAG_DOC_FOOTER,
+    catchup,
+    daily_schedule,
+    default_args,
+    make_ingest_task,
+    params,
+    start_date,
+)
+
+for source in contract.SOURCES:
+    with DAG(
+        dag_id=f"siyu_ingest_{source}",
+        description=f"Load {source} landing partitions into raw (with quarantine)",
+        schedule=daily_schedule(),
+        start_date=start_date(),
+        catchup=catchup(),
+        max_active_runs=1,  # one writer of this source's raw file at a time
+        default_args=default_args(),
+        params=params(),
+        tags=["siyu", "ingest", source],
+        doc_md=(__doc__ or "") + DAG_DOC_FOOTER,
+    ) as dag:
+        make_ingest_task(source)
+    globals()[dag.dag_id] = dag

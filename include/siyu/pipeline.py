@@ -1,0 +1,223 @@
+"""Task code shared by the Airflow DAGs and the ``siyu`` CLI.
+
+Every function takes its paths from a ``Settings`` object and plain arguments, so it runs
+(and is tested) without Airflow. The DAG files only wire these functions into tasks.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import duckdb
+
+from . import contract as C
+from . import loader
+from .config import Settings
+
+log = logging.getLogger(__name__)
+
+
+class PipelineError(RuntimeError):
+    """A pipeline step failed; the message says which step and why."""
+
+
+# --------------------------------------------------------------------------- dates
+
+
+def business_date(moment: datetime, tz: str) -> date:
+    """The business-timezone calendar date of an aware datetime (Airflow's logical date)."""
+    if moment.tzinfo is None:
+        raise ValueError("expected a timezone-aware datetime")
+    return moment.astimezone(ZoneInfo(tz)).date()
+
+
+def date_range(start: date, end: date) -> list[date]:
+    if end < start:
+        raise ValueError(f"empty date range: {start} > {end}")
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+def loaded_dates(settings: Settings, source: str) -> set[date]:
+    """Partitions of ``source`` already recorded in its raw load log."""
+    path = settings.raw_db(source)
+    if not path.exists():
+        return set()
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.IOException:  # a writer holds it: treat as unknown, reload nothing extra
+        return set()
+    try:
+        if not con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
+            [loader.LOAD_LOG],
+        ).fetchone()[0]:
+            return set()
+        return {r[0] for r in con.execute(f"SELECT DISTINCT _dt FROM {loader.LOAD_LOG}").fetchall()}
+    finally:
+        con.close()
+
+
+def dates_to_load(
+    settings: Settings, source: str, as_of: date, from_date: date | None = None
+) -> list[date]:
+    """Which partitions a run for ``as_of`` loads.
+
+    With ``from_date``: every day from it to ``as_of`` (a backfill, existing days replaced).
+    Without: every landed partition up to ``as_of`` not loaded yet, plus ``as_of`` itself
+    (so an empty warehouse gets the whole history and a daily run reloads its own day).
+    """
+    if from_date is not None:
+        return date_range(from_date, as_of)
+    done = loaded_dates(settings, source)
+    landed = [d for d in loader.landed_dates(settings.landing_root, source) if d <= as_of]
+    todo = {d for d in landed if d not in done}
+    todo.add(as_of)
+    return sorted(todo)
+
+
+# --------------------------------------------------------------------------- ingest
+
+
+def ingest(
+    settings: Settings,
+    source: str,
+    dates: Iterable[date],
+    load_id: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict:
+    """Load partitions of one source into its raw file. Returns a summary (JSON-able)."""
+    dates = sorted(set(dates))
+    if not settings.landing_root.is_dir():
+        raise PipelineError(f"landing root {settings.landing_root} does not exist")
+    t0 = time.perf_counter()
+
+    def _progress(day: loader.SourceLoad) -> None:
+        if progress:
+            progress(
+                f"  {source:<9} dt={day.dt}  loaded {day.rows_loaded:>9,}"
+                f"  quarantined {day.rows_quarantined:>5,}"
+            )
+
+    days = loader.ingest_source_days(
+        source, dates, settings.landing_root, settings.raw_db(source), load_id, _progress
+    )
+    summary = {
+        "source": source,
+        "dates": [d.isoformat() for d in dates],
+        "rows_loaded": sum(d.rows_loaded for d in days),
+        "rows_quarantined": sum(d.rows_quarantined for d in days),
+        "new_columns": sorted({c for d in days for e in d.entities for c in e.new_columns}),
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
+    log.info("ingest summary %s", json.dumps(summary))
+    return summary
+
+
+def ensure_raw(settings: Settings) -> None:
+    """Make sure every source's raw file exists with its tables (dbt attaches all three)."""
+    loader.ensure_raw_databases({s: settings.raw_db(s) for s in C.SOURCES})
+
+
+# --------------------------------------------------------------------------- dbt
+
+
+def dbt_executable() -> str:
+    candidate = Path(sys.executable).with_name("dbt")
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which("dbt")
+    if not found:
+        raise PipelineError("dbt executable not found; run `make setup`")
+    return found
+
+
+def dbt_env(settings: Settings) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(settings.env())
+    env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
+    return env
+
+
+def dbt(
+    settings: Settings,
+    args: list[str],
+    as_of: date | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> None:
+    """Run one dbt command on the project with the warehouse of ``settings``."""
+    settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    settings.log_dir.mkdir(parents=True, exist_ok=True)
+    cmd = [
+        dbt_executable(),
+        *args,
+        "--project-dir", str(settings.dbt_project_dir),
+        "--profiles-dir", str(settings.dbt_project_dir),
+        "--log-path", str(settings.log_dir / "dbt"),
+    ]
+    if as_of is not None and args and args[0] in {"build", "run", "test", "seed", "snapshot"}:
+        cmd += ["--vars", json.dumps({"as_of": as_of.isoformat()})]
+    if progress:
+        progress(f"  $ dbt {' '.join(args)}")
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        cmd, env=dbt_env(settings), capture_output=True, text=True, cwd=settings.dbt_project_dir
+    )
+    out = proc.stdout + proc.stderr
+    (settings.log_dir / "dbt-last.log").write_text(out)
+    if proc.returncode != 0:
+        tail = "\n".join(out.strip().splitlines()[-40:])
+        raise PipelineError(f"dbt {' '.join(args)} failed (exit {proc.returncode}):\n{tail}")
+    if progress:
+        summary = [ln for ln in out.splitlines() if "Done. PASS=" in ln]
+        progress(f"    {summary[-1].split('|')[-1].strip() if summary else 'done'}"
+                 f" in {time.perf_counter() - t0:.1f}s")
+
+
+def build(
+    settings: Settings,
+    as_of: date | None,
+    select: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> None:
+    ensure_raw(settings)
+    args = ["build"]
+    if select:
+        args += ["--select", select]
+    dbt(settings, args, as_of=as_of, progress=progress)
+
+
+# --------------------------------------------------------------------------- run
+
+
+def run(
+    settings: Settings,
+    as_of: date,
+    from_date: date | None = None,
+    sources: Iterable[str] = C.SOURCES,
+    progress: Callable[[str], None] | None = None,
+    select: str | None = None,
+) -> dict:
+    """Ingest every source for the run's dates, then build the dbt project up to ``as_of``."""
+    say = progress or (lambda _msg: None)
+    result: dict = {"as_of": as_of.isoformat(), "ingest": []}
+    t0 = time.perf_counter()
+    for source in sources:
+        dates = dates_to_load(settings, source, as_of, from_date)
+        say(f"ingest {source}: {len(dates)} partition(s) {dates[0]} .. {dates[-1]}")
+        result["ingest"].append(ingest(settings, source, dates, progress=progress))
+    say("dbt build")
+    build(settings, as_of, select=select, progress=progress)
+    result["seconds"] = round(time.perf_counter() - t0, 2)
+    result["warehouse"] = str(settings.warehouse)
+    result["raw_dir"] = str(settings.raw_dir)
+    return result
