@@ -211,7 +211,7 @@ def _prepare(
 ) -> tuple[list[PreparedFile], list[FileIssue]]:
     prepared: list[PreparedFile] = []
     issues: list[FileIssue] = []
-    for i, p in enumerate(files):
+    for i, p in enumerate(files):  # whole files only; rows are handled in SQL
         rel = p.relative_to(landing_root).as_posix()
         size = p.stat().st_size
         if size == 0:
@@ -221,15 +221,50 @@ def _prepare(
             issues += _decompress(p, plain, rel)
         else:
             plain = p
-        try:
-            con.execute("SELECT count(*) FROM read_text(?)", [str(plain)]).fetchone()
-        except duckdb.InvalidInputException:
-            if plain == p:
-                plain = workdir / f"{i}.txt"
-                shutil.copyfile(p, plain)
-            issues += _repair_utf8(plain, rel)
         prepared.append(PreparedFile(rel, plain, size))
     return prepared, issues
+
+
+def _stage_lines(
+    con: duckdb.DuckDBPyConnection, prepared: list[PreparedFile], workdir: Path
+) -> list[FileIssue]:
+    """Create temp tables ``_files`` and ``_lines`` (file_idx, line_no, line).
+
+    A file DuckDB refuses as invalid UTF-8 is rewritten with its bad lines blanked, and
+    those lines are returned as quarantine issues.
+    """
+    issues: list[FileIssue] = []
+    con.execute("CREATE OR REPLACE TEMP TABLE _files (idx INTEGER, rel VARCHAR, plain VARCHAR)")
+    if not prepared:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _lines (file_idx INTEGER, line_no BIGINT, line VARCHAR)"
+        )
+        return issues
+    try:
+        _create_lines(con, prepared)
+    except duckdb.InvalidInputException:
+        for i, pf in enumerate(prepared):
+            try:
+                con.execute("SELECT length(content) FROM read_text(?)", [str(pf.plain)]).fetchall()
+            except duckdb.InvalidInputException:
+                copy = workdir / f"utf8-{i}.txt"
+                shutil.copyfile(pf.plain, copy)
+                pf.plain = copy
+                issues += _repair_utf8(copy, pf.rel)
+        _create_lines(con, prepared)
+    return issues
+
+
+def _create_lines(con: duckdb.DuckDBPyConnection, prepared: list[PreparedFile]) -> None:
+    con.execute("DELETE FROM _files")
+    con.executemany(
+        "INSERT INTO _files VALUES (?, ?, ?)",
+        [(i, p.rel, str(p.plain)) for i, p in enumerate(prepared)],
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _lines AS {_lines_sql(len(prepared))}",
+        [[str(p.plain) for p in prepared]],
+    )
 
 
 # --------------------------------------------------------------------------- SQL
@@ -476,6 +511,7 @@ def load_entity_day(
     stats.bytes = sum(p.stat().st_size for p in files)
     with tempfile.TemporaryDirectory(prefix="siyu-load-") as tmp:
         prepared, issues = _prepare(files, landing_root, Path(tmp), con)
+        issues += _stage_lines(con, prepared, Path(tmp))
         con.execute("BEGIN TRANSACTION")
         try:
             _replace_partition(con, entity, dt, load_id, started, prepared, issues, stats)
@@ -514,15 +550,6 @@ def _replace_partition(con, entity, dt, load_id, loaded_at, prepared, issues, st
     if not prepared:
         return
 
-    con.execute("CREATE TEMP TABLE _files (idx INTEGER, rel VARCHAR, plain VARCHAR)")
-    con.executemany(
-        "INSERT INTO _files VALUES (?, ?, ?)",
-        [(i, p.rel, str(p.plain)) for i, p in enumerate(prepared)],
-    )
-    con.execute(
-        f"CREATE TEMP TABLE _lines AS {_lines_sql(len(prepared))}",
-        [[str(p.plain) for p in prepared]],
-    )
     records = _csv_records_sql(entity) if entity.fmt == "csv" else _json_records_sql(entity)
     reasons = "concat_ws('; ', " + ", ".join(_entity_checks(entity)) + ")"
     con.execute(

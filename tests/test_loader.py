@@ -1,0 +1,335 @@
+"""Raw ingestion: every bad-input kind on tiny hand-made files, with exact counts."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import multiprocessing
+import time
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from siyu import contract as C
+from siyu import loader
+
+DT = date(2025, 3, 1)
+
+CONTACT_HEADER = (
+    "contact_id,external_userid,unionid,name,phone,email,city,source_channel,"
+    "owner_staff_id,created_at,updated_at,is_deleted"
+)
+
+
+def contact(cid: str, created="2025-03-01 10:00:00", updated="2025-03-01 10:00:00",
+            deleted="false", phone="13800138000", city="上海") -> str:
+    return f"{cid},wm{cid},,张伟😊,{phone},a@b.com,{city},store_qr,sales_001,{created},{updated},{deleted}"
+
+
+def order(oid: str, **kw) -> dict:
+    o = {
+        "order_id": oid, "buyer_id": "B1", "buyer_phone": "13800138000", "unionid": None,
+        "channel": "mini_program", "status": "paid",
+        "created_at": "2025-03-01T20:11:05+08:00", "paid_at": "2025-03-01T20:12:40+08:00",
+        "updated_at": "2025-03-01T20:12:40+08:00", "currency": "CNY", "total_amount": "299.00",
+        "discount_amount": "30.00", "shipping_amount": "0.00", "paid_amount": "269.00",
+        "coupon_code": None,
+        "items": [{"sku": "SK-1", "product_name": "修护精华 30ml", "category": "serum",
+                   "quantity": 1, "unit_price": "299.00"}],
+    }
+    o.update(kw)
+    return o
+
+
+def message(mid: str, **kw) -> dict:
+    m = {"msgid": mid, "chat_type": "single", "roomid": None, "from": "wmA",
+         "from_type": "customer", "tolist": ["zhangwei"], "msgtime": 1740831160123,
+         "msgtype": "text", "content": "这个精华敏感肌能用吗？"}
+    m.update(kw)
+    return m
+
+
+def write(landing: Path, entity: str, name: str, text: str | bytes, dt: date = DT) -> Path:
+    d = landing / entity / f"dt={dt.isoformat()}"
+    d.mkdir(parents=True, exist_ok=True)
+    p = d / name
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    if name.endswith(".gz"):
+        data = gzip.compress(data, mtime=0)
+    p.write_bytes(data)
+    return p
+
+
+def jsonl(*objs) -> str:
+    return "".join(json.dumps(o, ensure_ascii=False) + "\n" for o in objs)
+
+
+def load(tmp_path: Path, source: str, dt: date = DT) -> duckdb.DuckDBPyConnection:
+    raw = tmp_path / "raw" / f"{source}.duckdb"
+    loader.ingest_source_day(source, dt, tmp_path / "landing", raw)
+    return duckdb.connect(str(raw), read_only=True)
+
+
+def counts(con, table: str) -> tuple[int, int]:
+    rows = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+    q = con.execute("SELECT count(*) FROM quarantine WHERE entity = ?", [table]).fetchone()[0]
+    return rows, q
+
+
+def quarantine(con, table: str) -> list[tuple[str, int, str]]:
+    return con.execute(
+        "SELECT _file, _line, reason FROM quarantine WHERE entity = ? ORDER BY _file, _line",
+        [table],
+    ).fetchall()
+
+
+@pytest.fixture
+def landing(tmp_path: Path) -> Path:
+    return tmp_path / "landing"
+
+
+# ---------------------------------------------------------------- CSV
+
+
+def test_csv_good_rows_keep_lineage_bom_quotes_and_emoji(tmp_path, landing):
+    text = "\ufeff" + CONTACT_HEADER + "\n" + contact("C1") + "\n" + contact(
+        "C2", city='"北京, 朝阳区"'
+    ) + "\n" + contact("C3", city='"上海 ""浦东"""') + "\n"
+    write(landing, "crm/contacts", "part-1.csv", text)
+    con = load(tmp_path, "crm")
+    rows = con.execute(
+        "SELECT contact_id, city, name, _file, _line, _dt FROM contacts ORDER BY _line"
+    ).fetchall()
+    assert [r[0] for r in rows] == ["C1", "C2", "C3"]
+    assert rows[1][1] == "北京, 朝阳区"
+    assert rows[2][1] == '上海 "浦东"'
+    assert rows[0][2] == "张伟😊"
+    assert [r[4] for r in rows] == [2, 3, 4]  # header is line 1
+    assert rows[0][3] == "crm/contacts/dt=2025-03-01/part-1.csv"
+    assert rows[0][5] == DT
+
+
+def test_csv_missing_key_missing_time_bad_time_bad_enum(tmp_path, landing):
+    lines = [
+        CONTACT_HEADER,
+        contact("C1"),  # 2 good
+        contact(""),  # 3 missing key
+        contact("C3", updated=""),  # 4 missing required time
+        contact("C4", created="2025/03/01 10:00"),  # 5 unparsable time
+        contact("C5", deleted="maybe"),  # 6 unknown enum
+        contact("C6", updated="2025-02-30 10:00:00"),  # 7 impossible date
+        contact("C7"),  # 8 good
+    ]
+    write(landing, "crm/contacts", "part-1.csv", "\n".join(lines) + "\n")
+    con = load(tmp_path, "crm")
+    assert counts(con, "contacts") == (2, 5)
+    q = quarantine(con, "contacts")
+    assert [line for _, line, _ in q] == [3, 4, 5, 6, 7]
+    assert "missing required field contact_id" in q[0][2]
+    assert "missing required field updated_at" in q[1][2]
+    assert "unparsable time in created_at" in q[2][2]
+    assert "unknown is_deleted value: maybe" in q[3][2]
+    assert "unparsable time in updated_at" in q[4][2]
+
+
+def test_csv_wrong_field_count_and_multiline_record_keep_physical_lines(tmp_path, landing):
+    lines = [
+        "contact_id,tag_group,tag_name,action,tagged_at,staff_id",
+        'C1,interest,"两行\n标签",add,2025-03-01 10:00:00,s1',  # lines 2-3, one record
+        "C2,interest,护肤,add,2025-03-01 10:00:00",  # line 4: 5 fields
+        "C3,need,补水,remove,2025-03-01 11:00:00,",  # line 5 good (automation)
+    ]
+    write(landing, "crm/contact_tags", "part-1.csv", "\n".join(lines) + "\n")
+    con = load(tmp_path, "crm")
+    assert counts(con, "contact_tags") == (2, 1)
+    assert con.execute("SELECT _line FROM contact_tags ORDER BY _line").fetchall() == [(2,), (5,)]
+    (_, line, reason), = quarantine(con, "contact_tags")
+    assert line == 4 and "expected 6 fields" in reason
+
+
+def test_csv_reordered_and_added_columns_are_mapped_and_kept(tmp_path, landing):
+    header = "name,remark,contact_id,is_deleted,created_at,updated_at"
+    write(landing, "crm/contacts", "part-1.csv",
+          f"{header}\n李娜,VIP客户,C9,true,2025-03-01 09:00:00,2025-03-01 09:30:00\n")
+    con = load(tmp_path, "crm")
+    row = con.execute("SELECT contact_id, name, is_deleted, phone, _extra FROM contacts").fetchone()
+    assert row[:4] == ("C9", "李娜", "true", None)
+    assert json.loads(row[4]) == {"remark": "VIP客户"}
+    drift = con.execute(
+        "SELECT column_name, change FROM schema_drift WHERE entity='contacts' ORDER BY 1"
+    ).fetchall()
+    assert ("remark", "added") in drift
+    assert ("phone", "missing") in drift
+
+
+def test_surveys_score_out_of_range_and_unparsable(tmp_path, landing):
+    write(landing, "crm/surveys", "part-1.csv",
+          "response_id,contact_id,score,submitted_at\n"
+          "S1,C1,9,2025-03-01 10:00:00\nS2,C1,11,2025-03-01 10:00:00\n"
+          "S3,C1,abc,2025-03-01 10:00:00\n")
+    con = load(tmp_path, "crm")
+    assert counts(con, "surveys") == (1, 2)
+
+
+def test_campaign_bad_amount(tmp_path, landing):
+    write(landing, "crm/campaigns", "part-1.csv",
+          "campaign_id,channel,department,start_date,end_date,spend_cny,updated_at\n"
+          "K1,douyin_ad,marketing,2025-03-01,2025-03-10,1000.00,2025-03-01 10:00:00\n"
+          "K2,douyin_ad,marketing,2025-03-01,2025-03-10,12.3.4,2025-03-01 10:00:00\n")
+    con = load(tmp_path, "crm")
+    assert counts(con, "campaigns") == (1, 1)
+    assert "unparsable amount in spend_cny" in quarantine(con, "campaigns")[0][2]
+
+
+# ---------------------------------------------------------------- JSON lines
+
+
+def test_json_bad_kinds_each_rejected_with_reason(tmp_path, landing):
+    objs = [
+        order("T1"),  # 1 good
+        order("T2", updated_at="2025-03-01T20:12:40"),  # 2 shop time without offset
+        order("T3", paid_amount="abc"),  # 3 unparsable amount
+        order("T4", status="lost"),  # 4 unknown enum
+        order("T5", created_at="2025-13-01T10:00:00+08:00"),  # 5 unparsable time
+        order(None),  # 6 missing key
+        order("T7", updated_at="2025-03-01T12:40:00Z"),  # 7 good (Z is an offset)
+    ]
+    text = jsonl(*objs) + '{"order_id": "T8", "buyer_id": "B1", "sta\n'  # 8 malformed
+    write(landing, "shop/orders", "part-1.jsonl", text)
+    con = load(tmp_path, "shop")
+    assert counts(con, "orders") == (2, 6)
+    reasons = {line: reason for _, line, reason in quarantine(con, "orders")}
+    assert "shop time without offset in updated_at" in reasons[2]
+    assert "unparsable amount in paid_amount" in reasons[3]
+    assert "unknown status value: lost" in reasons[4]
+    assert "unparsable time in created_at" in reasons[5]
+    assert "missing required field order_id" in reasons[6]
+    assert reasons[8] == "malformed JSON"
+    items = con.execute("SELECT items->>'$[0].product_name' FROM orders WHERE order_id='T1'")
+    assert items.fetchone()[0] == "修护精华 30ml"
+
+
+def test_json_extra_keys_kept_and_nulls_allowed(tmp_path, landing):
+    write(landing, "community/messages", "part-1.jsonl", jsonl(
+        message("m1", action="send"),
+        message("m2", msgtype="image", content=None),
+        message("m3", msgtype="voicemail"),
+        message("m4", msgtime="abc"),
+        message("m5", from_type=None),
+    ))
+    con = load(tmp_path, "community")
+    assert counts(con, "messages") == (2, 3)
+    extra = con.execute("SELECT _extra FROM messages WHERE msgid='m1'").fetchone()[0]
+    assert json.loads(extra) == {"action": "send"}
+    assert con.execute("SELECT _extra FROM messages WHERE msgid='m2'").fetchone()[0] is None
+
+
+def test_duplicated_lines_and_files_are_kept_in_raw(tmp_path, landing):
+    text = jsonl(message("m1"), message("m1"))
+    write(landing, "community/messages", "part-1.jsonl", text)
+    write(landing, "community/messages", "part-1-dup.jsonl", text)
+    con = load(tmp_path, "community")
+    # raw keeps every delivered row with its lineage; staging dedupes by msgid
+    assert counts(con, "messages") == (4, 0)
+
+
+def test_empty_file_and_empty_partition(tmp_path, landing):
+    write(landing, "community/messages", "part-1.jsonl", "")
+    write(landing, "community/messages", "part-2.jsonl", jsonl(message("m1")))
+    con = load(tmp_path, "community")
+    assert counts(con, "messages") == (1, 0)
+    assert con.execute(
+        "SELECT files FROM load_log WHERE entity='messages'"
+    ).fetchone()[0] == 2
+
+
+def test_truncated_gzip_keeps_complete_lines(tmp_path, landing):
+    body = jsonl(*[message(f"m{i}", content="内容" * 50 + str(i)) for i in range(200)])
+    full = gzip.compress(body.encode(), mtime=0)
+    d = landing / "community/messages" / f"dt={DT}"
+    d.mkdir(parents=True)
+    (d / "part-1.jsonl.gz").write_bytes(full[: len(full) * 2 // 3])
+    # how many complete lines a streaming decompressor can recover
+    import zlib
+
+    dec = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(full[: len(full) * 2 // 3])
+    complete = dec.count(b"\n")
+    assert 0 < complete < 200
+    write(landing, "community/messages", "part-2.jsonl", jsonl(message("other")))
+    con = load(tmp_path, "community")
+    rows, q = counts(con, "messages")
+    assert rows == complete + 1  # the other file is untouched
+    (_, line, reason), = quarantine(con, "messages")
+    assert line == complete + 1
+    assert reason.startswith("truncated gzip")
+
+
+def test_corrupt_gzip_does_not_stop_other_files(tmp_path, landing):
+    d = landing / "community/messages" / f"dt={DT}"
+    d.mkdir(parents=True)
+    (d / "part-1.jsonl.gz").write_bytes(b"\x1f\x8b\x08\x00garbage-not-deflate")
+    write(landing, "community/messages", "part-2.jsonl", jsonl(message("ok")))
+    con = load(tmp_path, "community")
+    assert counts(con, "messages") == (1, 1)
+    assert "gzip" in quarantine(con, "messages")[0][2]
+
+
+def test_invalid_utf8_line_is_quarantined(tmp_path, landing):
+    good = json.dumps(message("m1"), ensure_ascii=False).encode()
+    bad = b'{"msgid": "m2", "content": "\xff\xfe"}'
+    write(landing, "community/messages", "part-1.jsonl", good + b"\n" + bad + b"\n" + good + b"\n")
+    con = load(tmp_path, "community")
+    assert counts(con, "messages") == (2, 1)
+    assert quarantine(con, "messages")[0][1:] == (2, "invalid UTF-8")
+
+
+# ---------------------------------------------------------------- idempotency, concurrency
+
+
+def test_reloading_a_day_replaces_it(tmp_path, landing):
+    write(landing, "community/messages", "part-1.jsonl", jsonl(message("m1"), message("m2", msgtype="x")))
+    write(landing, "community/messages", "part-1.jsonl",
+          jsonl(message("m9")), dt=date(2025, 3, 2))
+    raw = tmp_path / "raw" / "community.duckdb"
+    for _ in range(2):
+        loader.ingest_source_days("community", [DT, date(2025, 3, 2)], landing, raw)
+    con = duckdb.connect(str(raw), read_only=True)
+    assert counts(con, "messages") == (2, 1)
+    assert con.execute("SELECT count(DISTINCT load_id) FROM load_log").fetchone()[0] == 2
+    con.close()
+    # the source fixes day 1: a rerun of that day only replaces day 1
+    write(landing, "community/messages", "part-1.jsonl", jsonl(message("m1"), message("m2")))
+    loader.ingest_source_day("community", DT, landing, raw)
+    con = duckdb.connect(str(raw), read_only=True)
+    assert counts(con, "messages") == (3, 0)
+
+
+def _ingest_proc(args):
+    source, landing, raw = args
+    t0 = time.monotonic()
+    loader.ingest_source_day(source, DT, Path(landing), Path(raw))
+    return source, t0, time.monotonic()
+
+
+def test_three_sources_load_concurrently_and_same_source_writers_queue(tmp_path, landing):
+    write(landing, "crm/contacts", "part-1.csv", CONTACT_HEADER + "\n" + contact("C1") + "\n")
+    write(landing, "shop/orders", "part-1.jsonl", jsonl(order("T1")))
+    write(landing, "community/messages", "part-1.jsonl", jsonl(message("m1")))
+    raw = tmp_path / "raw"
+    jobs = [(s, str(landing), str(raw / f"{s}.duckdb")) for s in C.SOURCES]
+    jobs.append(("community", str(landing), str(raw / "community.duckdb")))  # 2nd writer
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(4) as pool:
+        results = pool.map(_ingest_proc, jobs)
+    assert sorted(r[0] for r in results) == ["community", "community", "crm", "shop"]
+    for source, table in (("crm", "contacts"), ("shop", "orders"), ("community", "messages")):
+        con = duckdb.connect(str(raw / f"{source}.duckdb"), read_only=True)
+        assert counts(con, table) == (1, 0)
+        con.close()
+
+
+def test_unknown_source_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="unknown source"):
+        loader.ingest_source_day("erp", DT, tmp_path, tmp_path / "x.duckdb")
