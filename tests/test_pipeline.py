@@ -1,0 +1,87 @@
+"""Task code shared by DAGs and CLI: dates, configuration, ingest summaries, CLI errors."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from siyu import cli, pipeline
+from siyu.config import Settings
+
+from .test_loader import jsonl, message, write
+
+
+def settings(tmp_path: Path) -> Settings:
+    return Settings.from_env(
+        landing_root=tmp_path / "landing", warehouse=tmp_path / "wh" / "siyu.duckdb"
+    )
+
+
+def test_business_date_uses_the_configured_timezone():
+    moment = datetime(2025, 3, 1, 16, 30, tzinfo=timezone.utc)  # 00:30 next day in Shanghai
+    assert pipeline.business_date(moment, "Asia/Shanghai") == date(2025, 3, 2)
+    assert pipeline.business_date(moment, "UTC") == date(2025, 3, 1)
+    with pytest.raises(ValueError):
+        pipeline.business_date(datetime(2025, 3, 1), "UTC")
+
+
+def test_settings_come_from_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("SIYU_WAREHOUSE", str(tmp_path / "w" / "x.duckdb"))
+    monkeypatch.setenv("SIYU_LANDING_ROOT", str(tmp_path / "l"))
+    monkeypatch.setenv("SIYU_TIMEZONE", "Asia/Tokyo")
+    monkeypatch.delenv("SIYU_RAW_DIR", raising=False)
+    s = Settings.from_env()
+    assert s.warehouse == (tmp_path / "w" / "x.duckdb").resolve()
+    assert s.raw_db("shop") == (tmp_path / "w" / "x_raw" / "shop.duckdb").resolve()
+    assert s.landing_root == (tmp_path / "l").resolve()
+    assert s.timezone == "Asia/Tokyo"
+    monkeypatch.setenv("SIYU_TIMEZONE", "Mars/Olympus")
+    with pytest.raises(Exception):
+        Settings.from_env()
+
+
+def test_empty_warehouse_loads_every_partition_then_only_new_ones(tmp_path):
+    s = settings(tmp_path)
+    for day in (1, 2, 5):
+        write(s.landing_root, "community/messages", "part-1.jsonl",
+              jsonl(message(f"m{day}")), dt=date(2025, 3, day))
+    as_of = date(2025, 3, 4)
+    first = pipeline.dates_to_load(s, "community", as_of)
+    assert first == [date(2025, 3, 1), date(2025, 3, 2), date(2025, 3, 4)]  # not the 5th
+    pipeline.ingest(s, "community", first)
+    assert pipeline.dates_to_load(s, "community", as_of) == [as_of]
+    assert pipeline.dates_to_load(s, "community", date(2025, 3, 6)) == [
+        date(2025, 3, 5), date(2025, 3, 6)]
+    backfill = pipeline.dates_to_load(s, "community", as_of, from_date=date(2025, 3, 2))
+    assert backfill == [date(2025, 3, 2), date(2025, 3, 3), date(2025, 3, 4)]
+
+
+def test_ingest_summary_counts(tmp_path):
+    s = settings(tmp_path)
+    write(s.landing_root, "community/messages", "part-1.jsonl",
+          jsonl(message("a"), message("b", chat_type="broadcast")))
+    out = pipeline.ingest(s, "community", [date(2025, 3, 1)])
+    assert (out["rows_loaded"], out["rows_quarantined"]) == (1, 1)
+
+
+def test_missing_landing_root_fails_clearly(tmp_path, capsys):
+    code = cli.main(["run", "--landing", str(tmp_path / "nope"), "--warehouse",
+                     str(tmp_path / "w.duckdb"), "--as-of", "2025-03-01"])
+    assert code == 1
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_cli_rejects_bad_dates():
+    with pytest.raises(SystemExit):
+        cli.main(["run", "--as-of", "2025-13-01"])
+
+
+def test_help_explains_every_command(capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["--help"])
+    assert exc.value.code == 0
+    text = capsys.readouterr().out
+    for command in ("generate", "ingest", "run", "quarantine"):
+        assert command in text
