@@ -226,7 +226,11 @@ def _prepare(
 
 
 def _stage_lines(
-    con: duckdb.DuckDBPyConnection, prepared: list[PreparedFile], workdir: Path
+    con: duckdb.DuckDBPyConnection,
+    prepared: list[PreparedFile],
+    workdir: Path,
+    dt_of: dict[str, date],
+    load_ids: dict[date, str],
 ) -> list[FileIssue]:
     """Create temp tables ``_files`` and ``_lines`` (file_idx, line_no, line).
 
@@ -234,14 +238,17 @@ def _stage_lines(
     those lines are returned as quarantine issues.
     """
     issues: list[FileIssue] = []
-    con.execute("CREATE OR REPLACE TEMP TABLE _files (idx INTEGER, rel VARCHAR, plain VARCHAR)")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _files"
+        " (idx INTEGER, rel VARCHAR, plain VARCHAR, dt DATE, load_id VARCHAR)"
+    )
     if not prepared:
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _lines (file_idx INTEGER, line_no BIGINT, line VARCHAR)"
         )
         return issues
     try:
-        _create_lines(con, prepared)
+        _create_lines(con, prepared, dt_of, load_ids)
     except duckdb.InvalidInputException:
         for i, pf in enumerate(prepared):
             try:
@@ -251,15 +258,18 @@ def _stage_lines(
                 shutil.copyfile(pf.plain, copy)
                 pf.plain = copy
                 issues += _repair_utf8(copy, pf.rel)
-        _create_lines(con, prepared)
+        _create_lines(con, prepared, dt_of, load_ids)
     return issues
 
 
-def _create_lines(con: duckdb.DuckDBPyConnection, prepared: list[PreparedFile]) -> None:
+def _create_lines(con, prepared, dt_of, load_ids) -> None:
     con.execute("DELETE FROM _files")
     con.executemany(
-        "INSERT INTO _files VALUES (?, ?, ?)",
-        [(i, p.rel, str(p.plain)) for i, p in enumerate(prepared)],
+        "INSERT INTO _files VALUES (?, ?, ?, ?, ?)",
+        [
+            (i, p.rel, str(p.plain), dt_of[p.rel], load_ids[dt_of[p.rel]])
+            for i, p in enumerate(prepared)
+        ],
     )
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _lines AS {_lines_sql(len(prepared))}",
@@ -503,23 +513,46 @@ def load_entity_day(
     load_id: str,
 ) -> EntityLoad:
     """Replace the ``dt`` partition of one entity (raw rows, quarantine, drift, load log)."""
+    return load_entity_days(con, entity, landing_root, [dt], {dt: load_id})[0]
+
+
+def load_entity_days(
+    con: duckdb.DuckDBPyConnection,
+    entity: Entity,
+    landing_root: Path,
+    dates: list[date],
+    load_ids: dict[date, str],
+) -> list[EntityLoad]:
+    """Replace the partitions ``dates`` of one entity in one transaction and one SQL pass.
+
+    Raw rows, quarantine rows, schema drift and the load log of those days are deleted and
+    written again, so a re-run never duplicates and a failure keeps the previous load.
+    """
     started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
     landing_root = Path(landing_root)
-    files = partition_files(landing_root, entity, dt)
-    stats = EntityLoad(entity.path, dt.isoformat(), files=len(files))
-    stats.bytes = sum(p.stat().st_size for p in files)
+    stats = {dt: EntityLoad(entity.path, dt.isoformat()) for dt in dates}
+    files: list[tuple[date, Path]] = []
+    for dt in dates:
+        found = partition_files(landing_root, entity, dt)
+        stats[dt].files = len(found)
+        stats[dt].bytes = sum(p.stat().st_size for p in found)
+        files += [(dt, p) for p in found]
     with tempfile.TemporaryDirectory(prefix="siyu-load-") as tmp:
-        prepared, issues = _prepare(files, landing_root, Path(tmp), con)
-        issues += _stage_lines(con, prepared, Path(tmp))
+        prepared, issues = _prepare([p for _, p in files], landing_root, Path(tmp), con)
+        dt_of = {p.relative_to(landing_root).as_posix(): dt for dt, p in files}
+        issues += _stage_lines(con, prepared, Path(tmp), dt_of, load_ids)
         con.execute("BEGIN TRANSACTION")
         try:
-            _replace_partition(con, entity, dt, load_id, started, prepared, issues, stats)
+            _replace_partitions(con, entity, dates, load_ids, started, issues, dt_of, stats)
             finished = datetime.now(timezone.utc)
-            con.execute(
+            con.executemany(
                 f"INSERT INTO {LOAD_LOG} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [load_id, entity.source, entity.name, dt, stats.files, stats.bytes,
-                 stats.rows_loaded, stats.rows_quarantined, started, finished],
+                [
+                    [load_ids[dt], entity.source, entity.name, dt, st.files, st.bytes,
+                     st.rows_loaded, st.rows_quarantined, started, finished]
+                    for dt, st in stats.items()
+                ],
             )
             con.execute("COMMIT")
         except Exception:
@@ -528,32 +561,39 @@ def load_entity_day(
         finally:
             for t in ("_files", "_lines", "_records"):
                 con.execute(f"DROP TABLE IF EXISTS {t}")
-    stats.seconds = round(time.perf_counter() - t0, 3)
-    return stats
+    elapsed = round(time.perf_counter() - t0, 3)
+    for st in stats.values():
+        st.seconds = elapsed
+    return [stats[dt] for dt in dates]
 
 
-def _replace_partition(con, entity, dt, load_id, loaded_at, prepared, issues, stats) -> None:
+def _replace_partitions(con, entity, dates, load_ids, loaded_at, issues, dt_of, stats) -> None:
     tbl = _q(entity.table)
-    where = "source = ? AND entity = ? AND _dt = ?"
-    con.execute(f"DELETE FROM {tbl} WHERE _dt = ?", [dt])
-    con.execute(f"DELETE FROM {QUARANTINE} WHERE {where}", [entity.source, entity.name, dt])
-    con.execute(f"DELETE FROM {SCHEMA_DRIFT} WHERE {where}", [entity.source, entity.name, dt])
-    con.execute(f"DELETE FROM {LOAD_LOG} WHERE {where}", [entity.source, entity.name, dt])
+    where = "source = ? AND entity = ? AND list_contains(?, _dt)"
+    args = [entity.source, entity.name, dates]
+    con.execute(f"DELETE FROM {tbl} WHERE list_contains(?, _dt)", [dates])
+    con.execute(f"DELETE FROM {QUARANTINE} WHERE {where}", args)
+    con.execute(f"DELETE FROM {SCHEMA_DRIFT} WHERE {where}", args)
+    con.execute(f"DELETE FROM {LOAD_LOG} WHERE {where}", args)
 
-    for iss in issues:
-        con.execute(
+    if issues:
+        con.executemany(
             f"INSERT INTO {QUARANTINE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [entity.source, entity.name, dt, iss.file, iss.line, iss.reason, iss.raw_line,
-             load_id, loaded_at],
+            [
+                [entity.source, entity.name, dt_of[i.file], i.file, i.line, i.reason,
+                 i.raw_line, load_ids[dt_of[i.file]], loaded_at]
+                for i in issues
+            ],
         )
-    stats.rows_quarantined += len(issues)
-    if not prepared:
+    for i in issues:
+        stats[dt_of[i.file]].rows_quarantined += 1
+    if not con.execute("SELECT count(*) FROM _files").fetchone()[0]:
         return
 
     records = _csv_records_sql(entity) if entity.fmt == "csv" else _json_records_sql(entity)
     reasons = "concat_ws('; ', " + ", ".join(_entity_checks(entity)) + ")"
     con.execute(
-        f"""CREATE TEMP TABLE _records AS
+        f"""CREATE OR REPLACE TEMP TABLE _records AS
             SELECT *, CASE WHEN structure_error IS NOT NULL THEN structure_error
                            ELSE nullif({reasons}, '') END AS _reason
             FROM ({records})"""
@@ -561,28 +601,30 @@ def _replace_partition(con, entity, dt, load_id, loaded_at, prepared, issues, st
     cols = ", ".join(_q(c) for c in entity.columns)
     con.execute(
         f"""INSERT INTO {tbl} ({cols}, _dt, _file, _line, _load_id, _loaded_at, _extra)
-            SELECT {cols}, ?::DATE, f.rel, r.line_no, ?, ?, r._extra
+            SELECT {cols}, f.dt, f.rel, r.line_no, f.load_id, ?, r._extra
             FROM _records r JOIN _files f ON f.idx = r.file_idx
             WHERE r._reason IS NULL""",
-        [dt, load_id, loaded_at],
+        [loaded_at],
     )
     con.execute(
         f"""INSERT INTO {QUARANTINE}
-            SELECT ?, ?, ?::DATE, f.rel, r.line_no, r._reason, left(r.line, {MAX_RAW_LINE}), ?, ?
+            SELECT ?, ?, f.dt, f.rel, r.line_no, r._reason, left(r.line, {MAX_RAW_LINE}),
+                   f.load_id, ?
             FROM _records r JOIN _files f ON f.idx = r.file_idx
             WHERE r._reason IS NOT NULL""",
-        [entity.source, entity.name, dt, load_id, loaded_at],
+        [entity.source, entity.name, loaded_at],
     )
-    loaded, rejected = con.execute(
-        "SELECT count(*) FILTER (WHERE _reason IS NULL), count(*) FILTER (WHERE _reason IS NOT NULL)"
-        " FROM _records"
-    ).fetchone()
-    stats.rows_loaded += loaded
-    stats.rows_quarantined += rejected
-    _record_drift(con, entity, dt, load_id, stats)
+    for dt, loaded, rejected in con.execute(
+        "SELECT f.dt, count(*) FILTER (WHERE _reason IS NULL),"
+        " count(*) FILTER (WHERE _reason IS NOT NULL)"
+        " FROM _records r JOIN _files f ON f.idx = r.file_idx GROUP BY f.dt"
+    ).fetchall():
+        stats[dt].rows_loaded += loaded
+        stats[dt].rows_quarantined += rejected
+    _record_drift(con, entity, loaded_at, stats)
 
 
-def _record_drift(con, entity, dt, load_id, stats) -> None:
+def _record_drift(con, entity, loaded_at, stats) -> None:
     known = "[" + ", ".join(_lit(c) for c in entity.columns) + "]"
     if entity.fmt == "csv":
         con.execute(
@@ -593,35 +635,32 @@ def _record_drift(con, entity, dt, load_id, stats) -> None:
                     lambda x: trim({_csv_unquote('x')})) AS header
                 FROM _lines WHERE line_no = 1),
             n AS (SELECT file_idx, count(*) AS rows FROM _records GROUP BY file_idx),
-            added AS (SELECT file_idx, unnest(list_filter(header, lambda c: NOT list_contains({known}, c)))
-                             AS col, 'added' AS change FROM h),
-            missing AS (SELECT file_idx, unnest(list_filter({known}, lambda c: NOT list_contains(header, c)))
-                               AS col, 'missing' AS change FROM h)
-            SELECT ?, ?, ?::DATE, f.rel, x.col, x.change, coalesce(n.rows, 0), ?
+            added AS (SELECT file_idx, unnest(list_filter(header,
+                             lambda c: NOT list_contains({known}, c))) AS col,
+                             'added' AS change FROM h),
+            missing AS (SELECT file_idx, unnest(list_filter({known},
+                               lambda c: NOT list_contains(header, c))) AS col,
+                               'missing' AS change FROM h)
+            SELECT ?, ?, f.dt, f.rel, x.col, x.change, coalesce(n.rows, 0), f.load_id
             FROM (SELECT * FROM added UNION ALL SELECT * FROM missing) x
             JOIN _files f ON f.idx = x.file_idx LEFT JOIN n USING (file_idx)""",
-            [entity.source, entity.name, dt, load_id],
+            [entity.source, entity.name],
         )
     else:
         con.execute(
             f"""INSERT INTO {SCHEMA_DRIFT}
-            SELECT ?, ?, ?::DATE, f.rel, k, 'added', count(*), ?
+            SELECT ?, ?, f.dt, f.rel, k, 'added', count(*), f.load_id
             FROM (SELECT file_idx, unnest(json_keys(_extra)) AS k FROM _records
                   WHERE _extra IS NOT NULL) x
             JOIN _files f ON f.idx = x.file_idx
-            GROUP BY f.rel, k""",
-            [entity.source, entity.name, dt, load_id],
+            GROUP BY f.dt, f.rel, k, f.load_id""",
+            [entity.source, entity.name],
         )
-    stats.new_columns = sorted(
-        {
-            r[0]
-            for r in con.execute(
-                f"SELECT DISTINCT column_name FROM {SCHEMA_DRIFT} WHERE entity = ? AND _dt = ?"
-                " AND change = 'added'",
-                [entity.name, dt],
-            ).fetchall()
-        }
-    )
+    for dt, col in con.execute(
+        "SELECT DISTINCT f.dt, k FROM (SELECT file_idx, unnest(json_keys(_extra)) AS k"
+        " FROM _records WHERE _extra IS NOT NULL) x JOIN _files f ON f.idx = x.file_idx"
+    ).fetchall():
+        stats[dt].new_columns.append(col)
 
 
 @dataclass
@@ -664,26 +703,51 @@ def ingest_source_days(
     raw_db: Path,
     load_id: str | None = None,
     progress=None,
+    batch_bytes: int = 256 << 20,
 ) -> list[SourceLoad]:
-    """Load several partitions of one source with one writer connection (backfills)."""
-    out: list[SourceLoad] = []
+    """Load partitions of one source with one writer connection.
+
+    Consecutive days are loaded together (one SQL pass per entity) while their files stay
+    under ``batch_bytes``, which makes a backfill of many small days fast.
+    """
+    landing_root = Path(landing_root)
+    dates = sorted(set(dates))
+    load_ids = {dt: load_id or new_load_id(source, dt) for dt in dates}
+    by_day: dict[date, list[EntityLoad]] = {dt: [] for dt in dates}
     with raw_connection(raw_db) as con:
         ensure_schema(con, source)
-        for dt in dates:
-            lid = load_id or new_load_id(source, dt)
-            results = [
-                load_entity_day(con, entity, Path(landing_root), dt, lid)
-                for entity in C.entities_of(source)
-            ]
-            day = SourceLoad(source, dt.isoformat(), lid, results)
-            log.info(
-                "ingested %s dt=%s: %d rows loaded, %d quarantined (load %s)",
-                source, dt, day.rows_loaded, day.rows_quarantined, lid,
-            )
-            if progress:
-                progress(day)
-            out.append(day)
+        for entity in C.entities_of(source):
+            for batch in _batches(landing_root, entity, dates, batch_bytes):
+                for st in load_entity_days(con, entity, landing_root, batch, load_ids):
+                    by_day[date.fromisoformat(st.dt)].append(st)
+    out = []
+    for dt in dates:
+        day = SourceLoad(source, dt.isoformat(), load_ids[dt], by_day[dt])
+        log.info(
+            "ingested %s dt=%s: %d rows loaded, %d quarantined (load %s)",
+            source, dt, day.rows_loaded, day.rows_quarantined, load_ids[dt],
+        )
+        if progress:
+            progress(day)
+        out.append(day)
     return out
+
+
+def _batches(landing_root: Path, entity: Entity, dates: list[date], limit: int):
+    batch: list[date] = []
+    size = 0
+    for dt in dates:
+        n = sum(
+            p.stat().st_size * (6 if p.suffix == ".gz" else 1)
+            for p in partition_files(landing_root, entity, dt)
+        )
+        if batch and size + n > limit:
+            yield batch
+            batch, size = [], 0
+        batch.append(dt)
+        size += n
+    if batch:
+        yield batch
 
 
 def ensure_raw_databases(raw_dbs: dict[str, Path]) -> None:
