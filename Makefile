@@ -12,6 +12,7 @@ export SIYU_LOG_DIR ?= $(CURDIR)/data/logs
 export AIRFLOW_HOME ?= $(CURDIR)/airflow_home
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
+export AIRFLOW__CORE__DEFAULT_TIMEZONE := $(SIYU_TIMEZONE)
 export AIRFLOW__CORE__EXECUTOR := LocalExecutor
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export AIRFLOW__LOGGING__BASE_LOG_FOLDER := $(AIRFLOW_HOME)/logs

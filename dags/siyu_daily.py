@@ -35,6 +35,6 @@ with DAG(
     doc_md=(__doc__ or "") + DAG_DOC_FOOTER,
 ) as dag:
     as_of = as_of_task()
-    ingests = [make_ingest_task(source) for source in contract.SOURCES]
+    ingests = [make_ingest_task(source, emit_asset=False) for source in contract.SOURCES]
     ready = ensure_raw_task()
     as_of >> ingests >> ready >> dbt_task_group()

@@ -84,21 +84,26 @@ def run_settings(ctx: dict) -> Settings:
 
 
 def resolve_as_of(ctx: dict, tz: str) -> date:
-    """The business date a run processes: Param ``as_of``, else the data interval start."""
+    """The business date a run processes: Param ``as_of``, else the logical date."""
     p = ctx.get("params") or {}
     if p.get("as_of"):
         return date.fromisoformat(str(p["as_of"]))
-    for key in ("data_interval_start", "logical_date"):
+    # logical date first: a scheduled run's logical date is its data interval start
+    # (D 02:00 business time); `airflow dags test <dag> D` gives D 00:00 in Airflow's
+    # default timezone, which the Makefile sets to the business timezone.
+    for key in ("logical_date", "data_interval_start"):
         moment = ctx.get(key)
         if moment is not None:
             return pipeline.business_date(moment, tz)
     return pipeline.business_date(datetime.now(pendulum.UTC), tz) - timedelta(days=1)
 
 
-def make_ingest_task(source: str):
+def make_ingest_task(source: str, emit_asset: bool = True):
+    """The ingest task of one source; only the per-source DAGs emit the raw asset."""
+
     @task(
         task_id=f"ingest_{source}",
-        outlets=[raw_asset(source)],
+        outlets=[raw_asset(source)] if emit_asset else [],
         doc_md=f"Load the `{source}` partitions of the run's business date into "
         f"`{source}.duckdb` (raw). Idempotent: a re-run replaces the day; bad rows go to "
         "`quarantine` with file, line and reason.",
