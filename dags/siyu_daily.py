@@ -7,7 +7,6 @@ the only process writing the warehouse file.
 """
 
 from airflow.sdk import DAG
-
 from siyu import contract
 from siyu.orchestration import (
     DAG_DOC_FOOTER,

@@ -6,7 +6,6 @@ writer per file). Task code lives in `include/siyu/` (see siyu.orchestration).
 """
 
 from airflow.sdk import DAG
-
 from siyu import contract
 from siyu.orchestration import (
     DAG_DOC_FOOTER,

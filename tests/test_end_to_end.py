@@ -11,7 +11,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from siyu import contract as C
 
 REPO = Path(__file__).resolve().parents[1]

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from siyu import contract as C
 from siyu import loader
 
@@ -333,3 +332,15 @@ def test_three_sources_load_concurrently_and_same_source_writers_queue(tmp_path,
 def test_unknown_source_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="unknown source"):
         loader.ingest_source_day("erp", DT, tmp_path, tmp_path / "x.duckdb")
+
+
+def test_crlf_gzip_bom_csv_and_header_only_file(tmp_path, landing):
+    text = "\ufeff" + CONTACT_HEADER + "\r\n" + contact("C1") + "\r\n" + contact("C2") + "\r\n"
+    write(landing, "crm/contacts", "part-1.csv.gz", text)
+    write(landing, "crm/contacts", "part-2.csv", CONTACT_HEADER + "\n")
+    con = load(tmp_path, "crm")
+    assert counts(con, "contacts") == (2, 0)
+    assert con.execute("SELECT max(length(is_deleted)) FROM contacts").fetchone()[0] == 5
+    assert con.execute(
+        "SELECT count(*) FROM schema_drift WHERE entity = 'contacts'"
+    ).fetchone()[0] == 0

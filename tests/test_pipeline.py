@@ -6,7 +6,6 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
-
 from siyu import cli, pipeline
 from siyu.config import Settings
 

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from siyu import contract as C
 from siyu import loader
 

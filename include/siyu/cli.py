@@ -16,7 +16,7 @@ import json
 import logging
 import sys
 import time
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 from . import contract as C

@@ -282,7 +282,7 @@ def _create_lines(con, prepared, dt_of, load_ids) -> None:
 
 def _lines_sql(n_files: int) -> str:
     """Physical lines of the prepared files: (file_idx, line_no, line)."""
-    return f"""
+    return """
         WITH t AS (
             SELECT f.idx, string_split(t.content, chr(10)) AS ls
             FROM read_text(?) t JOIN _files f ON f.plain = t.filename

@@ -1,0 +1,33 @@
+{#- Identifier normalisation, literally as sources.md "Identity" says. -#}
+
+{#- Phone: remove spaces, dashes and parentheses; then a leading +86, 0086 or 86 when 11
+    digits remain after it (13 digits with 86); valid = 11 digits starting with 1, else NULL. -#}
+{% macro normalize_phone(col) -%}
+    (case
+        when regexp_full_match(
+            regexp_replace(regexp_replace({{ col }}, '[\s\-()]', '', 'g'),
+                           '^(\+86|0086|86)([0-9]{11})$', '\2'),
+            '1[0-9]{10}')
+        then regexp_replace(regexp_replace({{ col }}, '[\s\-()]', '', 'g'),
+                            '^(\+86|0086|86)([0-9]{11})$', '\2')
+    end)
+{%- endmacro %}
+
+{#- Email: trimmed and lower-cased; valid only when it contains '@', else NULL. -#}
+{% macro normalize_email(col) -%}
+    (case when strpos(lower(trim({{ col }})), '@') > 0 then lower(trim({{ col }})) end)
+{%- endmacro %}
+
+{#- Empty strings from CSV become NULL. -#}
+{% macro clean_text(col) -%}
+    nullif(trim({{ col }}), '')
+{%- endmacro %}
+
+{#- Current version of a keyed record (kpis.md "Versions"): latest version time, ties to
+    the later delivery (dt, then file name, then line). -#}
+{% macro latest_version(key, version) -%}
+    qualify row_number() over (
+        partition by {{ key }}
+        order by {{ version }} desc, _dt desc, _file desc, _line desc
+    ) = 1
+{%- endmacro %}

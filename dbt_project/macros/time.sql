@@ -1,0 +1,32 @@
+{#- Time conversions. Every `*_at` column of the warehouse is a TIMESTAMP holding wall-clock
+    time in the business timezone (env SIYU_TIMEZONE, default Asia/Shanghai); the session
+    timezone of dbt is UTC (profiles.yml), so nothing depends on the machine's clock. -#}
+
+{% macro business_tz() -%}
+    '{{ env_var("SIYU_TIMEZONE", "Asia/Shanghai") }}'
+{%- endmacro %}
+
+{#- CRM: 'YYYY-MM-DD HH:MM:SS', already business-local wall time. -#}
+{% macro crm_time(col) -%}
+    strptime({{ col }}, '%Y-%m-%d %H:%M:%S')
+{%- endmacro %}
+
+{#- Shop: ISO 8601 with an offset; converted to business-local wall time. -#}
+{% macro shop_time(col) -%}
+    timezone({{ business_tz() }}, cast({{ col }} as timestamptz))
+{%- endmacro %}
+
+{#- Community: epoch milliseconds (UTC); converted to business-local wall time. -#}
+{% macro epoch_ms_time(col) -%}
+    timezone({{ business_tz() }}, timezone('UTC', epoch_ms(cast({{ col }} as bigint))))
+{%- endmacro %}
+
+{#- The exclusive end of the as-of business day (kpis.md: end = midnight after as_of), or
+    a far-future bound when no as_of is given. -#}
+{% macro as_of_end() -%}
+    {%- if var('as_of') -%}
+        (cast('{{ var("as_of") }}' as date) + interval 1 day)
+    {%- else -%}
+        cast('9999-12-31' as timestamp)
+    {%- endif -%}
+{%- endmacro %}

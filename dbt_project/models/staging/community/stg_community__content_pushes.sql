@@ -1,0 +1,15 @@
+-- Content pushes, one row per push_id.
+with source as (
+    select * from {{ source('raw_community', 'content_pushes') }}
+)
+
+select
+    push_id,
+    {{ clean_text('content_id') }} as content_id,
+    {{ clean_text('title') }} as title,
+    coalesce({{ clean_text('channel') }}, 'unknown') as channel,
+    {{ clean_text('staff_id') }} as staff_id,
+    {{ epoch_ms_time('sent_time') }} as sent_at,
+    _dt, _file, _line, _load_id
+from source
+{{ latest_version('push_id', 'cast(sent_time as bigint)') }}

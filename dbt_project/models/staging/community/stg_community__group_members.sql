@@ -1,0 +1,18 @@
+-- Group join/leave events; identical re-delivered events are kept once.
+with source as (
+    select * from {{ source('raw_community', 'group_members') }}
+)
+
+select
+    md5(concat_ws('|', roomid, member_id, action, event_time)) as membership_event_id,
+    roomid,
+    member_id,
+    member_type,
+    action,
+    {{ epoch_ms_time('event_time') }} as event_at,
+    _dt, _file, _line, _load_id
+from source
+qualify row_number() over (
+    partition by roomid, member_id, action, event_time
+    order by _dt desc, _file desc, _line desc
+) = 1

@@ -1,0 +1,16 @@
+-- Current version of every campaign with its spend.
+with source as (
+    select * from {{ source('raw_crm', 'campaigns') }}
+)
+
+select
+    campaign_id,
+    coalesce({{ clean_text('channel') }}, 'unknown') as channel,
+    {{ clean_text('department') }} as department,
+    cast(start_date as date) as start_date,
+    cast(end_date as date) as end_date,
+    cast(spend_cny as decimal(18, 2)) as spend_cny,
+    {{ crm_time('updated_at') }} as updated_at,
+    _dt, _file, _line, _load_id
+from source
+{{ latest_version('campaign_id', 'updated_at') }}

@@ -1,0 +1,20 @@
+-- Tag events; identical re-delivered events are kept once.
+with source as (
+    select * from {{ source('raw_crm', 'contact_tags') }}
+)
+
+select
+    md5(concat_ws('|', contact_id, tag_group, tag_name, action, tagged_at)) as tag_event_id,
+    contact_id,
+    trim(tag_group) as tag_group,
+    trim(tag_name) as tag_name,
+    action,
+    {{ crm_time('tagged_at') }} as tagged_at,
+    {{ clean_text('staff_id') }} as staff_id,
+    {{ clean_text('staff_id') }} is null as is_automated,
+    _dt, _file, _line, _load_id
+from source
+qualify row_number() over (
+    partition by contact_id, tag_group, tag_name, action, tagged_at
+    order by _dt desc, _file desc, _line desc
+) = 1

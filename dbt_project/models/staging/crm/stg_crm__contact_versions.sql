@@ -1,0 +1,20 @@
+-- Every distinct version of every CRM contact (deleted ones too): identity resolution uses
+-- every identifier a contact ever carried (sources.md: "every CRM contact version").
+with source as (
+    select * from {{ source('raw_crm', 'contacts') }}
+)
+
+select
+    contact_id,
+    {{ clean_text('external_userid') }} as external_userid,
+    {{ clean_text('unionid') }} as unionid,
+    {{ normalize_phone('phone') }} as phone_normalized,
+    {{ normalize_email('email') }} as email_normalized,
+    {{ crm_time('created_at') }} as created_at,
+    {{ crm_time('updated_at') }} as updated_at,
+    is_deleted = 'true' as is_deleted,
+    _dt, _file, _line
+from source
+qualify row_number() over (
+    partition by contact_id, updated_at order by _dt desc, _file desc, _line desc
+) = 1

@@ -1,0 +1,26 @@
+-- Current version of every CRM contact (latest updated_at; ties to the later delivery).
+with source as (
+    select * from {{ source('raw_crm', 'contacts') }}
+),
+
+typed as (
+    select
+        contact_id,
+        {{ clean_text('external_userid') }} as external_userid,
+        {{ clean_text('unionid') }} as unionid,
+        {{ clean_text('name') }} as name,
+        {{ normalize_phone('phone') }} as phone_normalized,
+        {{ normalize_phone('phone') }} is not null as is_phone_valid,
+        {{ normalize_email('email') }} as email_normalized,
+        {{ clean_text('city') }} as city,
+        coalesce({{ clean_text('source_channel') }}, 'unknown') as source_channel,
+        {{ clean_text('owner_staff_id') }} as owner_staff_id,
+        {{ crm_time('created_at') }} as created_at,
+        {{ crm_time('updated_at') }} as updated_at,
+        is_deleted = 'true' as is_deleted,
+        _dt, _file, _line, _load_id
+    from source
+)
+
+select * from typed
+{{ latest_version('contact_id', 'updated_at') }}

@@ -1,0 +1,15 @@
+-- Current version of every staff member.
+with source as (
+    select * from {{ source('raw_crm', 'staff') }}
+)
+
+select
+    staff_id,
+    {{ clean_text('name') }} as name,
+    coalesce({{ clean_text('department') }}, 'unknown') as department,
+    {{ clean_text('role') }} as role,
+    coalesce(try_cast(is_active as boolean), true) as is_active,
+    {{ crm_time('updated_at') }} as updated_at,
+    _dt, _file, _line, _load_id
+from source
+{{ latest_version('staff_id', 'updated_at') }}

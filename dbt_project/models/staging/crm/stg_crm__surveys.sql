@@ -1,0 +1,13 @@
+-- NPS answers; a re-delivered response_id counts once (latest submitted_at).
+with source as (
+    select * from {{ source('raw_crm', 'surveys') }}
+)
+
+select
+    response_id,
+    contact_id,
+    cast(score as integer) as score,
+    {{ crm_time('submitted_at') }} as submitted_at,
+    _dt, _file, _line, _load_id
+from source
+{{ latest_version('response_id', 'submitted_at') }}
