@@ -7,6 +7,7 @@ UV_VERSION := 0.13.9
 
 export SIYU_LANDING_ROOT ?= $(CURDIR)/data/landing
 export SIYU_WAREHOUSE ?= $(CURDIR)/data/warehouse/siyu.duckdb
+export SIYU_RAW_DIR ?= $(CURDIR)/data/warehouse/siyu_raw
 export SIYU_TIMEZONE ?= Asia/Shanghai
 export SIYU_LOG_DIR ?= $(CURDIR)/data/logs
 export AIRFLOW_HOME ?= $(CURDIR)/airflow_home
@@ -34,8 +35,9 @@ setup: $(VENV)/.installed dbt-parse
 $(VENV)/.installed: pyproject.toml uv.lock
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON)"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip --version >/dev/null 2>&1 || $(BIN)/python -m ensurepip --upgrade >/dev/null
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --frozen --extra dev --quiet
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --frozen --inexact --extra dev --quiet
 	touch $@
 
 dbt-parse: $(VENV)/.installed

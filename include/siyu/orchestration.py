@@ -132,9 +132,10 @@ def ensure_raw_task() -> None:
 
 
 def dbt_task_group(group_id: str = "dbt", select: list[str] | None = None):
-    """The dbt project as Airflow tasks (one per model, tests after each) through cosmos."""
+    """The dbt project as Airflow tasks through cosmos: one `dbt build` task per model
+    (the model, then its tests), in a subprocess so dbt is the warehouse's only writer."""
     from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-    from cosmos.constants import ExecutionMode, InvocationMode, LoadMode
+    from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 
     s = settings()
     project_dir = s.dbt_project_dir
@@ -165,6 +166,7 @@ def dbt_task_group(group_id: str = "dbt", select: list[str] | None = None):
             load_method=LoadMode.DBT_MANIFEST if manifest.exists() else LoadMode.DBT_LS,
             select=select or [],
             emit_datasets=False,
+            test_behavior=TestBehavior.BUILD,  # one `dbt build` task per model
             dbt_executable_path=dbt_bin,
             invocation_mode=InvocationMode.SUBPROCESS,
         ),

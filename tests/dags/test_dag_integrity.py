@@ -18,7 +18,7 @@ def dagbag(tmp_path_factory):
     os.environ["AIRFLOW__COSMOS__ENABLE_TELEMETRY"] = "False"
     from airflow.dag_processing.dagbag import DagBag
 
-    return DagBag(dag_folder=str(REPO / "dags"), include_examples=False)
+    return DagBag(dag_folder=str(REPO / "dags"))
 
 
 def test_no_import_errors(dagbag):
