@@ -547,7 +547,7 @@ def generate(out: Path | str, users: int, days: int, start: date | str, seed: in
                             w.add("community/content_events", dt_of(tc), {"push_id": pid,
                                   "external_userid": wm(int(i)), "event": "clicked", "event_time": epoch(tc)})
         # ------------------------------------------------------------ surveys
-        for i in rng.choice(known, size=min(len(known), max(0, int(rng.poisson(len(known) / 800)))),
+        for i in rng.choice(known, size=min(len(known), max(0, int(rng.poisson(len(known) / 250)))),
                             replace=False) if known else []:
             t = at(day, rng.uniform(9 * 3600, 22 * 3600))
             score = int(rng.choice(11, p=[.02, .02, .02, .03, .03, .06, .07, .13, .17, .2, .25]))
