@@ -30,3 +30,23 @@
         cast('9999-12-31' as timestamp)
     {%- endif -%}
 {%- endmacro %}
+
+{#- The run's as-of business date (or the newest date in the data when no as_of is given). -#}
+{% macro as_of_date() -%}
+    {%- if var('as_of') -%}
+        cast('{{ var("as_of") }}' as date)
+    {%- else -%}
+        cast(current_date as date)
+    {%- endif -%}
+{%- endmacro %}
+
+{#- kpis.md: "A run for as_of reads the partitions with dt <= as_of". Staging applies it to
+    every raw table, so a warehouse that holds later partitions (e.g. a backfill of an
+    earlier day) still builds exactly what that day's run saw. -#}
+{% macro delivered_by_as_of() -%}
+    {%- if var('as_of') -%}
+        _dt <= cast('{{ var("as_of") }}' as date)
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}

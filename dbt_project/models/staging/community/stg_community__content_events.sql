@@ -1,6 +1,7 @@
 -- Delivered/opened/clicked events; identical re-delivered events are kept once.
 with source as (
     select * from {{ source('raw_community', 'content_events') }}
+    where {{ delivered_by_as_of() }}
 )
 
 select

@@ -1,6 +1,7 @@
 -- Content pushes, one row per push_id.
 with source as (
     select * from {{ source('raw_community', 'content_pushes') }}
+    where {{ delivered_by_as_of() }}
 )
 
 select

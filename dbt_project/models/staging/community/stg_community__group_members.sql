@@ -1,6 +1,7 @@
 -- Group join/leave events; identical re-delivered events are kept once.
 with source as (
     select * from {{ source('raw_community', 'group_members') }}
+    where {{ delivered_by_as_of() }}
 )
 
 select

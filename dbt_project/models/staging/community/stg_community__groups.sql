@@ -1,6 +1,7 @@
 -- Current version of every customer group.
 with source as (
     select * from {{ source('raw_community', 'groups') }}
+    where {{ delivered_by_as_of() }}
 )
 
 select

@@ -2,6 +2,7 @@
 -- kept here, flagged; every KPI ignores them (kpis.md).
 with source as (
     select * from {{ source('raw_community', 'messages') }}
+    where {{ delivered_by_as_of() }}
 )
 
 select

@@ -1,6 +1,7 @@
 -- Current version of every campaign with its spend.
 with source as (
     select * from {{ source('raw_crm', 'campaigns') }}
+    where {{ delivered_by_as_of() }}
 )
 
 select

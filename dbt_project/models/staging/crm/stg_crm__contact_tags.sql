@@ -1,6 +1,7 @@
 -- Tag events; identical re-delivered events are kept once.
 with source as (
     select * from {{ source('raw_crm', 'contact_tags') }}
+    where {{ delivered_by_as_of() }}
 )
 
 select

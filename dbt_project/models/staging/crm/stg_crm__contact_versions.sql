@@ -2,6 +2,7 @@
 -- every identifier a contact ever carried (sources.md: "every CRM contact version").
 with source as (
     select * from {{ source('raw_crm', 'contacts') }}
+    where {{ delivered_by_as_of() }}
 )
 
 select

@@ -1,6 +1,7 @@
 -- Current version of every CRM contact (latest updated_at; ties to the later delivery).
 with source as (
     select * from {{ source('raw_crm', 'contacts') }}
+    where {{ delivered_by_as_of() }}
 ),
 
 typed as (

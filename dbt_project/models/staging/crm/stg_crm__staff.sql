@@ -1,6 +1,7 @@
 -- Current version of every staff member.
 with source as (
     select * from {{ source('raw_crm', 'staff') }}
+    where {{ delivered_by_as_of() }}
 )
 
 select

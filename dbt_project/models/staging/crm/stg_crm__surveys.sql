@@ -1,6 +1,7 @@
 -- NPS answers; a re-delivered response_id counts once (latest submitted_at).
 with source as (
     select * from {{ source('raw_crm', 'surveys') }}
+    where {{ delivered_by_as_of() }}
 )
 
 select

@@ -1,6 +1,7 @@
 -- Current version of every shop customer.
 with source as (
     select * from {{ source('raw_shop', 'customers') }}
+    where {{ delivered_by_as_of() }}
 )
 
 select

@@ -1,6 +1,7 @@
 -- Current snapshot of every order (latest updated_at; ties to the later delivery).
 with source as (
     select * from {{ source('raw_shop', 'orders') }}
+    where {{ delivered_by_as_of() }}
 ),
 
 typed as (

@@ -1,6 +1,7 @@
 -- Refunds; a re-delivered refund_id counts once (latest refunded_at).
 with source as (
     select * from {{ source('raw_shop', 'refunds') }}
+    where {{ delivered_by_as_of() }}
 )
 
 select

@@ -1,0 +1,90 @@
+-- Every (source record, identifier) pair seen before the end of the as-of day.
+-- A source record is a CRM contact, a shop buyer, or a WeCom external user seen only in
+-- the community data; its anchor is the record's own key (contact_id, buyer_id,
+-- external_userid). Identifiers are normalised in staging (malformed phones and emails are
+-- NULL there); malformed external_userids and unionids are dropped here, so a malformed
+-- identifier never links two people (sources.md "Identity").
+{%- set end = as_of_end() %}
+
+with contact_versions as (
+    select contact_id, external_userid, unionid, phone_normalized, email_normalized,
+           coalesce(created_at, updated_at) as seen_at
+    from {{ ref('stg_crm__contact_versions') }}
+    where updated_at < {{ end }}
+),
+
+customer_versions as (
+    select buyer_id, phone_normalized, unionid, coalesce(registered_at, updated_at) as seen_at
+    from {{ ref('stg_shop__customer_versions') }}
+    where updated_at < {{ end }}
+),
+
+order_buyers as (
+    select buyer_id, buyer_phone_normalized, unionid, coalesce(created_at, first_updated_at) as seen_at
+    from {{ ref('stg_shop__order_buyers') }}
+    where first_updated_at < {{ end }}
+),
+
+-- the customer side of every message, revoked and bot messages aside
+message_customers as (
+    select customer_id as external_userid, min(sent_at) as seen_at
+    from {{ ref('stg_community__messages') }}
+    where not is_revoked and not is_bot and customer_id is not null and sent_at < {{ end }}
+    group by 1
+),
+
+member_customers as (
+    select member_id as external_userid, min(event_at) as seen_at
+    from {{ ref('stg_community__group_members') }}
+    where member_type = 'customer' and event_at < {{ end }}
+    group by 1
+),
+
+content_recipients as (
+    select external_userid, min(event_at) as seen_at
+    from {{ ref('stg_community__content_events') }}
+    where external_userid is not null and event_at < {{ end }}
+    group by 1
+),
+
+pairs as (
+    {%- set record_sets = [
+        ('contact', 'contact_versions', 'contact_id',
+            [('contact_id', 'contact_id'), ('external_userid', 'external_userid'),
+             ('unionid', 'unionid'), ('phone', 'phone_normalized'), ('email', 'email_normalized')]),
+        ('buyer', 'customer_versions', 'buyer_id',
+            [('buyer_id', 'buyer_id'), ('phone', 'phone_normalized'), ('unionid', 'unionid')]),
+        ('buyer', 'order_buyers', 'buyer_id',
+            [('buyer_id', 'buyer_id'), ('phone', 'buyer_phone_normalized'), ('unionid', 'unionid')]),
+        ('community', 'message_customers', 'external_userid', [('external_userid', 'external_userid')]),
+        ('community', 'member_customers', 'external_userid', [('external_userid', 'external_userid')]),
+        ('community', 'content_recipients', 'external_userid', [('external_userid', 'external_userid')]),
+    ] %}
+    {%- for record_type, relation, key, identifiers in record_sets %}
+    {%- set outer_loop = loop %}
+    {%- for identifier_type, column in identifiers %}
+    select '{{ record_type }}' as record_type, {{ key }} as record_key,
+           '{{ identifier_type }}' as identifier_type, {{ column }} as identifier_value, seen_at
+    from {{ relation }}
+    {%- if not (outer_loop.last and loop.last) %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+    {%- endfor %}
+)
+
+select
+    record_type,
+    record_key,
+    identifier_type,
+    identifier_value,
+    min(seen_at) as first_seen_at
+from pairs
+where identifier_value is not null
+  and case identifier_type
+        -- WeCom external contact ids start with wm/wo; WeChat unionids with o (sources.md)
+        when 'external_userid' then regexp_full_match(identifier_value, 'w[mo][0-9A-Za-z_\-]{4,}')
+        when 'unionid' then regexp_full_match(identifier_value, 'o[0-9A-Za-z_\-]{8,}')
+        else true
+      end
+group by all

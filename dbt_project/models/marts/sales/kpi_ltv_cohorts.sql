@@ -1,0 +1,56 @@
+-- Published: cohort LTV (kpis.md "LTV"). Users are grouped by the month of their first
+-- qualifying purchase (t0). For horizon H in (30, 90, 180, 365) days, avg_ltv = average over
+-- the cohort's users of the net revenue of their paid orders with paid_at <= t0 + H days.
+-- A cohort-horizon pair is complete only when every user has had H full days
+-- (t0 + H days <= end of as_of); otherwise is_complete = false and avg_ltv is NULL, never a
+-- partial average. channel = the unified user's source_channel; 'all' is the total.
+{%- set end = as_of_end() %}
+
+with buyers as (
+    select user_id, source_channel, department, first_purchase_at,
+           cast(date_trunc('month', first_purchase_at) as date) as cohort_month
+    from {{ ref('dim_users') }}
+    where first_purchase_at is not null
+),
+
+horizons as (
+    select unnest([30, 90, 180, 365]) as horizon_days
+),
+
+user_horizon_ltv as (
+    select
+        b.user_id,
+        b.cohort_month,
+        b.source_channel,
+        b.first_purchase_at,
+        h.horizon_days,
+        b.first_purchase_at + to_days(h.horizon_days) <= {{ end }} as is_mature,
+        coalesce(sum(o.net_revenue), 0) as ltv
+    from buyers as b
+    cross join horizons as h
+    left join {{ ref('fct_orders') }} as o
+        on o.user_id = b.user_id
+       and o.is_paid
+       and o.paid_at <= b.first_purchase_at + to_days(h.horizon_days)
+    group by all
+),
+
+by_channel as (
+    select cohort_month, horizon_days, source_channel as channel, user_id, is_mature, ltv
+    from user_horizon_ltv
+    union all
+    select cohort_month, horizon_days, 'all' as channel, user_id, is_mature, ltv
+    from user_horizon_ltv
+)
+
+select
+    cohort_month,
+    horizon_days,
+    channel,
+    count(*) as users,
+    bool_and(is_mature) as is_complete,
+    case when bool_and(is_mature) then cast(avg(ltv) as decimal(18, 2)) end as avg_ltv,
+    case when bool_and(is_mature) then cast(sum(ltv) as decimal(18, 2)) end as total_ltv,
+    count(*) filter (where is_mature) as matured_users
+from by_channel
+group by 1, 2, 3

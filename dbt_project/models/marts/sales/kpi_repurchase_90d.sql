@@ -1,0 +1,28 @@
+-- Published: 90-day repurchase rate by cohort month of the first qualifying purchase (t0)
+-- and acquisition channel (kpis.md "90-day repurchase rate"). A user is matured when
+-- t0 + 90 days <= end of as_of and repurchased when a matured user has another qualifying
+-- purchase with paid_at in (t0, t0 + 90 days]. rate = repurchased / matured (NULL when no
+-- user has matured); users not yet matured are counted in immature_users.
+{%- set end = as_of_end() %}
+
+with buyers as (
+    select * from {{ ref('int_users__repurchase_90d') }}
+),
+
+by_channel as (
+    select cohort_month, source_channel as channel, is_matured, is_repurchased from buyers
+    union all
+    select cohort_month, 'all', is_matured, is_repurchased from buyers
+)
+
+select
+    cohort_month,
+    channel,
+    count(*) as cohort_users,
+    count(*) filter (where is_matured) as matured_users,
+    count(*) filter (where is_matured and is_repurchased) as repurchased_users,
+    count(*) filter (where is_matured and is_repurchased)
+        / nullif(count(*) filter (where is_matured), 0) as repurchase_rate_90d,
+    count(*) filter (where not is_matured) as immature_users
+from by_channel
+group by 1, 2

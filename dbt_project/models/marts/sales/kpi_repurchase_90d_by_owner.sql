@@ -1,0 +1,34 @@
+-- 90-day repurchase rate by cohort month and the owning department and staff member of the
+-- unified user (kpis.md: "also by acquisition channel and by owning staff/department").
+-- Same rules as kpi_repurchase_90d. Rows with owner_staff_id = 'all' are department totals;
+-- department 'all' is the company total; users without an owner are under department 'none'.
+with buyers as (
+    select
+        cohort_month,
+        coalesce(department, 'none') as department,
+        coalesce(owner_staff_id, 'none') as owner_staff_id,
+        is_matured,
+        is_repurchased
+    from {{ ref('int_users__repurchase_90d') }}
+),
+
+grouped as (
+    select cohort_month, department, owner_staff_id, is_matured, is_repurchased from buyers
+    union all
+    select cohort_month, department, 'all', is_matured, is_repurchased from buyers
+    union all
+    select cohort_month, 'all', 'all', is_matured, is_repurchased from buyers
+)
+
+select
+    cohort_month,
+    department,
+    owner_staff_id,
+    count(*) as cohort_users,
+    count(*) filter (where is_matured) as matured_users,
+    count(*) filter (where is_matured and is_repurchased) as repurchased_users,
+    count(*) filter (where is_matured and is_repurchased)
+        / nullif(count(*) filter (where is_matured), 0) as repurchase_rate_90d,
+    count(*) filter (where not is_matured) as immature_users
+from grouped
+group by 1, 2, 3

@@ -1,0 +1,19 @@
+-- Every distinct version of every shop customer: identity resolution links on every
+-- identifier a buyer ever carried (sources.md "Identity"), not only the current one.
+with source as (
+    select * from {{ source('raw_shop', 'customers') }}
+    where {{ delivered_by_as_of() }}
+)
+
+select
+    buyer_id,
+    {{ normalize_phone('phone') }} as phone_normalized,
+    {{ clean_text('unionid') }} as unionid,
+    {{ shop_time('registered_at') }} as registered_at,
+    {{ shop_time('updated_at') }} as updated_at,
+    _dt, _file, _line
+from source
+qualify row_number() over (
+    partition by buyer_id, cast(updated_at as timestamptz)
+    order by _dt desc, _file desc, _line desc
+) = 1
