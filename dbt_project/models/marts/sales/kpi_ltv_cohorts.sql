@@ -4,35 +4,8 @@
 -- A cohort-horizon pair is complete only when every user has had H full days
 -- (t0 + H days <= end of as_of); otherwise is_complete = false and avg_ltv is NULL, never a
 -- partial average. channel = the unified user's source_channel; 'all' is the total.
-{%- set end = as_of_end() %}
-
-with buyers as (
-    select user_id, source_channel, department, first_purchase_at,
-           cast(date_trunc('month', first_purchase_at) as date) as cohort_month
-    from {{ ref('dim_users') }}
-    where first_purchase_at is not null
-),
-
-horizons as (
-    select unnest([30, 90, 180, 365]) as horizon_days
-),
-
-user_horizon_ltv as (
-    select
-        b.user_id,
-        b.cohort_month,
-        b.source_channel,
-        b.first_purchase_at,
-        h.horizon_days,
-        b.first_purchase_at + to_days(h.horizon_days) <= {{ end }} as is_mature,
-        coalesce(sum(o.net_revenue), 0) as ltv
-    from buyers as b
-    cross join horizons as h
-    left join {{ ref('fct_orders') }} as o
-        on o.user_id = b.user_id
-       and o.is_paid
-       and o.paid_at <= b.first_purchase_at + to_days(h.horizon_days)
-    group by all
+with user_horizon_ltv as (
+    select * from {{ ref('int_users__cohort_ltv') }}
 ),
 
 by_channel as (

@@ -1,0 +1,68 @@
+-- DAU / MAU (kpis.md "Users and lifecycle"): distinct unified users with an interaction that
+-- day / in the trailing 30 days ((end - 30 days, end]). Interactions: customer messages,
+-- content opens and clicks, qualifying purchases. department = the user's owning department
+-- (`none` for users without a CRM owner); `all` is the company total.
+with days as (
+    select date_day from {{ ref('dim_dates') }}
+),
+
+users as (
+    select user_id, coalesce(department, 'none') as department from {{ ref('dim_users') }}
+),
+
+daily_active as (
+    select cast(i.interaction_at as date) as date_day, u.department, count(distinct i.user_id) as dau
+    from {{ ref('int_users__interactions') }} as i
+    inner join users as u using (user_id)
+    group by 1, 2
+    union all
+    select cast(interaction_at as date), 'all', count(distinct user_id)
+    from {{ ref('int_users__interactions') }}
+    group by 1
+),
+
+window_deltas as (
+    select w.active_from as date_day, u.department, 1 as delta
+    from {{ ref('int_users__active_windows') }} as w inner join users as u using (user_id)
+    union all
+    select w.active_to + 1, u.department, -1
+    from {{ ref('int_users__active_windows') }} as w inner join users as u using (user_id)
+),
+
+deltas as (
+    select date_day, department, sum(delta) as delta from window_deltas group by 1, 2
+    union all
+    select date_day, 'all', sum(delta) from window_deltas group by 1
+),
+
+departments as (
+    select distinct department from deltas
+),
+
+grid as (
+    select d.date_day, p.department from days as d cross join departments as p
+),
+
+monthly as (
+    select
+        g.date_day,
+        g.department,
+        sum(coalesce(x.delta, 0)) over (
+            partition by g.department order by g.date_day rows unbounded preceding
+        ) + coalesce((
+            -- windows opened before the calendar's first day
+            select sum(y.delta) from deltas as y
+            where y.department = g.department and y.date_day < (select min(date_day) from days)
+        ), 0) as mau
+    from grid as g
+    left join deltas as x using (date_day, department)
+)
+
+select
+    m.date_day as date,
+    m.department,
+    coalesce(a.dau, 0) as dau,
+    cast(m.mau as bigint) as mau,
+    coalesce(a.dau, 0) / nullif(m.mau, 0) as dau_mau_ratio
+from monthly as m
+left join daily_active as a using (date_day, department)
