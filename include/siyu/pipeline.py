@@ -183,16 +183,33 @@ def dbt(
                  f" in {time.perf_counter() - t0:.1f}s")
 
 
+def incremental_lookback_days(settings: Settings) -> int:
+    """The dbt var ``incremental_lookback_days`` (how far back incremental models re-read)."""
+    import yaml
+
+    project = yaml.safe_load((settings.dbt_project_dir / "dbt_project.yml").read_text())
+    return int((project.get("vars") or {}).get("incremental_lookback_days", 7))
+
+
+def needs_full_refresh(settings: Settings, as_of: date, from_date: date | None) -> bool:
+    """A backfill that reaches further back than the incremental lookback must rebuild the
+    incremental models, or the re-loaded old partitions would not reach them."""
+    return from_date is not None and (as_of - from_date).days >= incremental_lookback_days(settings)
+
+
 def build(
     settings: Settings,
     as_of: date | None,
     select: str | None = None,
     progress: Callable[[str], None] | None = None,
+    full_refresh: bool = False,
 ) -> None:
     ensure_raw(settings)
     args = ["build"]
     if select:
         args += ["--select", select]
+    if full_refresh:
+        args.append("--full-refresh")
     dbt(settings, args, as_of=as_of, progress=progress)
 
 
@@ -215,8 +232,10 @@ def run(
         dates = dates_to_load(settings, source, as_of, from_date)
         say(f"ingest {source}: {len(dates)} partition(s) {dates[0]} .. {dates[-1]}")
         result["ingest"].append(ingest(settings, source, dates, progress=progress))
-    say("dbt build")
-    build(settings, as_of, select=select, progress=progress)
+    full_refresh = needs_full_refresh(settings, as_of, from_date)
+    say("dbt build" + (" --full-refresh (backfill reaches past the incremental lookback)"
+                       if full_refresh else ""))
+    build(settings, as_of, select=select, progress=progress, full_refresh=full_refresh)
     result["seconds"] = round(time.perf_counter() - t0, 2)
     result["warehouse"] = str(settings.warehouse)
     result["raw_dir"] = str(settings.raw_dir)

@@ -5,7 +5,9 @@
 -- Overlapping or adjacent windows of a user are merged (gaps and islands), so a day is
 -- covered by at most one window per user and counts of users per day are plain sums.
 with windows as (
-    select
+    -- distinct, so that (first_day, last_day) orders a user's windows totally and both
+    -- window functions below see the same order
+    select distinct
         user_id,
         cast(interaction_at as date) as first_day,
         cast(interaction_at + interval 29 day - interval 1 microsecond as date) as last_day

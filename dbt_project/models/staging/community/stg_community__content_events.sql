@@ -1,18 +1,35 @@
+{{ config(
+    materialized='incremental',
+    unique_key='content_event_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='sync_all_columns',
+    pre_hook="{{ reset_if_ahead_of_as_of() }}",
+) }}
 -- Delivered/opened/clicked events; identical re-delivered events are kept once.
+-- Incremental (see macros/incremental.sql): a run reads the lookback window of partitions.
 with source as (
     select * from {{ source('raw_community', 'content_events') }}
-    where {{ delivered_by_as_of() }}
+    where {{ incremental_partitions() }}
+),
+
+typed as (
+    select
+        md5(concat_ws('|', push_id, external_userid, event, event_time)) as content_event_id,
+        push_id,
+        external_userid,
+        event,
+        {{ epoch_ms_time('event_time') }} as event_at,
+        _dt, _file, _line, _load_id
+    from source
+),
+
+candidates as (
+    select * from typed
+    {{ existing_versions_of('typed', 'content_event_id') }}
 )
 
-select
-    md5(concat_ws('|', push_id, external_userid, event, event_time)) as content_event_id,
-    push_id,
-    external_userid,
-    event,
-    {{ epoch_ms_time('event_time') }} as event_at,
-    _dt, _file, _line, _load_id
-from source
+select * from candidates
 qualify row_number() over (
-    partition by push_id, external_userid, event, event_time
+    partition by content_event_id
     order by _dt desc, _file desc, _line desc
 ) = 1

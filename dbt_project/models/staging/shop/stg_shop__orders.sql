@@ -1,7 +1,16 @@
+{{ config(
+    materialized='incremental',
+    unique_key='order_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='sync_all_columns',
+    pre_hook="{{ reset_if_ahead_of_as_of() }}",
+) }}
 -- Current snapshot of every order (latest updated_at; ties to the later delivery).
+-- Incremental (macros/incremental.sql): a run reads the lookback window of partitions and
+-- lets them compete with the snapshot the table holds for the same order_id.
 with source as (
     select * from {{ source('raw_shop', 'orders') }}
-    where {{ delivered_by_as_of() }}
+    where {{ incremental_partitions() }}
 ),
 
 typed as (
@@ -25,7 +34,12 @@ typed as (
         items,
         _dt, _file, _line, _load_id
     from source
+),
+
+candidates as (
+    select * from typed
+    {{ existing_versions_of('typed', 'order_id') }}
 )
 
-select * from typed
+select * from candidates
 {{ latest_version('order_id', 'updated_at_utc') }}
