@@ -11,19 +11,3 @@
 {% macro department_of(staff_alias) -%}
     coalesce({{ staff_alias }}.department, 'unknown')
 {%- endmacro %}
-
-{#- Generic data test (no dbt_utils here): fails for every row where `column_name` is not
-    NULL and lies outside [min_value, max_value]. -#}
-{% test ops_value_between(model, column_name, min_value, max_value) %}
-select *
-from {{ model }}
-where {{ column_name }} is not null
-  and ({{ column_name }} < {{ min_value }} or {{ column_name }} > {{ max_value }})
-{% endtest %}
-
-{#- Generic data test: fails for every row where the boolean SQL `expression` is not true. -#}
-{% test ops_expression_is_true(model, expression) %}
-select *
-from {{ model }}
-where not coalesce(({{ expression }}), false)
-{% endtest %}
