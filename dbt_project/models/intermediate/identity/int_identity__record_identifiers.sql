@@ -2,8 +2,9 @@
 -- A source record is a CRM contact, a shop buyer, or a WeCom external user seen only in
 -- the community data; its anchor is the record's own key (contact_id, buyer_id,
 -- external_userid). Identifiers are normalised in staging (malformed phones and emails are
--- NULL there); malformed external_userids and unionids are dropped here, so a malformed
--- identifier never links two people (sources.md "Identity").
+-- NULL there), so a malformed identifier never links two people (sources.md "Identity").
+-- Other identifiers are taken as delivered, except placeholders for "no value" ('null',
+-- 'none', '0', ...) and values with white space inside, which are dropped.
 {%- set end = as_of_end() %}
 
 with contact_versions as (
@@ -81,10 +82,7 @@ select
     min(seen_at) as first_seen_at
 from pairs
 where identifier_value is not null
-  and case identifier_type
-        -- WeCom external contact ids start with wm/wo; WeChat unionids with o (sources.md)
-        when 'external_userid' then regexp_full_match(identifier_value, 'w[mo][0-9A-Za-z_\-]{4,}')
-        when 'unionid' then regexp_full_match(identifier_value, 'o[0-9A-Za-z_\-]{8,}')
-        else true
-      end
+  -- placeholders exported for "no value" never identify anybody
+  and lower(identifier_value) not in ('null', 'none', 'undefined', 'nan', '0', '-')
+  and not regexp_matches(identifier_value, '\s')
 group by all
