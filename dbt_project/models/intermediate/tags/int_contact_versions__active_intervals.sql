@@ -4,30 +4,20 @@
 -- non-deleted versions with the same owning department are merged, so a contact deleted and
 -- later restored has two intervals with a gap. "Active at the end of day D" =
 -- active_from < day_end and (active_to is null or active_to >= day_end).
--- Department: stg_crm__contact_versions carries no owner_staff_id, so every version takes the
--- owner of the contact's current version (stg_crm__contacts); department = the owner's
--- current staff department. (Owners never change across versions in the dev data; when
--- staging adds owner_staff_id to the versions, swap it into `versions` below.)
-with owners as (
-    select
-        contacts.contact_id,
-        contacts.owner_staff_id,
-        {{ department_of('staff') }} as department
-    from {{ ref('stg_crm__contacts') }} as contacts
-    left join {{ ref('stg_crm__staff') }} as staff
-        on staff.staff_id = contacts.owner_staff_id
-),
-
-versions as (
+-- Department: each version's own owner_staff_id; department = that staff member's current
+-- department (kpis.md "Owners": a staff member's department is its current version), so a
+-- contact handed to another owner moves department from that version on.
+with versions as (
     select
         versions.contact_id,
         greatest(versions.created_at, versions.updated_at) as valid_from,
         versions.updated_at,
         versions.is_deleted,
-        owners.owner_staff_id,
-        coalesce(owners.department, 'unknown') as department
+        versions.owner_staff_id,
+        coalesce({{ department_of('staff') }}, 'unknown') as department
     from {{ ref('stg_crm__contact_versions') }} as versions
-    left join owners on owners.contact_id = versions.contact_id
+    left join {{ ref('stg_crm__staff') }} as staff
+        on staff.staff_id = versions.owner_staff_id
     where versions.updated_at < {{ as_of_end() }}
       and versions.created_at < {{ as_of_end() }}
 ),

@@ -11,6 +11,8 @@ select
     {{ clean_text('unionid') }} as unionid,
     {{ normalize_phone('phone') }} as phone_normalized,
     {{ normalize_email('email') }} as email_normalized,
+    coalesce({{ clean_text('source_channel') }}, 'unknown') as source_channel,
+    {{ clean_text('owner_staff_id') }} as owner_staff_id,
     {{ crm_time('created_at') }} as created_at,
     {{ crm_time('updated_at') }} as updated_at,
     is_deleted = 'true' as is_deleted,

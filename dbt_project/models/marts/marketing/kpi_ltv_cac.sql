@@ -1,0 +1,43 @@
+-- LTV/CAC per acquisition channel (kpis.md "Acquisition"): LTV at 365 days where complete,
+-- else the longest complete horizon (labelled in ltv_horizon_days), over every complete cohort
+-- of the channel (user-weighted: total LTV / users); CAC over all months to date (total
+-- allocated spend / new contacts). The source material's bar: LTV/CAC >= 3.
+with cohorts as (
+    select channel, horizon_days, sum(total_ltv) as total_ltv, sum(users) as users
+    from {{ ref('kpi_ltv_cohorts') }}
+    where is_complete
+    group by 1, 2
+),
+
+longest as (
+    select *
+    from cohorts
+    qualify row_number() over (partition by channel order by horizon_days desc) = 1
+),
+
+cac as (
+    select channel, sum(spend_cny) as spend_cny, sum(new_contacts) as new_contacts
+    from {{ ref('kpi_cac_monthly') }}
+    group by 1
+),
+
+channels as (
+    select channel from longest
+    union
+    select channel from cac
+)
+
+select
+    c.channel,
+    l.horizon_days as ltv_horizon_days,
+    l.users as ltv_users,
+    cast(l.total_ltv / nullif(l.users, 0) as decimal(18, 2)) as ltv,
+    cast(k.spend_cny as decimal(18, 2)) as spend_cny,
+    k.new_contacts,
+    cast(k.spend_cny / nullif(k.new_contacts, 0) as decimal(18, 2)) as cac,
+    (l.total_ltv / nullif(l.users, 0)) / nullif(k.spend_cny / nullif(k.new_contacts, 0), 0) as ltv_cac_ratio,
+    (l.total_ltv / nullif(l.users, 0)) / nullif(k.spend_cny / nullif(k.new_contacts, 0), 0) >= 3
+        as meets_ltv_cac_bar
+from channels as c
+left join longest as l using (channel)
+left join cac as k using (channel)
