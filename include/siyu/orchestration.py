@@ -167,6 +167,9 @@ def dbt_task_group(group_id: str = "dbt", select: list[str] | None = None):
             select=select or [],
             emit_datasets=False,
             test_behavior=TestBehavior.BUILD,  # one `dbt build` task per model
+            # a test on several models (relationships, integrity checks) runs as its own task
+            # once all its parents are built, not with whichever parent happens to run first
+            should_detach_multiple_parents_tests=True,
             dbt_executable_path=dbt_bin,
             invocation_mode=InvocationMode.SUBPROCESS,
         ),
