@@ -62,7 +62,8 @@ flagged as (
         sender_type = 'staff'
             and (previous_sender_type is distinct from 'staff'
                  or sent_at > previous_sent_at + interval 24 hour) as is_staff_run_start,
-        sender_type = 'staff' and previous_sender_type = 'customer' as is_response
+        sender_type = 'staff'
+            and previous_sender_type is not distinct from 'customer' as is_response
     from sequenced
 ),
 
