@@ -1,0 +1,36 @@
+{#- Macros of the conversation KPIs (models/intermediate/conversations, models/marts/service). -#}
+
+{#- A rate as a fraction in [0, 1]; NULL when the denominator is 0 or NULL (kpis.md: empty
+    is not zero). -#}
+{% macro conversations_rate(numerator, denominator) -%}
+    (cast({{ numerator }} as double) / nullif({{ denominator }}, 0))
+{%- endmacro %}
+
+{#- The working calendar of business-hours FRT (kpis.md: "Business-hours FRT (with a
+    configurable working calendar) is welcome as an addition"). Override with the var
+    `service_business_hours`, e.g.
+      --vars '{service_business_hours: {start: "09:00", end: "21:00", work_days: [1,2,3,4,5,6,7], holidays: ["2025-05-01"]}}'
+    start/end: local wall time of each working day (end exclusive); work_days: ISO day of
+    week (1 = Monday); holidays: dates that are not working days. Default: 09:00-18:00,
+    Monday to Friday, no holidays. -#}
+{% macro conversations_business_hours() -%}
+    {%- set defaults = {'start': '09:00', 'end': '18:00', 'work_days': [1, 2, 3, 4, 5], 'holidays': []} -%}
+    {%- set configured = var('service_business_hours', {}) or {} -%}
+    {%- set calendar = {} -%}
+    {%- for key, value in defaults.items() -%}
+        {%- do calendar.update({key: configured.get(key, value)}) -%}
+    {%- endfor -%}
+    {{ return(calendar) }}
+{%- endmacro %}
+
+{#- Generic test: every non-null value of the column lies in [min_value, max_value]. -#}
+{% test conversations_in_range(model, column_name, min_value=none, max_value=none) %}
+select {{ column_name }}
+from {{ model }}
+where {{ column_name }} is not null
+  and (
+    false
+    {% if min_value is not none %} or {{ column_name }} < {{ min_value }} {% endif %}
+    {% if max_value is not none %} or {{ column_name }} > {{ max_value }} {% endif %}
+  )
+{% endtest %}

@@ -1,0 +1,102 @@
+-- 1v1 messages that count for the conversation KPIs (kpis.md "Response rates" and "1v1
+-- effective communication rate"), one row per message, sequenced within its conversation
+-- and classified with window functions only (gaps and islands, no recursion):
+--   * a conversation is (customer external_userid, staff_id); staging already puts the
+--     customer (`from` of a customer message, first of `tolist` of a staff message) in
+--     customer_id and the staff member in staff_id;
+--   * order: msgtime, then msgid;
+--   * an inquiry starts at a customer message whose previous message in the conversation
+--     is not a customer message (an earlier customer message is still unanswered exactly
+--     when no staff message followed it); its id is the msgid of its first message;
+--   * a staff run starts at a staff message whose previous message is not a staff message,
+--     or which comes more than 24 hours after the previous (staff) message; its id is the
+--     msgid of its first message. A run is a response when its first message directly
+--     follows a customer message (it is the first staff message after an unanswered
+--     inquiry); every other run is an outreach.
+with messages as (
+    -- the time filter sits in this CTE so that an incremental lookback is easy to add
+    select
+        msgid,
+        customer_id as external_userid,
+        staff_id,
+        sender_type,
+        sent_at,
+        msgtime_ms
+    from {{ ref('stg_community__messages') }}
+    where chat_type = 'single'
+      and not is_revoked
+      and not is_bot
+      and sender_type in ('customer', 'staff')
+      and sent_at < {{ as_of_end() }}
+      and customer_id is not null
+      and staff_id is not null
+),
+
+sequenced as (
+    select
+        *,
+        row_number() over conversation as message_seq,
+        lag(sender_type) over conversation as previous_sender_type,
+        lag(sent_at) over conversation as previous_sent_at,
+        -- first later staff / customer message in the conversation
+        first_value(case when sender_type = 'staff' then sent_at end ignore nulls)
+            over later as next_staff_message_at,
+        first_value(case when sender_type = 'staff' then msgid end ignore nulls)
+            over later as next_staff_msgid,
+        first_value(case when sender_type = 'customer' then sent_at end ignore nulls)
+            over later as next_customer_message_at
+    from messages
+    window
+        conversation as (partition by external_userid, staff_id order by msgtime_ms, msgid),
+        later as (
+            partition by external_userid, staff_id order by msgtime_ms, msgid
+            rows between 1 following and unbounded following
+        )
+),
+
+flagged as (
+    select
+        *,
+        sender_type = 'customer'
+            and previous_sender_type is distinct from 'customer' as is_inquiry_start,
+        sender_type = 'staff'
+            and (previous_sender_type is distinct from 'staff'
+                 or sent_at > previous_sent_at + interval 24 hour) as is_staff_run_start,
+        sender_type = 'staff'
+            and previous_sender_type is not distinct from 'customer' as is_response
+    from sequenced
+),
+
+islands as (
+    select
+        *,
+        last_value(case when is_inquiry_start then msgid end ignore nulls)
+            over running as last_inquiry_id,
+        last_value(case when is_staff_run_start then msgid end ignore nulls)
+            over running as last_staff_run_id
+    from flagged
+    window running as (
+        partition by external_userid, staff_id order by msgtime_ms, msgid
+        rows between unbounded preceding and current row
+    )
+)
+
+select
+    msgid,
+    external_userid,
+    staff_id,
+    sender_type,
+    sent_at,
+    msgtime_ms,
+    message_seq,
+    is_inquiry_start,
+    case when sender_type = 'customer' then last_inquiry_id end as inquiry_id,
+    is_staff_run_start,
+    case when sender_type = 'staff' then last_staff_run_id end as staff_run_id,
+    is_response,
+    -- the inquiry a response run answers: the one of the customer message just before it
+    case when is_response then last_inquiry_id end as answered_inquiry_id,
+    next_staff_message_at,
+    next_staff_msgid,
+    next_customer_message_at
+from islands
