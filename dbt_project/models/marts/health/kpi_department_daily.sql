@@ -1,0 +1,282 @@
+-- Published: every KPI per business day and department with its target and traffic-light
+-- status (kpis.md "Health and targets"). Values come from the KPI marts, so a number here is
+-- the number of the mart that defines it:
+--   flow KPIs count that day's events (new_contacts, tagging_sla_6h, content_open_rate,
+--     one_on_one_effective_rate, response_rate_2h/48h, frt_p50_seconds, aov, net_revenue);
+--   stock KPIs are the value at the end of the day (tag_completeness);
+--   month-to-date KPIs cover the day's month up to its end (cac, nps);
+--   the cohort KPI (repurchase_rate_90d) is the latest cohort month fully matured by the day.
+-- Department `all` is the company total, computed from the events (never an average of
+-- department rates). Targets come from the seed kpi_targets (one configuration file): a row for
+-- the department wins over the `*` row. Status: green meets the target; yellow misses it by
+-- less than yellow_band (20%); red misses it by yellow_band or more; no_target without a
+-- target; NULL when the value is NULL (an empty denominator: nothing to judge).
+with days as (
+    select date_day, day_end, month_start from {{ ref('dim_dates') }}
+),
+
+departments as (
+    select distinct department from {{ ref('stg_crm__staff') }} where department is not null
+    union
+    select 'all'
+),
+
+grid as (
+    select d.date_day, d.day_end, d.month_start, p.department
+    from days as d cross join departments as p
+),
+
+-- new contacts (flow): contacts created that day, by owning department
+new_contacts as (
+    select date as date_day, department, 'new_contacts' as kpi,
+           cast(new_contacts as double) as value, cast(new_contacts as double) as numerator,
+           cast(null as double) as denominator
+    from {{ ref('kpi_new_contacts_daily') }}
+    where source_channel = 'all'
+),
+
+-- CAC (month to date): spend of the department's campaigns, pro rata by day, from the month's
+-- first day to the day / new contacts of the month to date from the channels it spent on
+-- (department all: total spend / all new contacts of the month to date)
+campaign_days as (
+    select
+        c.campaign_id,
+        c.channel,
+        coalesce(c.department, 'unknown') as department,
+        cast(s.spend_day as date) as spend_day,
+        cast(c.spend_cny as double) / (datediff('day', c.start_date, c.end_date) + 1) as spend
+    from {{ ref('stg_crm__campaigns') }} as c,
+        unnest(generate_series(cast(c.start_date as timestamp), cast(c.end_date as timestamp), interval 1 day))
+            as s(spend_day)
+    where c.end_date >= c.start_date
+),
+
+mtd_spend as (
+    select g.date_day, g.department, sum(cd.spend) as spend
+    from grid as g
+    inner join campaign_days as cd
+        on cd.spend_day between g.month_start and g.date_day
+       and (g.department = 'all' or cd.department = g.department)
+    group by 1, 2
+),
+
+daily_channel_contacts as (
+    select cast(created_at as date) as created_date, source_channel as channel, count(*) as contacts
+    from {{ ref('stg_crm__contacts') }}
+    where created_at < {{ as_of_end() }}
+    group by 1, 2
+),
+
+mtd_channel_contacts as (
+    select d.date_day, c.channel, sum(c.contacts) as contacts
+    from days as d
+    inner join daily_channel_contacts as c on c.created_date between d.month_start and d.date_day
+    group by 1, 2
+),
+
+department_channels as (
+    select distinct d.date_day, cd.department, cd.channel
+    from days as d
+    inner join campaign_days as cd on cd.spend_day between d.month_start and d.date_day
+),
+
+mtd_new_contacts as (
+    select m.date_day, dc.department, sum(m.contacts) as new_contacts
+    from mtd_channel_contacts as m
+    inner join department_channels as dc using (date_day, channel)
+    group by 1, 2
+    union all
+    select date_day, 'all', sum(contacts) from mtd_channel_contacts group by 1
+),
+
+cac as (
+    select s.date_day, s.department, 'cac' as kpi,
+           s.spend / nullif(n.new_contacts, 0) as value, s.spend as numerator,
+           cast(n.new_contacts as double) as denominator
+    from mtd_spend as s
+    left join mtd_new_contacts as n using (date_day, department)
+),
+
+tag_completeness as (
+    select date as date_day, department, 'tag_completeness', tag_completeness,
+           cast(complete_contacts as double), cast(active_contacts as double)
+    from {{ ref('kpi_tag_completeness_daily') }}
+),
+
+tagging_sla as (
+    select date as date_day, department, 'tagging_sla_6h', tagging_sla_6h,
+           cast(tagged_within_6h as double), cast(matured_6h as double)
+    from {{ ref('kpi_tagging_sla_daily') }}
+),
+
+content_open as (
+    select date as date_day, department, 'content_open_rate', open_rate,
+           cast(openers as double), cast(reached_recipients as double)
+    from {{ ref('kpi_content_daily') }}
+    where channel = 'all'
+),
+
+one_on_one as (
+    select "date" as date_day, department, 'one_on_one_effective_rate', effective_rate_48h,
+           cast(effective_outreaches as double), cast(matured_outreaches as double)
+    from {{ ref('kpi_one_on_one_effective_department_daily') }}
+),
+
+response as (
+    select "date" as date_day, department, 'response_rate_2h' as kpi, response_rate_2h as value,
+           cast(answered_2h as double) as numerator, cast(matured_2h as double) as denominator
+    from {{ ref('kpi_response_department_daily') }}
+    union all
+    select "date", department, 'response_rate_48h', response_rate_48h,
+           cast(answered_48h as double), cast(matured_48h as double)
+    from {{ ref('kpi_response_department_daily') }}
+    union all
+    select "date", department, 'frt_p50_seconds', cast(frt_p50_seconds as double),
+           null, cast(inquiries as double)
+    from {{ ref('kpi_response_department_daily') }}
+),
+
+-- repurchase (cohort KPI): the latest cohort month whose every possible t0 has matured by the
+-- end of the day, i.e. month_end + 90 days <= day_end
+repurchase_users as (
+    select cohort_month, coalesce(department, 'none') as department, is_matured, is_repurchased
+    from {{ ref('int_users__repurchase_90d') }}
+),
+
+latest_matured_cohort as (
+    select date_day, day_end,
+           (select max(m.cohort_month) from repurchase_users as m
+            where m.cohort_month + interval 1 month + interval 90 day <= d.day_end) as cohort_month
+    from days as d
+),
+
+repurchase as (
+    select l.date_day, g.department, 'repurchase_rate_90d' as kpi,
+           count(*) filter (where r.is_repurchased) / nullif(count(r.cohort_month), 0) as value,
+           cast(count(*) filter (where r.is_repurchased) as double) as numerator,
+           cast(count(r.cohort_month) as double) as denominator
+    from latest_matured_cohort as l
+    cross join departments as g
+    left join repurchase_users as r
+        on r.cohort_month = l.cohort_month and (g.department = 'all' or r.department = g.department)
+    where l.cohort_month is not null
+    group by 1, 2
+),
+
+sales as (
+    select date as date_day, department, 'aov' as kpi, cast(aov as double) as value,
+           cast(net_revenue as double) as numerator, cast(qualifying_purchases as double) as denominator
+    from {{ ref('kpi_sales_daily') }}
+    union all
+    select date, department, 'net_revenue', cast(net_revenue as double), cast(net_revenue as double), null
+    from {{ ref('kpi_sales_daily') }}
+),
+
+-- NPS (month to date): answers from the first of the month to the end of the day; a
+-- contact's latest answer in that window counts once; department of the contact's owner
+surveys as (
+    select s.response_id, s.contact_id, s.score, s.submitted_at,
+           coalesce(st.department, 'unknown') as department
+    from {{ ref('stg_crm__surveys') }} as s
+    left join {{ ref('stg_crm__contacts') }} as c using (contact_id)
+    left join {{ ref('stg_crm__staff') }} as st on st.staff_id = c.owner_staff_id
+    where s.submitted_at < {{ as_of_end() }}
+),
+
+mtd_answers as (
+    select d.date_day, s.department, s.score
+    from days as d
+    inner join surveys as s
+        on s.submitted_at >= d.month_start and s.submitted_at < d.day_end
+    qualify row_number() over (
+        partition by d.date_day, s.contact_id order by s.submitted_at desc, s.response_id desc
+    ) = 1
+),
+
+nps as (
+    select date_day, department, 'nps' as kpi,
+           100.0 * (count(*) filter (where score >= 9) - count(*) filter (where score <= 6)) / count(*) as value,
+           cast(count(*) filter (where score >= 9) - count(*) filter (where score <= 6) as double) as numerator,
+           cast(count(*) as double) as denominator
+    from (
+        select date_day, department, score from mtd_answers
+        union all
+        select date_day, 'all', score from mtd_answers
+    )
+    group by 1, 2
+),
+
+kpis as (
+    select * from new_contacts
+    union all select * from cac
+    union all select * from tag_completeness
+    union all select * from tagging_sla
+    union all select * from content_open
+    union all select * from one_on_one
+    union all select * from response
+    union all select * from repurchase
+    union all select * from sales
+    union all select * from nps
+),
+
+kpi_names as (
+    select distinct kpi from kpis
+),
+
+-- every department, day and KPI has a row, even when a mart has no row for it
+valued as (
+    select
+        g.date_day, g.department, n.kpi,
+        -- additive counts and sums over no events are 0, not NULL (kpis.md "Empty is not zero")
+        case when n.kpi in ('new_contacts', 'net_revenue') then coalesce(k.value, 0) else k.value end
+            as value,
+        k.numerator,
+        k.denominator
+    from grid as g
+    cross join kpi_names as n
+    left join kpis as k on k.date_day = g.date_day and k.department = g.department and k.kpi = n.kpi
+),
+
+targeted as (
+    select
+        v.*,
+        coalesce(t_dep.target, t_all.target) as target,
+        coalesce(t_dep.direction, t_all.direction) as direction,
+        coalesce(t_dep.yellow_band, t_all.yellow_band, 0.2) as yellow_band,
+        coalesce(t_dep.unit, t_all.unit) as unit
+    from valued as v
+    left join {{ ref('kpi_targets') }} as t_dep on t_dep.kpi = v.kpi and t_dep.department = v.department
+    left join {{ ref('kpi_targets') }} as t_all on t_all.kpi = v.kpi and t_all.department = '*'
+),
+
+scored as (
+    select
+        *,
+        -- relative miss: how far the value falls short of the target, as a share of the target
+        round(case direction
+            when 'higher_is_better' then (target - value) / nullif(abs(target), 0)
+            when 'lower_is_better' then (value - target) / nullif(abs(target), 0)
+        end, 9) as shortfall
+    from targeted
+)
+
+select
+    date_day as date,
+    department,
+    kpi,
+    value,
+    target,
+    case
+        when target is null then 'no_target'
+        when value is null then null
+        when direction = 'higher_is_better' and value >= target then 'green'
+        when direction = 'lower_is_better' and value <= target then 'green'
+        when shortfall < yellow_band then 'yellow'
+        else 'red'
+    end as status,
+    numerator,
+    denominator,
+    direction,
+    unit,
+    shortfall
+from scored
