@@ -89,6 +89,20 @@ nps as (
     qualify row_number() over (partition by i.user_id order by s.submitted_at desc, s.response_id desc) = 1
 ),
 
+tags as (
+    select
+        user_id,
+        string_agg(distinct tag_group || ':' || tag_name, '; ' order by tag_group || ':' || tag_name)
+            as current_tags,
+        count(distinct tag_group) as tag_groups_held,
+        count(distinct tag_group) filter (
+            where tag_group in ({% for g in var('required_tag_groups') %}'{{ g }}'{{ ", " if not loop.last }}{% endfor %})
+        ) = {{ var('required_tag_groups') | length }} as has_required_tag_groups
+    from {{ ref('dim_contact_tags_current') }}
+    where user_id is not null
+    group by 1
+),
+
 joined as (
     select
         u.user_id,
@@ -111,13 +125,17 @@ joined as (
         it.last_interaction_at,
         coalesce(it.interactions_30d, 0) as interactions_30d,
         n.latest_nps_score,
-        n.latest_nps_at
+        n.latest_nps_at,
+        t.current_tags,
+        coalesce(t.tag_groups_held, 0) as tag_groups_held,
+        coalesce(t.has_required_tag_groups, false) as has_required_tag_groups
     from users as u
     left join contact_summary as cs using (user_id)
     left join primary_contact as pc using (user_id)
     left join orders as o using (user_id)
     left join interactions as it using (user_id)
     left join nps as n using (user_id)
+    left join tags as t using (user_id)
 ),
 
 staged as (
@@ -167,5 +185,8 @@ select
     cast(rfm_f as integer) as rfm_f,
     cast(rfm_m as integer) as rfm_m,
     latest_nps_score,
-    latest_nps_at
+    latest_nps_at,
+    current_tags,
+    tag_groups_held,
+    has_required_tag_groups
 from staged
