@@ -2,8 +2,9 @@
 
 One run carries a business day from the landing zone through raw to the dbt models:
 the three sources are ingested in parallel (each into its own raw file), then cosmos renders
-the dbt project as one task per model (tests after each model) in a subprocess, so dbt is
-the only process writing the warehouse file.
+the dbt project as one task per model (the model's own tests after it) in a subprocess, so dbt
+is the only process writing the warehouse file; a last task runs the tests that span several
+models.
 """
 
 from airflow.sdk import DAG
@@ -14,6 +15,7 @@ from siyu.orchestration import (
     catchup,
     daily_schedule,
     dbt_task_group,
+    dbt_test_task,
     default_args,
     ensure_raw_task,
     make_ingest_task,
@@ -36,4 +38,4 @@ with DAG(
     as_of = as_of_task()
     ingests = [make_ingest_task(source, emit_asset=False) for source in contract.SOURCES]
     ready = ensure_raw_task()
-    as_of >> ingests >> ready >> dbt_task_group()
+    as_of >> ingests >> ready >> dbt_task_group() >> dbt_test_task()

@@ -84,3 +84,14 @@ def test_help_explains_every_command(capsys):
     text = capsys.readouterr().out
     for command in ("generate", "ingest", "run", "quarantine"):
         assert command in text
+
+
+def test_backfill_past_the_incremental_lookback_rebuilds(tmp_path):
+    """`siyu run --from` further back than dbt's incremental_lookback_days (7 in
+    dbt_project.yml) must full-refresh the incremental models; a shorter one need not."""
+    s = settings(tmp_path)
+    assert pipeline.incremental_lookback_days(s) == 7
+    as_of = date(2025, 6, 28)
+    assert pipeline.needs_full_refresh(s, as_of, None) is False
+    assert pipeline.needs_full_refresh(s, as_of, date(2025, 6, 22)) is False  # 6 days back
+    assert pipeline.needs_full_refresh(s, as_of, date(2025, 6, 21)) is True  # 7 days back

@@ -375,12 +375,28 @@ def generate(out: Path | str, users: int, days: int, start: date | str, seed: in
             "updated_at": crm_ts(updated), "is_deleted": "true" if deleted else "false",
         }
 
+    def tag_new_contact(i: int, created: datetime) -> None:
+        """Tag events of a new contact: most within 6 hours, most contacts in 3-4 groups."""
+        n_groups_tagged = int(rng.choice([1, 2, 3, 4], p=[0.08, 0.12, 0.35, 0.45]))
+        for g in ("lifecycle", "interest", "need", "skin_type")[:n_groups_tagged]:
+            delay = rng.exponential(3 * 3600) if rng.random() < 0.75 else rng.uniform(6, 96) * 3600
+            t = created + timedelta(seconds=float(delay))
+            if t.date() > end:
+                continue
+            auto = rng.random() < 0.3
+            # tags of contacts made before the window arrive with them in the first delivery
+            w.add("crm/contact_tags", dt_of(t) if t.date() >= start else start, {
+                "contact_id": f"C{pid_str(i)}", "tag_group": g,
+                "tag_name": TAGS[g][int(rng.integers(len(TAGS[g])))], "action": "add",
+                "tagged_at": crm_ts(t), "staff_id": "" if auto else owners[owner[i]]})
+
     # contacts acquired before the window arrive in the first delivery
     for i in np.nonzero(has_contact & (acq_day < 0))[0]:
         created = at(start + timedelta(days=int(acq_day[i])), rng.uniform(8 * 3600, 22 * 3600))
         contact_created[int(i)] = created
         known.append(int(i))
         w.add("crm/contacts", start, contact_row(int(i), created, created, False))
+        tag_new_contact(int(i), created)
 
     # campaigns: one per channel and month of the window
     month = date(start.year, start.month, 1)
@@ -426,17 +442,7 @@ def generate(out: Path | str, users: int, days: int, start: date | str, seed: in
             contact_created[i] = created
             known.append(i)
             w.add("crm/contacts", dt_of(created), contact_row(i, created, created, False))
-            # tags: most within 6 hours
-            for g in ("lifecycle", "interest", "need", "skin_type")[: int(rng.integers(1, 5))]:
-                delay = rng.exponential(3 * 3600) if rng.random() < 0.75 else rng.uniform(6, 96) * 3600
-                t = created + timedelta(seconds=float(delay))
-                if t.date() > end:
-                    continue
-                auto = rng.random() < 0.3
-                w.add("crm/contact_tags", dt_of(t), {
-                    "contact_id": f"C{pid_str(i)}", "tag_group": g,
-                    "tag_name": TAGS[g][int(rng.integers(len(TAGS[g])))], "action": "add",
-                    "tagged_at": crm_ts(t), "staff_id": "" if auto else owners[owner[i]]})
+            tag_new_contact(i, created)
             if has_wm[i] and rng.random() < 0.4:  # joins a group
                 g = int(rng.integers(n_groups))
                 group_members[g].append(i)

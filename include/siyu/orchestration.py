@@ -167,20 +167,33 @@ def dbt_task_group(group_id: str = "dbt", select: list[str] | None = None):
             select=select or [],
             emit_datasets=False,
             test_behavior=TestBehavior.BUILD,  # one `dbt build` task per model
-            # a test on several models (relationships, integrity checks) runs as its own task
-            # once all its parents are built, not with whichever parent happens to run first
-            should_detach_multiple_parents_tests=True,
             dbt_executable_path=dbt_bin,
             invocation_mode=InvocationMode.SUBPROCESS,
         ),
         operator_args={
             "vars": {"as_of": "{{ ti.xcom_pull(task_ids='resolve_as_of') }}"},
+            # a model's task runs the tests on that model only; a test on several models
+            # (relationships, integrity checks) would otherwise run with whichever parent is
+            # built first. Those run together in `dbt_test_cross_model` after the group.
+            "indirect_selection": "cautious",
             "install_deps": False,
             "append_env": True,
             "pool": os.environ.get("SIYU_WAREHOUSE_POOL", "default_pool"),
         },
         default_args={"retries": 2},
     )
+
+
+@task(
+    task_id="dbt_test_cross_model",
+    doc_md="Run every dbt test once all models are built: the tests that span several models "
+    "(relationships, integrity checks recomputing a KPI a second way) have all their parents "
+    "only now. Fails the run when any test fails.",
+)
+def dbt_test_task() -> None:
+    ctx = get_current_context()
+    s = run_settings(ctx)
+    pipeline.dbt(s, ["test"], as_of=resolve_as_of(ctx, s.timezone))
 
 
 DAG_DOC_FOOTER = f"""

@@ -1,4 +1,5 @@
-"""Print what a run produced: raw, quarantine and model row counts (no personal data)."""
+"""Print what a run produced: raw and quarantine counts, the marts with their row counts, and
+the company's KPIs of the last day with target and status (no personal data)."""
 
 from __future__ import annotations
 
@@ -32,17 +33,37 @@ def summary(settings: Settings) -> list[str]:
         con = duckdb.connect(str(settings.warehouse), read_only=True)
         try:
             rows = con.execute(
-                "SELECT table_schema, table_name FROM information_schema.tables "
-                "WHERE table_catalog = current_database() ORDER BY 1, 2"
+                "SELECT schema_name, table_name, estimated_size FROM duckdb_tables() "
+                "WHERE database_name = current_database() ORDER BY 1, 2"
             ).fetchall()
-            for schema, table in rows:
-                n = con.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone()[0]
-                lines.append(f"{schema}.{table}: {n:,} rows")
+            schemas: dict[str, int] = {}
+            for schema, _table, _size in rows:
+                schemas[schema] = schemas.get(schema, 0) + 1
+            lines.append("warehouse: " + ", ".join(f"{s} {n} tables" for s, n in schemas.items()))
+            for schema, table, _size in rows:
+                if schema == "marts":
+                    n = con.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone()[0]
+                    lines.append(f"  marts.{table}: {n:,} rows")
+            if ("marts", "kpi_department_daily") in {(r[0], r[1]) for r in rows}:
+                lines += _kpi_lines(con)
         finally:
             con.close()
     else:
         lines.append(f"warehouse {settings.warehouse}: not built")
     return lines
+
+
+def _kpi_lines(con: duckdb.DuckDBPyConnection) -> list[str]:
+    day = con.execute("SELECT max(date) FROM marts.kpi_department_daily").fetchone()[0]
+    out = [f"company KPIs on {day} (kpi_department_daily, department 'all'):"]
+    for kpi, value, target, status in con.execute(
+        "SELECT kpi, value, target, status FROM marts.kpi_department_daily "
+        "WHERE date = ? AND department = 'all' ORDER BY kpi", [day]
+    ).fetchall():
+        shown = "n/a" if value is None else f"{value:,.3f}".rstrip("0").rstrip(".")
+        goal = "" if target is None else f" (target {target:g})"
+        out.append(f"  {kpi:<26} {shown:>12}{goal:<20} {status or '-'}")
+    return out
 
 
 def main() -> None:

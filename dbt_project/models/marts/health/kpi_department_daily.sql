@@ -219,8 +219,13 @@ kpis as (
     union all select * from nps
 ),
 
+-- the KPIs of kpis.md: each has a row every day, with a NULL value when nothing defines it yet
 kpi_names as (
-    select distinct kpi from kpis
+    select unnest([
+        'new_contacts', 'cac', 'tag_completeness', 'tagging_sla_6h', 'content_open_rate',
+        'one_on_one_effective_rate', 'response_rate_2h', 'response_rate_48h', 'frt_p50_seconds',
+        'repurchase_rate_90d', 'aov', 'net_revenue', 'nps'
+    ]) as kpi
 ),
 
 -- every department, day and KPI has a row, even when a mart has no row for it
