@@ -59,11 +59,16 @@ run-demo: $(VENV)/.installed
 	    || { tail -60 $(SIYU_LOG_DIR)/airflow-dags-test.log; exit 1; }
 	@grep -E "DagRun Finished|state=" $(SIYU_LOG_DIR)/airflow-dags-test.log | tail -3 || true
 	$(BIN)/python -m siyu.report --warehouse $(SIYU_WAREHOUSE)
+	cd dbt_project && ../$(BIN)/dbt docs generate --profiles-dir . --quiet \
+	    --vars '{as_of: $(DEMO_AS_OF)}' --log-path $(SIYU_LOG_DIR)/dbt
 	@echo
 	@echo "landing zone : $(SIYU_LANDING_ROOT)"
 	@echo "warehouse    : $(SIYU_WAREHOUSE)  (raw files in $(basename $(SIYU_WAREHOUSE))_raw/)"
 	@echo "airflow log  : $(SIYU_LOG_DIR)/airflow-dags-test.log (task logs in $(AIRFLOW_HOME)/logs)"
 	@echo "dbt log      : $(SIYU_LOG_DIR)/dbt"
+	@echo "marts        : schema marts of the warehouse (kpi_department_daily: every KPI, target, status)"
+	@echo "dbt docs     : $(CURDIR)/dbt_project/target/index.html (serve: cd dbt_project && ../$(BIN)/dbt docs serve --profiles-dir .)"
+	@echo "decisions    : $(CURDIR)/dbt_project/DECISIONLOG.md"
 	@echo "quarantine   : $(BIN)/siyu quarantine"
 
 test: setup airflow-db
