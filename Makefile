@@ -78,7 +78,7 @@ lint:
 	$(BIN)/ruff check include dags tests benchmarks
 
 bench: setup
-	$(BIN)/python benchmarks/bench_ingest.py
+	$(BIN)/python benchmarks/bench.py
 
 clean:
 	rm -rf data airflow_home dbt_project/target dbt_project/logs

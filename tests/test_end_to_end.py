@@ -122,6 +122,7 @@ def test_siyu_run_publishes_every_mart_documented(tmp_path, small_landing):
     assert statuses <= {"green", "yellow", "red", "no_target", None}
 
     target = tmp_path / "dbt-target"
+    env["SIYU_RAW_DIR"] = str(tmp_path / "wh" / "siyu_raw")  # dbt itself, without `siyu run`
     proc = subprocess.run(
         [BIN / "dbt", "docs", "generate", "--project-dir", REPO / "dbt_project",
          "--profiles-dir", REPO / "dbt_project", "--target-path", target,
@@ -145,6 +146,34 @@ def test_siyu_run_publishes_every_mart_documented(tmp_path, small_landing):
                 undocumented.append(f"{uid}.{column}")
     assert undocumented == []
     assert {f"model.siyu.{mart}" for mart in PUBLISHED} <= set(catalog)
+
+    # KPIs are defined once: the semantic layer (MetricFlow) gives the marts' numbers
+    csv_path = tmp_path / "mf.csv"
+    proc = subprocess.run(
+        [BIN / "mf", "query", "--metrics", "response_rate_48h,answered_inquiries_48h",
+         "--group-by", "metric_time__day,inquiry__department", "--csv", csv_path],
+        env={**env, "DBT_PROFILES_DIR": str(REPO / "dbt_project")},
+        cwd=REPO / "dbt_project", capture_output=True, text=True,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    import csv
+
+    semantic = {
+        (row["metric_time__day"][:10], row["inquiry__department"]):
+        (int(float(row["answered_inquiries_48h"] or 0)),
+         None if row["response_rate_48h"] in ("", None) else round(float(row["response_rate_48h"]), 9))
+        for row in csv.DictReader(csv_path.open())
+    }
+    con = duckdb.connect(str(tmp_path / "wh" / "siyu.duckdb"), read_only=True)
+    mart = {
+        (str(day), dept): (answered, None if rate is None else round(rate, 9))
+        for day, dept, answered, rate in con.execute(
+            "SELECT date, department, answered_48h, response_rate_48h "
+            "FROM marts.kpi_response_department_daily WHERE department <> 'all' AND inquiries > 0"
+        ).fetchall()
+    }
+    con.close()
+    assert semantic and semantic == mart
 
 
 def test_siyu_run_rerun_is_idempotent(tmp_path, small_landing):
