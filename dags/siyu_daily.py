@@ -3,8 +3,9 @@
 One run carries a business day from the landing zone through raw to the dbt models:
 the three sources are ingested in parallel (each into its own raw file), then cosmos renders
 the dbt project as one task per model (the model's own tests after it) in a subprocess, so dbt
-is the only process writing the warehouse file; a last task runs the tests that span several
-models.
+is the only process writing the warehouse file; then the tests that span several models.
+Write-audit-publish: dbt builds a working copy of the warehouse; only after the audit passes is
+it published (atomic rename) to the file BI tools read, emitting the `siyu_marts` asset.
 """
 
 from airflow.sdk import DAG
@@ -12,6 +13,7 @@ from siyu import contract
 from siyu.orchestration import (
     DAG_DOC_FOOTER,
     as_of_task,
+    audit_and_publish_task,
     catchup,
     daily_schedule,
     dbt_task_group,
@@ -20,6 +22,7 @@ from siyu.orchestration import (
     ensure_raw_task,
     make_ingest_task,
     params,
+    prepare_working_task,
     start_date,
 )
 
@@ -38,4 +41,6 @@ with DAG(
     as_of = as_of_task()
     ingests = [make_ingest_task(source, emit_asset=False) for source in contract.SOURCES]
     ready = ensure_raw_task()
-    as_of >> ingests >> ready >> dbt_task_group() >> dbt_test_task()
+    working = prepare_working_task()
+    tested = dbt_test_task()
+    as_of >> ingests >> ready >> working >> dbt_task_group() >> tested >> audit_and_publish_task()

@@ -17,6 +17,7 @@ from airflow.sdk import Asset, Param, get_current_context, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from . import pipeline
+from . import publish as wap
 from .config import REPO_ROOT, Settings
 
 OWNER = "siyu-data"
@@ -141,7 +142,7 @@ def dbt_task_group(group_id: str = "dbt", select: list[str] | None = None):
     project_dir = s.dbt_project_dir
     manifest = project_dir / "target" / "manifest.json"
     dbt_bin = str(Path(pipeline.dbt_executable()))
-    env = s.env()
+    env = wap.working_settings(s).env()  # dbt builds the working copy (write-audit-publish)
     env["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "False"
     project = ProjectConfig(
         dbt_project_path=project_dir,
@@ -193,7 +194,39 @@ def dbt_task_group(group_id: str = "dbt", select: list[str] | None = None):
 def dbt_test_task() -> None:
     ctx = get_current_context()
     s = run_settings(ctx)
-    pipeline.dbt(s, ["test"], as_of=resolve_as_of(ctx, s.timezone))
+    pipeline.dbt(wap.working_settings(s), ["test"], as_of=resolve_as_of(ctx, s.timezone))
+
+
+def marts_asset() -> Asset:
+    """Emitted when a build is published: what BI tools and the delivery DAG wait for."""
+    return Asset(name="siyu_marts", uri=f"file://{settings().warehouse}")
+
+
+@task(
+    task_id="prepare_working_copy",
+    doc_md="Copy the published warehouse (last good build) to the working file dbt builds: "
+    "BI tools keep reading the published file, untouched until the audit passes.",
+)
+def prepare_working_task() -> str:
+    return str(wap.prepare_working_copy(run_settings(get_current_context())))
+
+
+@task(
+    task_id="audit_and_publish",
+    outlets=[marts_asset()],
+    doc_md="Audit the working build (quality gates) and, only when every critical check "
+    "passes, replace the published warehouse atomically. A failed check fails the run and "
+    "leaves BI on the previous good build.",
+)
+def audit_and_publish_task() -> dict:
+    ctx = get_current_context()
+    s = run_settings(ctx)
+    as_of = resolve_as_of(ctx, s.timezone)
+    working = wap.working_path(s)
+    audited = pipeline.audit(s, working, as_of, ctx["run_id"])
+    build_id = wap.stamp_build(working, as_of, ctx["run_id"])
+    wap.publish(s, working, build_id)
+    return {"build_id": build_id, "as_of": as_of.isoformat(), "audit": audited}
 
 
 DAG_DOC_FOOTER = f"""

@@ -22,6 +22,7 @@ import duckdb
 
 from . import contract as C
 from . import loader
+from . import publish as wap
 from .config import Settings
 
 log = logging.getLogger(__name__)
@@ -216,6 +217,70 @@ def build(
 # --------------------------------------------------------------------------- run
 
 
+def audit(settings: Settings, working: Path, as_of: date | None, run_id: str,
+          progress: Callable[[str], None] | None = None) -> dict:
+    """Audit the working build before it is published. dbt's own tests already ran in the
+    build (a failing test stops it); the Great Expectations gates come in with
+    ``siyu.quality`` when present. Raises ``PipelineError`` on a critical failure."""
+    summary: dict = {"working": str(working), "checks": "dbt tests"}
+    try:
+        from . import quality  # noqa: F401  (wired by the quality gates)
+    except ImportError:
+        return summary
+    return quality_gate(settings, working, as_of, run_id, progress)
+
+
+def quality_gate(settings: Settings, working: Path, as_of: date | None, run_id: str,
+                 progress: Callable[[str], None] | None = None) -> dict:
+    """Great Expectations on the as-of day's raw batches and on the marts of the working build;
+    results (and business warnings) are stored in its ``ops`` schema."""
+    from . import quality
+
+    say = progress or (lambda _msg: None)
+    reports = []
+    if as_of is not None:
+        for source in C.SOURCES:
+            reports.append(quality.validate_raw_day(settings, source, as_of, run_id))
+    reports.append(quality.validate_marts(working, run_id, as_of))
+    warnings = quality.business_warnings(working, as_of) if as_of is not None else []
+    for report in reports:
+        report.store(working)
+    if warnings:
+        quality.store_warnings(working, run_id, warnings)
+    failures = [f for r in reports for f in r.critical_failures]
+    say(f"  quality: {sum(len(r.results) for r in reports)} expectations, "
+        f"{len(failures)} critical failure(s), {len(warnings)} business warning(s)")
+    for report in reports:
+        try:
+            report.raise_for_critical()
+        except quality.QualityGateError as exc:
+            raise PipelineError(f"quality gate failed, published warehouse unchanged:\n{exc}") from exc
+    return {"working": str(working), "expectations": sum(len(r.results) for r in reports),
+            "warnings": len(warnings)}
+
+
+def build_and_publish(
+    settings: Settings,
+    as_of: date | None,
+    select: str | None = None,
+    progress: Callable[[str], None] | None = None,
+    full_refresh: bool = False,
+    run_id: str | None = None,
+) -> dict:
+    """Write-audit-publish: build into a working copy of the published warehouse, audit it,
+    and only then replace the published file atomically (siyu.publish)."""
+    say = progress or (lambda _msg: None)
+    run_id = run_id or f"siyu-run-{datetime.now().strftime('%Y%m%dT%H%M%S')}"
+    working = wap.prepare_working_copy(settings)
+    build(wap.working_settings(settings), as_of, select=select, progress=progress,
+          full_refresh=full_refresh)
+    audited = audit(settings, working, as_of, run_id, progress)
+    build_id = wap.stamp_build(working, as_of, run_id)
+    wap.publish(settings, working, build_id)
+    say(f"  published build {build_id[:12]} to {settings.warehouse}")
+    return {"build_id": build_id, "audit": audited}
+
+
 def run(
     settings: Settings,
     as_of: date,
@@ -224,7 +289,8 @@ def run(
     progress: Callable[[str], None] | None = None,
     select: str | None = None,
 ) -> dict:
-    """Ingest every source for the run's dates, then build the dbt project up to ``as_of``."""
+    """Ingest every source for the run's dates, then build the dbt project up to ``as_of``
+    into a working copy, audit it and publish it (write-audit-publish)."""
     say = progress or (lambda _msg: None)
     result: dict = {"as_of": as_of.isoformat(), "ingest": []}
     t0 = time.perf_counter()
@@ -234,8 +300,10 @@ def run(
         result["ingest"].append(ingest(settings, source, dates, progress=progress))
     full_refresh = needs_full_refresh(settings, as_of, from_date)
     say("dbt build" + (" --full-refresh (backfill reaches past the incremental lookback)"
-                       if full_refresh else ""))
-    build(settings, as_of, select=select, progress=progress, full_refresh=full_refresh)
+                       if full_refresh else "") + f" into {wap.working_path(settings).name}")
+    result["publish"] = build_and_publish(
+        settings, as_of, select=select, progress=progress, full_refresh=full_refresh
+    )
     result["seconds"] = round(time.perf_counter() - t0, 2)
     result["warehouse"] = str(settings.warehouse)
     result["raw_dir"] = str(settings.raw_dir)
