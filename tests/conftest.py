@@ -17,3 +17,11 @@ def sample_landing() -> Path:
     if not SAMPLE_LANDING.is_dir():
         pytest.fail(f"the shared sample landing zone is missing: {SAMPLE_LANDING}")
     return SAMPLE_LANDING
+
+
+@pytest.fixture(autouse=True)
+def _isolated_from_the_demo(monkeypatch):
+    """`make test` runs with the Makefile's SIYU_* exports, which point at the demo's data:
+    no test may read or write them. Tests that need a setting pass it explicitly."""
+    for name in ("SIYU_LANDING_ROOT", "SIYU_WAREHOUSE", "SIYU_RAW_DIR", "SIYU_LOG_DIR"):
+        monkeypatch.delenv(name, raising=False)
