@@ -32,6 +32,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta, timezone
+from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -187,16 +188,17 @@ class QualityReport:
         db_path.parent.mkdir(parents=True, exist_ok=True)
         con = duckdb.connect(str(db_path))
         try:
-            ensure_ops_tables(con)
+            ops = ensure_ops_tables(con)
             con.execute("BEGIN TRANSACTION")
-            for suite, batch in sorted({(r.suite, r.batch) for r in self.results}):
+            for run_id, suite, batch in sorted({(r.run_id, r.suite, r.batch)
+                                                for r in self.results}):
                 con.execute(
-                    "DELETE FROM ops.dq_results WHERE run_id = ? AND suite = ? AND batch = ?",
-                    [self.run_id, suite, batch],
+                    f"DELETE FROM {ops}.dq_results WHERE run_id = ? AND suite = ? AND batch = ?",
+                    [run_id, suite, batch],
                 )
             if self.results:
                 con.executemany(
-                    "INSERT INTO ops.dq_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    f"INSERT INTO {ops}.dq_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [
                         (r.run_id, r.suite, r.table, r.batch, r.expectation, r.severity,
                          r.success, r.observed_value, r.checked_at)
@@ -207,11 +209,11 @@ class QualityReport:
                 stored_at = datetime.now(timezone.utc)
                 for as_of in sorted({w.as_of for w in self.warnings}):
                     con.execute(
-                        "DELETE FROM ops.dq_warnings WHERE run_id = ? AND as_of = ?",
+                        f"DELETE FROM {ops}.dq_warnings WHERE run_id = ? AND as_of = ?",
                         [self.run_id, as_of],
                     )
                 con.executemany(
-                    "INSERT INTO ops.dq_warnings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    f"INSERT INTO {ops}.dq_warnings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [
                         (self.run_id, w.kind, w.as_of, w.department, w.metric, w.value,
                          w.reference, w.status, w.message, stored_at)
@@ -230,20 +232,25 @@ _RESULT_COLUMNS = [
 ]
 
 
-def ensure_ops_tables(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("CREATE SCHEMA IF NOT EXISTS ops")
+def ensure_ops_tables(con: duckdb.DuckDBPyConnection) -> str:
+    """Create ``ops.dq_results`` and ``ops.dq_warnings`` if missing; returns the qualified
+    schema (``"<catalog>".ops``: a file named ops.duckdb would make plain ``ops`` ambiguous)."""
+    catalog = con.execute("SELECT current_database()").fetchone()[0]
+    ops = f"{_q(catalog)}.ops"
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {ops}")
     con.execute(
-        """CREATE TABLE IF NOT EXISTS ops.dq_results (
+        f"""CREATE TABLE IF NOT EXISTS {ops}.dq_results (
             run_id VARCHAR NOT NULL, suite VARCHAR NOT NULL, table_name VARCHAR NOT NULL,
             batch VARCHAR NOT NULL, expectation VARCHAR NOT NULL, severity VARCHAR NOT NULL,
             success BOOLEAN NOT NULL, observed_value VARCHAR, checked_at TIMESTAMPTZ NOT NULL)"""
     )
     con.execute(
-        """CREATE TABLE IF NOT EXISTS ops.dq_warnings (
+        f"""CREATE TABLE IF NOT EXISTS {ops}.dq_warnings (
             run_id VARCHAR NOT NULL, kind VARCHAR NOT NULL, as_of DATE NOT NULL,
             department VARCHAR, metric VARCHAR NOT NULL, value DOUBLE, reference DOUBLE,
             status VARCHAR NOT NULL, message VARCHAR, stored_at TIMESTAMPTZ NOT NULL)"""
     )
+    return ops
 
 
 # --------------------------------------------------------------------------- suites
@@ -439,11 +446,19 @@ class _Engine:
 
     def __init__(self) -> None:
         import great_expectations as gx
-        from great_expectations.data_context.types.base import ProgressBarsConfig
+        from great_expectations.data_context.types.base import (
+            DataContextConfig,
+            InMemoryStoreBackendDefaults,
+            ProgressBarsConfig,
+        )
 
         self.gx = gx
-        self.context = gx.get_context(mode="ephemeral")
-        self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        config = DataContextConfig(
+            store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+            progress_bars=ProgressBarsConfig(globally=False),
+            analytics_enabled=False,
+        )
+        self.context = gx.get_context(mode="ephemeral", project_config=config)
         self.datasource = self.context.data_sources.add_pandas(_GX_DATASOURCE)
 
     def validate(
@@ -758,8 +773,8 @@ def is_volume_drop(previous: int, current: int, threshold: float = VOLUME_DROP) 
     a 20% drop counts, 19% does not; nothing to compare against when previous is 0)."""
     if previous <= 0:
         return False
-    num, den = float(threshold).as_integer_ratio()
-    return (previous - current) * den >= previous * num
+    ratio = Fraction(str(threshold))  # the decimal 0.2, not the binary float above it
+    return (previous - current) * ratio.denominator >= previous * ratio.numerator
 
 
 def business_warnings(db_path: Path, as_of: date) -> list[BusinessWarning]:
