@@ -361,6 +361,10 @@ for c in ("rfm_r", "rfm_f", "rfm_m"):
     case(m, f"{BETWEEN}(column={c}, max_value=5, min_value=1)", upd(m, f"{c} = 6"))
 case(m, f"{NN}(column=first_purchase_at) where qualifying_purchases > 0",
      upd(m, "first_purchase_at = NULL", "qualifying_purchases > 0"))
+case(m, f"{NN}(column=first_seen_at) where is_active_contact == true",
+     upd(m, "first_seen_at = NULL", "is_active_contact"))
+case(m, pair("first_purchase_at", "first_seen_at"),
+     upd(m, "first_seen_at = first_purchase_at + INTERVAL 1 HOUR", "first_purchase_at IS NOT NULL"))
 
 m = "dim_user_identifiers"
 case(m, _columns_label(m), "ALTER TABLE marts.dim_user_identifiers DROP COLUMN user_id",
