@@ -131,7 +131,7 @@ def raw_settings(tmp_path: Path, raw_template: Path) -> Settings:
     raw_dir = tmp_path / "siyu_raw"
     shutil.copytree(raw_template, raw_dir)
     return Settings.from_env(landing_root=tmp_path, warehouse=tmp_path / "siyu.duckdb",
-                             raw_dir=raw_dir, )
+                             raw_dir=raw_dir)
 
 
 def _raw_mutation(e: C.Entity, spec: dict) -> str:
@@ -563,6 +563,17 @@ def test_mart_suite_catches_each_critical_violation(tmp_path, warehouse_template
     assert all(f.table == f"marts.{mart}" and f.batch == "all" for f in report.critical_failures)
 
 
+def test_a_missing_column_fails_its_checks_instead_of_aborting(tmp_path, warehouse_template):
+    wh = warehouse_copy(tmp_path, warehouse_template,
+                        "ALTER TABLE marts.fct_inquiries DROP COLUMN staff_id")
+    report = Q.validate_marts(wh, "run-m", DAY, marts=["fct_inquiries", "fct_inquiries"],
+                              reconcile=False)
+    failed = {f.expectation: f.observed_value for f in report.critical_failures}
+    assert failed[f"{NN}(column=staff_id)"] == (
+        'error: Error: The column "staff_id" in BatchData does not exist.')
+    assert len(report.results) == 2 * len(SUITES["marts.fct_inquiries"].expectations)
+
+
 # --------------------------------------------------------------------------- reconciliations
 
 
@@ -760,7 +771,9 @@ def real_warehouse(tmp_path_factory) -> tuple[Settings, date]:
         env=env, capture_output=True, text=True,
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    return Settings.from_env(landing_root=landing, warehouse=warehouse), as_of
+    settings = Settings.from_env(landing_root=landing, warehouse=warehouse,
+                                 raw_dir=warehouse.parent / "siyu_raw")
+    return settings, as_of
 
 
 def test_real_warehouse_passes_every_critical_check(real_warehouse, tmp_path):

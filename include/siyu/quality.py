@@ -399,11 +399,21 @@ def _num(value: float | None) -> str:
     return "null" if value is None else format(value, ".6g")
 
 
-def _observed(spec: dict, er: Any, df: pd.DataFrame | None, suite: Suite, frame_row: dict) -> str:
+def _exception_message(er: Any) -> str | None:
+    """The error of a check that could not run (GX gives it flat or keyed by metric)."""
     info = er.exception_info or {}
-    if isinstance(info, dict) and info.get("raised_exception"):
-        message = str(info.get("exception_message") or "exception")
-        return "error: " + message.splitlines()[0][:160]
+    if not isinstance(info, dict):
+        return None
+    for entry in (info, *info.values()):
+        if isinstance(entry, dict) and entry.get("raised_exception"):
+            return str(entry.get("exception_message") or "exception").splitlines()[0][:160]
+    return None
+
+
+def _observed(spec: dict, er: Any, df: pd.DataFrame | None, suite: Suite, frame_row: dict) -> str:
+    error = _exception_message(er)
+    if error:
+        return "error: " + error
     result = er.result or {}
     kwargs = spec["kwargs"]
     type_ = spec["type"]
@@ -460,6 +470,7 @@ class _Engine:
         )
         self.context = gx.get_context(mode="ephemeral", project_config=config)
         self.datasource = self.context.data_sources.add_pandas(_GX_DATASOURCE)
+        self._count: dict[str, int] = {}
 
     def validate(
         self,
@@ -473,10 +484,13 @@ class _Engine:
 
         gx = self.gx
         asset_name = f"{table}@{batch}"
+        self._count[asset_name] = n = self._count.get(asset_name, 0) + 1
+        if n > 1:  # the same batch validated twice in one call: keep GX names unique
+            asset_name += f"#{n}"
         batch_definition = self.datasource.add_dataframe_asset(
             asset_name
         ).add_batch_definition_whole_dataframe("whole")
-        gx_name = f"{suite.name}@{batch}"
+        gx_name = f"{suite.name}@{asset_name.split('@', 1)[1]}"
         expectations = []
         for spec in suite.expectations:
             e = {k: v for k, v in spec.items() if k in ("type", "kwargs", "meta", "severity",
@@ -508,8 +522,7 @@ class _Engine:
                 label = expectation_label(er.expectation_config.type, er.expectation_config.kwargs)
                 i = suite.labels().index(label)
             spec = suite.expectations[i]
-            info = er.exception_info or {}
-            raised = isinstance(info, dict) and bool(info.get("raised_exception"))
+            raised = _exception_message(er) is not None
             rows.append((i, QualityResult(
                 run_id=run_id,
                 suite=suite.name,
