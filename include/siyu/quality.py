@@ -1,0 +1,889 @@
+"""Data-quality gates: Great Expectations suites on raw day batches and on the published marts.
+
+The suites are versioned JSON files in ``<repo>/expectations/`` (GX 1.x suite format plus a
+``meta.siyu`` block, see ``expectations/README.md``). Every expectation has a ``severity``:
+``critical`` failures stop a run (``QualityReport.raise_for_critical``), ``warning`` failures
+are recorded and shown.
+
+GX cannot validate DuckDB tables through its SQL datasource (it reads results after the
+connection is closed), so every check runs on a pandas DataFrame read from DuckDB, one batch
+at a time: one delivery day (``_dt``) of one raw table, or one mart. Reconciliations are
+computed in DuckDB SQL into a one-row DataFrame and validated the same way.
+
+Plain functions, no Airflow: the DAG tasks and the CLI call them with paths.
+
+* ``validate_raw_day(settings, source, day, run_id)`` -- each entity of a source, ``_dt = day``.
+* ``validate_marts(db_path, run_id, as_of)`` -- every published mart + reconciliations.
+* ``business_warnings(db_path, as_of)`` -- red/yellow KPIs and day-over-day volume drops.
+* ``QualityReport.store(db_path)`` -- ``ops.dq_results`` / ``ops.dq_warnings``.
+* ``build_data_docs(out_dir, reports)`` -- GX's HTML Data Docs of a run's validations.
+
+Personal data: observed values are counts, totals and enum values, never row contents
+(``partial_unexpected_count`` is 0), so reports, the ops tables, the Data Docs and error
+messages carry no names, phones or emails.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+import duckdb
+
+from . import contract as C
+from .config import Settings
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# GX must not phone home (and nothing here may download at run time).
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+
+log = logging.getLogger(__name__)
+
+CRITICAL = "critical"
+WARNING = "warning"
+SEVERITIES = (CRITICAL, WARNING)
+
+SUITES_DIR = Path(__file__).resolve().parents[2] / "expectations"
+
+PUBLISHED_MARTS = (
+    "dim_users",
+    "dim_user_identifiers",
+    "fct_orders",
+    "fct_inquiries",
+    "kpi_ltv_cohorts",
+    "kpi_repurchase_90d",
+    "kpi_response_daily",
+    "kpi_department_daily",
+)
+RECONCILIATION_SUITE = "reconciliation.marts"
+
+# Day-over-day drops that raise a business warning (>= 20% fewer than the previous day).
+VOLUME_DROP = 0.20
+_RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 0}
+_GX_DATASOURCE = "siyu"
+
+
+class QualityGateError(RuntimeError):
+    """A critical expectation failed; the message lists every failing check."""
+
+
+# --------------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True)
+class QualityResult:
+    """One expectation evaluated on one batch (a row of ``ops.dq_results``)."""
+
+    run_id: str
+    suite: str
+    table: str  # e.g. 'crm.contacts' (raw file . table), 'marts.fct_orders'
+    batch: str  # the delivery day (raw) or 'all'
+    expectation: str  # type(kwargs summary), see expectation_label()
+    severity: str  # critical | warning
+    success: bool
+    observed_value: str
+    checked_at: datetime
+
+
+@dataclass(frozen=True)
+class BusinessWarning:
+    """A business-side warning (a row of ``ops.dq_warnings``): not a data error, a signal."""
+
+    kind: str  # 'kpi_status' | 'volume_drop'
+    as_of: date
+    metric: str  # KPI name, or new_contacts | orders | messages
+    value: float | None
+    reference: float | None  # the KPI target, or the previous day's count
+    status: str  # red | yellow (kpi_status) or drop (volume_drop)
+    department: str | None = None
+    message: str = ""
+
+
+@dataclass
+class _Validation:
+    """A GX validation result kept for Data Docs (not stored in DuckDB)."""
+
+    suite: dict
+    batch_identifier: str
+    result: Any  # great_expectations ExpectationSuiteValidationResult
+
+
+@dataclass
+class QualityReport:
+    run_id: str
+    results: list[QualityResult] = field(default_factory=list)
+    warnings: list[BusinessWarning] = field(default_factory=list)
+    validations: list[_Validation] = field(default_factory=list, repr=False, compare=False)
+
+    @property
+    def failures(self) -> list[QualityResult]:
+        return [r for r in self.results if not r.success]
+
+    @property
+    def critical_failures(self) -> list[QualityResult]:
+        return [r for r in self.failures if r.severity == CRITICAL]
+
+    @property
+    def warning_failures(self) -> list[QualityResult]:
+        return [r for r in self.failures if r.severity != CRITICAL]
+
+    @property
+    def success(self) -> bool:
+        """True when no critical expectation failed (warnings do not count)."""
+        return not self.critical_failures
+
+    def extend(self, other: QualityReport) -> QualityReport:
+        self.results.extend(other.results)
+        self.warnings.extend(other.warnings)
+        self.validations.extend(other.validations)
+        return self
+
+    def summary(self) -> str:
+        """One line for logs: counts only."""
+        return (
+            f"run {self.run_id}: {len(self.results)} checks, {len(self.critical_failures)} critical"
+            f" and {len(self.warning_failures)} warning failure(s), {len(self.warnings)}"
+            " business warning(s)"
+        )
+
+    def raise_for_critical(self) -> None:
+        failed = self.critical_failures
+        if not failed:
+            return
+        lines = [
+            f"  - {r.table} [{r.batch}] {r.expectation}: observed {r.observed_value}"
+            f" (suite {r.suite})"
+            for r in failed
+        ]
+        raise QualityGateError(
+            f"data quality gate failed for run {self.run_id}: {len(failed)} critical"
+            " expectation(s) failed:\n" + "\n".join(lines)
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame([asdict(r) for r in self.results], columns=_RESULT_COLUMNS)
+
+    def store(self, db_path: Path) -> int:
+        """Write the results to ``ops.dq_results`` and the business warnings to
+        ``ops.dq_warnings`` of the DuckDB file ``db_path`` (created if missing).
+
+        Storing the same run again replaces its rows for the same (suite, batch), so a retried
+        task does not duplicate. The caller makes sure no other process writes the file.
+        Returns the number of rows written.
+        """
+        db_path = Path(db_path)
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(str(db_path))
+        try:
+            ops = ensure_ops_tables(con)
+            con.execute("BEGIN TRANSACTION")
+            for run_id, suite, batch in sorted({(r.run_id, r.suite, r.batch)
+                                                for r in self.results}):
+                con.execute(
+                    f"DELETE FROM {ops}.dq_results WHERE run_id = ? AND suite = ? AND batch = ?",
+                    [run_id, suite, batch],
+                )
+            if self.results:
+                con.executemany(
+                    f"INSERT INTO {ops}.dq_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (r.run_id, r.suite, r.table, r.batch, r.expectation, r.severity,
+                         r.success, r.observed_value, r.checked_at)
+                        for r in self.results
+                    ],
+                )
+            if self.warnings:
+                stored_at = datetime.now(timezone.utc)
+                for as_of in sorted({w.as_of for w in self.warnings}):
+                    con.execute(
+                        f"DELETE FROM {ops}.dq_warnings WHERE run_id = ? AND as_of = ?",
+                        [self.run_id, as_of],
+                    )
+                con.executemany(
+                    f"INSERT INTO {ops}.dq_warnings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (self.run_id, w.kind, w.as_of, w.department, w.metric, w.value,
+                         w.reference, w.status, w.message, stored_at)
+                        for w in self.warnings
+                    ],
+                )
+            con.execute("COMMIT")
+        finally:
+            con.close()
+        return len(self.results) + len(self.warnings)
+
+
+_RESULT_COLUMNS = [
+    "run_id", "suite", "table", "batch", "expectation", "severity", "success",
+    "observed_value", "checked_at",
+]
+
+
+def ensure_ops_tables(con: duckdb.DuckDBPyConnection) -> str:
+    """Create ``ops.dq_results`` and ``ops.dq_warnings`` if missing; returns the qualified
+    schema (``"<catalog>".ops``: a file named ops.duckdb would make plain ``ops`` ambiguous)."""
+    catalog = con.execute("SELECT current_database()").fetchone()[0]
+    ops = f"{_q(catalog)}.ops"
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {ops}")
+    con.execute(
+        f"""CREATE TABLE IF NOT EXISTS {ops}.dq_results (
+            run_id VARCHAR NOT NULL, suite VARCHAR NOT NULL, table_name VARCHAR NOT NULL,
+            batch VARCHAR NOT NULL, expectation VARCHAR NOT NULL, severity VARCHAR NOT NULL,
+            success BOOLEAN NOT NULL, observed_value VARCHAR, checked_at TIMESTAMPTZ NOT NULL)"""
+    )
+    con.execute(
+        f"""CREATE TABLE IF NOT EXISTS {ops}.dq_warnings (
+            run_id VARCHAR NOT NULL, kind VARCHAR NOT NULL, as_of DATE NOT NULL,
+            department VARCHAR, metric VARCHAR NOT NULL, value DOUBLE, reference DOUBLE,
+            status VARCHAR NOT NULL, message VARCHAR, stored_at TIMESTAMPTZ NOT NULL)"""
+    )
+    return ops
+
+
+# --------------------------------------------------------------------------- suites
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A suite file: the GX suite (``spec``) and how to read its batch (``meta.siyu``)."""
+
+    name: str
+    kind: str  # raw | mart | reconciliation
+    table: str
+    spec: dict
+    source: str | None = None
+    derived_columns: tuple[tuple[str, str], ...] = ()
+    context: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    @property
+    def expectations(self) -> list[dict]:
+        return self.spec["expectations"]
+
+    def labels(self) -> list[str]:
+        return [expectation_label(e["type"], e["kwargs"]) for e in self.expectations]
+
+    def critical_labels(self) -> list[str]:
+        return [
+            expectation_label(e["type"], e["kwargs"])
+            for e in self.expectations if e.get("severity") == CRITICAL
+        ]
+
+
+def suites_dir() -> Path:
+    """``SIYU_EXPECTATIONS_DIR`` or ``<repo>/expectations``."""
+    value = os.environ.get("SIYU_EXPECTATIONS_DIR")
+    return Path(value).expanduser() if value else SUITES_DIR
+
+
+def load_suites(directory: Path | None = None) -> dict[str, Suite]:
+    """Every suite file of ``directory`` by suite name (checked: severities, names)."""
+    directory = Path(directory) if directory else suites_dir()
+    suites: dict[str, Suite] = {}
+    for path in sorted(directory.glob("*.json")):
+        spec = json.loads(path.read_text(encoding="utf-8"))
+        name = spec.get("name")
+        if name != path.stem:
+            raise ValueError(f"{path}: suite name {name!r} differs from the file name")
+        siyu = (spec.get("meta") or {}).get("siyu") or {}
+        for e in spec.get("expectations", []):
+            if e.get("severity") not in SEVERITIES:
+                raise ValueError(
+                    f"{path}: {e.get('type')} needs severity 'critical' or 'warning'"
+                )
+        suites[name] = Suite(
+            name=name,
+            kind=siyu.get("kind", ""),
+            table=siyu.get("table", ""),
+            spec=spec,
+            source=siyu.get("source"),
+            derived_columns=tuple((siyu.get("derived_columns") or {}).items()),
+            context=tuple((k, tuple(v)) for k, v in (siyu.get("context") or {}).items()),
+        )
+    if not suites:
+        raise FileNotFoundError(f"no expectation suites in {directory}")
+    return suites
+
+
+def raw_suite_name(source: str, entity: str) -> str:
+    return f"raw.{source}.{entity}"
+
+
+def mart_suite_name(mart: str) -> str:
+    return f"marts.{mart}"
+
+
+# --------------------------------------------------------------------------- labels
+
+
+_FIRST_KWARGS = ("column", "column_list", "column_A", "column_B")
+_SKIP_KWARGS = {"batch_id", "result_format", "catch_exceptions", "meta", "row_condition",
+                "condition_parser"}
+
+
+def _short(value: Any, limit: int = 6) -> str:
+    if isinstance(value, (list, tuple)):
+        items = [_short(v) for v in value[:limit]]
+        return "[" + ",".join(items) + (",..." if len(value) > limit else "") + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return format(value, ".10g")
+    return str(value)
+
+
+def _condition_text(cond: Any) -> str:
+    if cond is None:
+        return ""
+    if hasattr(cond, "dict"):
+        cond = cond.dict()
+    if isinstance(cond, str):
+        return cond
+    kind = cond.get("type")
+    column = (cond.get("column") or {}).get("name")
+    if kind == "nullity":
+        return f"{column} is {'null' if cond.get('is_null') else 'not null'}"
+    if kind == "comparison":
+        op = cond.get("operator")
+        op = getattr(op, "value", op)
+        return f"{column} {op} {_short(cond.get('parameter'))}"
+    if kind in ("and", "or"):
+        parts = [_condition_text(c) for c in cond.get("conditions", [])]
+        return f" {kind} ".join(f"({p})" for p in parts)
+    return json.dumps(cond, sort_keys=True, default=str)
+
+
+def expectation_label(type_: str, kwargs: dict) -> str:
+    """``type(column=..., other=...) where <row condition>``: stable across runs, the key of
+    an expectation in reports, ``ops.dq_results`` and the tests."""
+    keys = [k for k in _FIRST_KWARGS if k in kwargs]
+    keys += sorted(k for k in kwargs if k not in _FIRST_KWARGS and k not in _SKIP_KWARGS)
+    args = ", ".join(f"{k}={_short(kwargs[k])}" for k in keys)
+    label = f"{type_}({args})"
+    cond = _condition_text(kwargs.get("row_condition"))
+    return f"{label} where {cond}" if cond else label
+
+
+# --------------------------------------------------------------------------- GX engine
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "null"
+    if hasattr(value, "item") and not isinstance(value, (list, tuple, dict)):
+        try:
+            value = value.item()
+        except (AttributeError, ValueError):
+            pass
+    if isinstance(value, float):
+        return format(value, ".10g")
+    if isinstance(value, (list, tuple)):
+        return _short(list(value), 8)
+    text = str(value)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _num(value: float | None) -> str:
+    return "null" if value is None else format(value, ".6g")
+
+
+def _exception_message(er: Any) -> str | None:
+    """The error of a check that could not run (GX gives it flat or keyed by metric)."""
+    info = er.exception_info or {}
+    if not isinstance(info, dict):
+        return None
+    for entry in (info, *info.values()):
+        if isinstance(entry, dict) and entry.get("raised_exception"):
+            return str(entry.get("exception_message") or "exception").splitlines()[0][:160]
+    return None
+
+
+def _observed(spec: dict, er: Any, df: pd.DataFrame | None, suite: Suite, frame_row: dict) -> str:
+    error = _exception_message(er)
+    if error:
+        return "error: " + error
+    result = er.result or {}
+    kwargs = spec["kwargs"]
+    type_ = spec["type"]
+    if type_ == "expect_table_columns_to_match_set":
+        details = (result.get("details") or {}).get("mismatched") or {}
+        missing = details.get("missing") or sorted(
+            set(kwargs["column_set"]) - set(result.get("observed_value") or [])
+        )
+        return f"missing columns: {_short(sorted(missing), 10)}" if missing else "all present"
+    if type_ == "expect_column_distinct_values_to_contain_set":
+        seen = {str(v) for v in (result.get("observed_value") or [])}
+        missing = [v for v in kwargs["value_set"] if str(v) not in seen]
+        return f"missing values: {_short(missing, 10)}" if missing else "all present"
+    if "unexpected_count" in result:
+        text = (
+            f"{result.get('unexpected_count')} of {result.get('element_count')} unexpected"
+            f" ({(result.get('unexpected_percent') or 0):.3g}%)"
+        )
+        if type_ == "expect_column_values_to_be_in_set" and not er.success and df is not None:
+            # enum codes, never personal data: name a few unknown values
+            col = kwargs["column"]
+            allowed = {str(v) for v in kwargs["value_set"]}
+            unknown = sorted({str(v)[:20] for v in df[col].dropna() if str(v) not in allowed})
+            if unknown:
+                text += f"; unknown values {_short(unknown, 3)}"
+        return text
+    if "observed_value" in result:
+        text = _fmt(result["observed_value"])
+        column = kwargs.get("column")
+        extra = dict(suite.context).get(column or "")
+        if extra:
+            text += " (" + ", ".join(f"{c}={_fmt(frame_row.get(c))}" for c in extra) + ")"
+        return text
+    return ""
+
+
+class _Engine:
+    """One ephemeral GX context (in memory, nothing written or downloaded) per validation
+    call; every batch gets its own dataframe asset."""
+
+    def __init__(self) -> None:
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import (
+            DataContextConfig,
+            InMemoryStoreBackendDefaults,
+            ProgressBarsConfig,
+        )
+
+        self.gx = gx
+        config = DataContextConfig(
+            store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+            progress_bars=ProgressBarsConfig(globally=False),
+            analytics_enabled=False,
+        )
+        self.context = gx.get_context(mode="ephemeral", project_config=config)
+        self.datasource = self.context.data_sources.add_pandas(_GX_DATASOURCE)
+        self._count: dict[str, int] = {}
+
+    def validate(
+        self,
+        suite: Suite,
+        df: pd.DataFrame,
+        run_id: str,
+        batch: str,
+        table: str,
+    ) -> QualityReport:
+        from great_expectations.core.run_identifier import RunIdentifier
+
+        gx = self.gx
+        asset_name = f"{table}@{batch}"
+        self._count[asset_name] = n = self._count.get(asset_name, 0) + 1
+        if n > 1:  # the same batch validated twice in one call: keep GX names unique
+            asset_name += f"#{n}"
+        batch_definition = self.datasource.add_dataframe_asset(
+            asset_name
+        ).add_batch_definition_whole_dataframe("whole")
+        gx_name = f"{suite.name}@{asset_name.split('@', 1)[1]}"
+        expectations = []
+        for spec in suite.expectations:
+            e = {k: v for k, v in spec.items() if k in ("type", "kwargs", "meta", "severity",
+                                                         "notes", "description")}
+            # a failing check (e.g. a missing column) is a failed result, not an abort
+            e["kwargs"] = {**spec["kwargs"], "catch_exceptions": True}
+            expectations.append(e)
+        gx_suite = self.context.suites.add(
+            gx.ExpectationSuite(name=gx_name, expectations=expectations,
+                                meta=dict(suite.spec.get("meta") or {}))
+        )
+        if len(gx_suite.expectations) != len(suite.expectations):
+            raise ValueError(f"suite {suite.name}: GX rejected an expectation (see log)")
+        position = {exp.id: i for i, exp in enumerate(gx_suite.expectations)}
+        definition = self.context.validation_definitions.add(
+            gx.ValidationDefinition(name=gx_name, data=batch_definition, suite=gx_suite)
+        )
+        checked_at = datetime.now(timezone.utc)
+        result = definition.run(
+            batch_parameters={"dataframe": df},
+            result_format=_RESULT_FORMAT,
+            run_id=RunIdentifier(run_name=run_id, run_time=checked_at),
+        )
+        frame_row = df.iloc[0].to_dict() if len(df) == 1 else {}
+        rows: list[tuple[int, QualityResult]] = []
+        for er in result.results:
+            i = position.get(er.expectation_config.id)
+            if i is None:  # should not happen; fall back to matching by label
+                label = expectation_label(er.expectation_config.type, er.expectation_config.kwargs)
+                i = suite.labels().index(label)
+            spec = suite.expectations[i]
+            raised = _exception_message(er) is not None
+            rows.append((i, QualityResult(
+                run_id=run_id,
+                suite=suite.name,
+                table=table,
+                batch=batch,
+                expectation=expectation_label(spec["type"], spec["kwargs"]),
+                severity=spec["severity"],
+                success=bool(er.success) and not raised,
+                observed_value=_observed(spec, er, df, suite, frame_row),
+                checked_at=checked_at,
+            )))
+        report = QualityReport(run_id, [r for _, r in sorted(rows, key=lambda x: x[0])])
+        report.validations.append(
+            _Validation(suite.spec, f"{_GX_DATASOURCE}-{asset_name}", result)
+        )
+        return report
+
+
+def _failure(run_id: str, suite: Suite, table: str, batch: str, what: str, error: str
+             ) -> QualityReport:
+    """A batch that could not be read: one critical failure instead of the suite's checks."""
+    return QualityReport(run_id, [QualityResult(
+        run_id=run_id, suite=suite.name, table=table, batch=batch, expectation=what,
+        severity=CRITICAL, success=False, observed_value=("error: " + error)[:200],
+        checked_at=datetime.now(timezone.utc),
+    )])
+
+
+def validate_frame(
+    suite: Suite | str,
+    df: pd.DataFrame,
+    run_id: str,
+    batch: str = "all",
+    table: str | None = None,
+    suites: dict[str, Suite] | None = None,
+) -> QualityReport:
+    """Validate an in-memory DataFrame with a suite (by name or object)."""
+    if isinstance(suite, str):
+        suite = (suites or load_suites())[suite]
+    return _Engine().validate(suite, df, run_id, batch, table or suite.table)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _sql_date(day: date) -> str:
+    return f"DATE '{day.isoformat()}'"
+
+
+def _fill(expr: str, day: date | None = None, as_of: date | None = None, tz: str | None = None
+          ) -> str:
+    if day is not None:
+        expr = expr.replace("{day}", _sql_date(day))
+    if as_of is not None:
+        expr = expr.replace("{as_of}", _sql_date(as_of))
+    if tz is not None:
+        ZoneInfo(tz)  # a valid zone name only
+        expr = expr.replace("{tz}", tz.replace("'", "''"))
+    return expr
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _select(relation: str, suite: Suite, where: str = "", **params: Any) -> str:
+    derived = "".join(
+        f", ({_fill(expr, **params)}) AS {_q(name)}" for name, expr in suite.derived_columns
+    )
+    return f"SELECT *{derived} FROM {relation} {where}".strip()
+
+
+def _relation_exists(con: duckdb.DuckDBPyConnection, schema: str | None, table: str) -> bool:
+    if schema:
+        sql = ("SELECT count(*) FROM information_schema.tables"
+               " WHERE table_schema = ? AND table_name = ?")
+        return bool(con.execute(sql, [schema, table]).fetchone()[0])
+    sql = "SELECT count(*) FROM information_schema.tables WHERE table_name = ?"
+    return bool(con.execute(sql, [table]).fetchone()[0])
+
+
+# --------------------------------------------------------------------------- raw
+
+
+def validate_raw_day(
+    settings: Settings,
+    source: str,
+    day: date,
+    run_id: str,
+    entities: Sequence[str] | None = None,
+    suites: dict[str, Suite] | None = None,
+) -> QualityReport:
+    """Validate the rows of delivery day ``day`` (``_dt = day``) of every entity of ``source``
+    (or only ``entities``) in its raw file, opened read-only, with each entity's suite."""
+    suites = suites or load_suites()
+    t0 = time.perf_counter()
+    report = QualityReport(run_id)
+    path = settings.raw_db(source)
+    wanted = [e for e in C.entities_of(source) if entities is None or e.name in entities]
+    if not path.exists():
+        for e in wanted:
+            suite = suites[raw_suite_name(source, e.name)]
+            report.extend(_failure(run_id, suite, f"{source}.{e.table}", day.isoformat(),
+                                   "raw database exists", f"{path} does not exist"))
+        return report
+    engine = _Engine()
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        for e in wanted:
+            suite = suites[raw_suite_name(source, e.name)]
+            table = f"{source}.{e.table}"
+            if not _relation_exists(con, None, e.table):
+                report.extend(_failure(run_id, suite, table, day.isoformat(), "table exists",
+                                       f"no table {e.table} in {path.name}"))
+                continue
+            sql = _select(_q(e.table), suite, "WHERE _dt = ?", day=day, tz=settings.timezone)
+            try:
+                df = con.execute(sql, [day]).df()
+            except duckdb.Error as exc:
+                report.extend(_failure(run_id, suite, table, day.isoformat(), "batch readable",
+                                       str(exc).splitlines()[0]))
+                continue
+            report.extend(engine.validate(suite, df, run_id, day.isoformat(), table))
+    finally:
+        con.close()
+    log.info("raw %s %s validated in %.2fs: %s", source, day, time.perf_counter() - t0,
+             report.summary())
+    return report
+
+
+# --------------------------------------------------------------------------- marts
+
+
+def warehouse_as_of(con: duckdb.DuckDBPyConnection) -> date | None:
+    """The as_of the warehouse was built for: the last day of ``marts.dim_dates`` (dbt builds
+    the calendar up to as_of), else the last day of ``kpi_department_daily``."""
+    for schema, table, column in (("marts", "dim_dates", "date_day"),
+                                  ("marts", "kpi_department_daily", "date")):
+        if _relation_exists(con, schema, table):
+            value = con.execute(f"SELECT max({column}) FROM {schema}.{table}").fetchone()[0]
+            if value is not None:
+                return value if isinstance(value, date) else value.date()
+    return None
+
+
+RECONCILIATION_SQL = """
+WITH orders AS (
+    SELECT order_id, status, paid_at, paid_amount FROM staging.stg_shop__orders
+    WHERE created_at < $end OR created_at IS NULL
+), refunds AS (
+    SELECT order_id, sum(amount) AS refunded FROM staging.stg_shop__refunds
+    WHERE refunded_at < $end GROUP BY order_id
+), recomputed AS (
+    SELECT coalesce(sum(greatest(o.paid_amount - coalesce(r.refunded, 0), 0)), 0) AS total
+    FROM orders AS o LEFT JOIN refunds AS r USING (order_id)
+    WHERE o.paid_at IS NOT NULL AND o.paid_at < $end AND o.status <> 'cancelled'
+), totals AS (
+    SELECT
+        (SELECT coalesce(sum(net_revenue), 0) FROM marts.fct_orders) AS fct_net_revenue,
+        (SELECT total FROM recomputed) AS staging_net_revenue,
+        (SELECT coalesce(sum(net_revenue), 0) FROM marts.fct_orders WHERE is_paid)
+            AS paid_net_revenue,
+        (SELECT coalesce(sum(ltv), 0) FROM marts.dim_users) AS dim_users_ltv,
+        (SELECT count(*) FROM marts.fct_orders AS f
+         WHERE NOT EXISTS (SELECT 1 FROM marts.dim_users AS d WHERE d.user_id = f.user_id))
+            AS orphan_orders
+)
+SELECT
+    CAST(fct_net_revenue - staging_net_revenue AS DOUBLE) AS net_revenue_vs_staging_diff,
+    CAST(dim_users_ltv - paid_net_revenue AS DOUBLE) AS ltv_vs_orders_diff,
+    orphan_orders,
+    CAST(fct_net_revenue AS DECIMAL(18, 2)) AS fct_net_revenue,
+    CAST(staging_net_revenue AS DECIMAL(18, 2)) AS staging_net_revenue,
+    CAST(paid_net_revenue AS DECIMAL(18, 2)) AS paid_net_revenue,
+    CAST(dim_users_ltv AS DECIMAL(18, 2)) AS dim_users_ltv
+FROM totals
+"""
+
+
+def reconciliation_frame(con: duckdb.DuckDBPyConnection, as_of: date) -> pd.DataFrame:
+    """One row: the reconciliation differences (and the totals behind them) as of ``as_of``.
+
+    Net revenue is recomputed from staging with kpis.md's rule (paid = paid_at before the
+    end of as_of and not cancelled; refunds before the end; floored at 0), independent of
+    the fct_orders model.
+    """
+    end = datetime.combine(as_of + timedelta(days=1), datetime.min.time())
+    return con.execute(RECONCILIATION_SQL, {"end": end}).df()
+
+
+def validate_marts(
+    db_path: Path,
+    run_id: str,
+    as_of: date | None = None,
+    marts: Sequence[str] | None = None,
+    reconcile: bool = True,
+    suites: dict[str, Suite] | None = None,
+) -> QualityReport:
+    """Validate every published mart (or only ``marts``) of the warehouse ``db_path``, opened
+    read-only, one mart at a time, then the reconciliations (critical):
+
+    (a) sum fct_orders.net_revenue = net revenue of paid orders recomputed from staging,
+    (b) sum dim_users.ltv = sum fct_orders.net_revenue of paid orders,
+    (c) no fct_orders.user_id missing from dim_users.
+
+    ``as_of`` (default: the warehouse's own, see ``warehouse_as_of``) bounds the recomputed
+    revenue and is the reference day of the freshness checks.
+    """
+    suites = suites or load_suites()
+    t0 = time.perf_counter()
+    report = QualityReport(run_id)
+    engine = _Engine()
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        as_of = as_of or warehouse_as_of(con) or date.today()
+        for mart in marts or PUBLISHED_MARTS:
+            suite = suites[mart_suite_name(mart)]
+            table = f"marts.{mart}"
+            if not _relation_exists(con, "marts", mart):
+                report.extend(_failure(run_id, suite, table, "all", "table exists",
+                                       f"no table {table} in {Path(db_path).name}"))
+                continue
+            try:
+                df = con.execute(_select(table, suite, as_of=as_of)).df()
+            except duckdb.Error as exc:
+                report.extend(_failure(run_id, suite, table, "all", "batch readable",
+                                       str(exc).splitlines()[0]))
+                continue
+            report.extend(engine.validate(suite, df, run_id, "all", table))
+            del df
+        if reconcile:
+            suite = suites[RECONCILIATION_SUITE]
+            try:
+                df = reconciliation_frame(con, as_of)
+            except duckdb.Error as exc:
+                report.extend(_failure(run_id, suite, suite.table, "all", "reconciliation query",
+                                       str(exc).splitlines()[0]))
+            else:
+                report.extend(engine.validate(suite, df, run_id, "all", suite.table))
+    finally:
+        con.close()
+    log.info("marts validated in %.2fs: %s", time.perf_counter() - t0, report.summary())
+    return report
+
+
+# --------------------------------------------------------------------------- business
+
+
+VOLUME_SQL = {
+    "new_contacts": "SELECT CAST(created_at AS DATE) AS d, count(*) AS n"
+                    " FROM staging.stg_crm__contacts GROUP BY 1",
+    "orders": "SELECT CAST(created_at AS DATE) AS d, count(*) AS n FROM marts.fct_orders GROUP BY 1",
+    "messages": "SELECT CAST(sent_at AS DATE) AS d, count(*) AS n"
+                " FROM staging.stg_community__messages"
+                " WHERE NOT coalesce(is_revoked, false) AND NOT coalesce(is_bot, false) GROUP BY 1",
+}
+
+
+def is_volume_drop(previous: int, current: int, threshold: float = VOLUME_DROP) -> bool:
+    """True when ``current`` is at least ``threshold`` below ``previous`` (exact arithmetic:
+    a 20% drop counts, 19% does not; nothing to compare against when previous is 0)."""
+    if previous <= 0:
+        return False
+    ratio = Fraction(str(threshold))  # the decimal 0.2, not the binary float above it
+    return (previous - current) * ratio.denominator >= previous * ratio.numerator
+
+
+def business_warnings(db_path: Path, as_of: date) -> list[BusinessWarning]:
+    """Business-side warnings of day ``as_of`` (warnings, never a failed run):
+
+    * KPIs of ``marts.kpi_department_daily`` with status red or yellow that day;
+    * day-over-day drops of 20% or more: new contacts (staging contacts by created_at date),
+      orders (fct_orders by created_at date) and messages (staging messages by sent_at date,
+      revoked and bot messages aside), ``as_of`` compared with the day before.
+    """
+    out: list[BusinessWarning] = []
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        if _relation_exists(con, "marts", "kpi_department_daily"):
+            rows = con.execute(
+                """SELECT department, kpi, value, target, status FROM marts.kpi_department_daily
+                   WHERE date = ? AND status IN ('red', 'yellow')
+                   ORDER BY status = 'red' DESC, department, kpi""",
+                [as_of],
+            ).fetchall()
+            for department, kpi, value, target, status in rows:
+                out.append(BusinessWarning(
+                    kind="kpi_status", as_of=as_of, metric=kpi, value=value, reference=target,
+                    status=status, department=department,
+                    message=f"{kpi} of {department} on {as_of} is {status}:"
+                            f" {_num(value)} vs target {_num(target)}",
+                ))
+        previous_day = as_of - timedelta(days=1)
+        for metric, sql in VOLUME_SQL.items():
+            schema, table = sql.split(" FROM ")[1].split()[0].split(".")
+            if not _relation_exists(con, schema, table):
+                continue
+            counts = dict(con.execute(
+                f"SELECT d, n FROM ({sql}) WHERE d IN (?, ?)", [as_of, previous_day]
+            ).fetchall())
+            prev, cur = int(counts.get(previous_day, 0)), int(counts.get(as_of, 0))
+            if is_volume_drop(prev, cur):
+                out.append(BusinessWarning(
+                    kind="volume_drop", as_of=as_of, metric=metric, value=float(cur),
+                    reference=float(prev), status="drop",
+                    message=f"{metric} on {as_of}: {cur} vs {prev} the day before"
+                            f" ({(cur - prev) / prev:+.0%})",
+                ))
+    finally:
+        con.close()
+    return out
+
+
+# --------------------------------------------------------------------------- data docs
+
+
+DATA_DOCS_SITE = "siyu_quality"
+
+
+def build_data_docs(out_dir: Path, reports: Iterable[QualityReport]) -> Path:
+    """Render GX Data Docs (HTML) of the validations in ``reports`` into ``out_dir``.
+
+    A file-backed GX project lives next to it (``out_dir/../gx``, created on first use) and
+    keeps the validation results, so the index lists earlier runs too; only this run's
+    pages and the index are (re)built. Returns ``out_dir/index.html``.
+    """
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
+
+    out_dir = Path(out_dir).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    context = gx.get_context(mode="file", project_root_dir=str(out_dir.parent))
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    site_config = {
+        "class_name": "SiteBuilder",
+        "show_how_to_buttons": False,
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend",
+                          "base_directory": str(out_dir)},
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+    }
+    for name in list(context.get_config().data_docs_sites or {}):
+        context.delete_data_docs_site(name)
+    context.add_data_docs_site(site_name=DATA_DOCS_SITE, site_config=site_config)
+
+    resources: list[Any] = []
+    for report in reports:
+        for v in report.validations:
+            suite_id = ExpectationSuiteIdentifier(name=v.result.suite_name)
+            run = v.result.meta["run_id"]
+            key = ValidationResultIdentifier(
+                expectation_suite_identifier=suite_id, run_id=run,
+                batch_identifier=v.batch_identifier,
+            )
+            context.validation_results_store.set(key, v.result)
+            resources.append(key)
+    context.build_data_docs(site_names=[DATA_DOCS_SITE], resource_identifiers=resources or None)
+    index = out_dir / "index.html"
+    if not index.exists():
+        raise FileNotFoundError(f"GX did not write {index}")
+    return index
