@@ -7,6 +7,11 @@ tests exercise the publish logic itself in a second; the end-to-end tests run it
 from __future__ import annotations
 
 import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -122,3 +127,70 @@ def test_first_build_without_a_published_warehouse_starts_empty(tmp_path):
     assert wap.prepare_working_copy(s) == working
     assert not working.exists()  # dbt creates it; nothing stale is carried over
     assert wap.published_build(s) is None
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> tuple[Path, date]:
+    """A landing zone and a good published warehouse built from it by `siyu run`."""
+    root = tmp_path_factory.mktemp("wap")
+    bin_dir = Path(sys.executable).parent
+    subprocess.run([bin_dir / "siyu", "generate", "--out", root / "landing", "--users", "300",
+                    "--days", "40", "--start", "2025-03-01", "--seed", "11"],
+                   check=True, capture_output=True)
+    as_of = date.fromisoformat(json.loads((root / "landing" / "_manifest.json").read_text())["as_of"])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIYU_")}
+    proc = subprocess.run([bin_dir / "siyu", "run", "--landing", root / "landing", "--warehouse",
+                           root / "wh" / "siyu.duckdb", "--as-of", as_of.isoformat()],
+                          env={**env, "SIYU_LOG_DIR": str(root / "logs")},
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return root, as_of
+
+
+def test_a_critical_expectation_failure_blocks_publishing_and_says_why(tmp_path, monkeypatch,
+                                                                       built):
+    """The real quality gate on a build that breaks a critical expectation of a published mart
+    (an order without a user): the run fails with the expectation, table and observed value,
+    and the published warehouse stays byte-for-byte the previous good build."""
+    root, as_of = built
+    wh = tmp_path / "wh"
+    shutil.copytree(root / "wh", wh)
+    s = Settings.from_env(landing_root=root / "landing", warehouse=wh / "siyu.duckdb",
+                          log_dir=tmp_path / "logs")
+    before, good = _sha(s.warehouse), wap.published_build(s)["build_id"]
+
+    def broken_build(settings, as_of, select=None, progress=None, full_refresh=False):
+        con = duckdb.connect(str(settings.warehouse))  # the working copy
+        con.execute("UPDATE marts.fct_orders SET user_id = NULL WHERE order_id = "
+                    "(SELECT min(order_id) FROM marts.fct_orders)")
+        con.close()
+
+    monkeypatch.setattr(pipeline, "build", broken_build)
+    with pytest.raises(pipeline.PipelineError) as failed:
+        pipeline.build_and_publish(s, as_of)
+    message = str(failed.value)
+    assert "published warehouse is unchanged" in message
+    assert "fct_orders" in message and "user_id" in message
+    assert _sha(s.warehouse) == before
+    assert wap.published_build(s)["build_id"] == good
+    # the failed audit is recorded in the working file for whoever debugs it
+    con = duckdb.connect(str(wap.working_path(s)), read_only=True)
+    failed_rows = con.execute("SELECT count(*) FROM ops.dq_results WHERE NOT success "
+                              "AND severity = 'critical'").fetchone()[0]
+    con.close()
+    assert failed_rows >= 1
+
+
+def test_the_published_build_carries_its_audit(built):
+    root, as_of = built
+    s = Settings.from_env(landing_root=root / "landing", warehouse=root / "wh" / "siyu.duckdb")
+    con = duckdb.connect(str(s.warehouse), read_only=True)
+    try:
+        results = con.execute("SELECT count(*), count(*) FILTER (WHERE NOT success AND "
+                              "severity = 'critical') FROM ops.dq_results").fetchone()
+        builds = con.execute("SELECT count(*) FROM ops.build_info").fetchone()[0]
+    finally:
+        con.close()
+    assert results[0] > 100 and results[1] == 0
+    assert builds == 1 and wap.published_build(s)["as_of"] == as_of
+    assert (pipeline.data_docs_dir(s) / "index.html").exists()

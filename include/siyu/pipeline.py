@@ -217,46 +217,50 @@ def build(
 # --------------------------------------------------------------------------- run
 
 
+def data_docs_dir(settings: Settings) -> Path:
+    """Where Great Expectations' Data Docs of the runs go (SIYU_DATA_DOCS_DIR, default
+    ``<warehouse dir>/quality/data_docs``)."""
+    configured = os.environ.get("SIYU_DATA_DOCS_DIR")
+    return Path(configured) if configured else settings.warehouse.parent / "quality" / "data_docs"
+
+
 def audit(settings: Settings, working: Path, as_of: date | None, run_id: str,
           progress: Callable[[str], None] | None = None) -> dict:
-    """Audit the working build before it is published. dbt's own tests already ran in the
-    build (a failing test stops it); the Great Expectations gates come in with
-    ``siyu.quality`` when present. Raises ``PipelineError`` on a critical failure."""
-    summary: dict = {"working": str(working), "checks": "dbt tests"}
-    try:
-        from . import quality  # noqa: F401  (wired by the quality gates)
-    except ImportError:
-        return summary
-    return quality_gate(settings, working, as_of, run_id, progress)
-
-
-def quality_gate(settings: Settings, working: Path, as_of: date | None, run_id: str,
-                 progress: Callable[[str], None] | None = None) -> dict:
-    """Great Expectations on the as-of day's raw batches and on the marts of the working build;
-    results (and business warnings) are stored in its ``ops`` schema."""
+    """Audit the working build before it is published (write-audit-publish). dbt's tests ran
+    in the build already (a failing test stops it); here the Great Expectations suites of
+    ``expectations/`` check the as-of day's raw batches and every published mart of the working
+    file, plus the reconciliations; business warnings (red/yellow KPIs, volume drops of 20% or
+    more) are recorded. Results go to ``ops.dq_results`` / ``ops.dq_warnings`` of the working
+    file (so they are published with it) and to Data Docs. Raises ``PipelineError`` naming each
+    failed critical expectation, its table and observed value."""
     from . import quality
 
     say = progress or (lambda _msg: None)
+    t0 = time.perf_counter()
     reports = []
     if as_of is not None:
         for source in C.SOURCES:
             reports.append(quality.validate_raw_day(settings, source, as_of, run_id))
     reports.append(quality.validate_marts(working, run_id, as_of))
-    warnings = quality.business_warnings(working, as_of) if as_of is not None else []
-    for report in reports:
-        report.store(working)
-    if warnings:
-        quality.store_warnings(working, run_id, warnings)
-    failures = [f for r in reports for f in r.critical_failures]
-    say(f"  quality: {sum(len(r.results) for r in reports)} expectations, "
-        f"{len(failures)} critical failure(s), {len(warnings)} business warning(s)")
-    for report in reports:
-        try:
-            report.raise_for_critical()
-        except quality.QualityGateError as exc:
-            raise PipelineError(f"quality gate failed, published warehouse unchanged:\n{exc}") from exc
-    return {"working": str(working), "expectations": sum(len(r.results) for r in reports),
-            "warnings": len(warnings)}
+    report = quality.QualityReport(run_id=run_id)
+    for part in reports:
+        report.extend(part)
+    report.warnings = quality.business_warnings(working, as_of) if as_of is not None else []
+    report.store(working)
+    docs = quality.build_data_docs(data_docs_dir(settings), [report])
+    failures = report.critical_failures
+    say(f"  quality: {len(report.results)} expectations, {len(failures)} critical and "
+        f"{len(report.warning_failures)} warning failure(s), {len(report.warnings)} business "
+        f"warning(s) in {time.perf_counter() - t0:.1f}s; data docs {docs}")
+    for w in report.warnings:
+        log.info("data-quality warning: %s", w.message)
+    try:
+        report.raise_for_critical()
+    except quality.QualityGateError as exc:
+        raise PipelineError(
+            f"quality gate failed; the published warehouse is unchanged:\n{exc}") from exc
+    return {"expectations": len(report.results), "warning_failures": len(report.warning_failures),
+            "business_warnings": len(report.warnings), "data_docs": str(docs)}
 
 
 def build_and_publish(
