@@ -12,7 +12,8 @@ environment at parse time (``SIYU_*``) and can be overridden per run with DAG Pa
 |                      | runs and backfills up to it still work)                   |                |
 | SIYU_CATCHUP         | create the missed runs since SIYU_START_DATE              | `false`        |
 | SIYU_SCHEDULE_CRON   | when a business day's run starts (business timezone)      | `0 2 * * *`    |
-| SIYU_TASK_RETRIES    | retries of every task (exponential backoff from 2 min)    | `2`            |
+| SIYU_TASK_RETRIES    | retries of every task (exponential backoff: 2, 4, ... min)| `2`            |
+| SIYU_RETRY_DELAY_SECONDS | the first retry's delay (doubles, at most 30 min)     | `120`          |
 | SIYU_WAREHOUSE_POOL  | pool of the tasks that write the warehouse: give it ONE   | `default_pool` |
 |                      | slot under a scheduler (DuckDB has one writer per file)   |                |
 | SIYU_ALERT_*         | failure e-mails, see ``siyu.alerts``                      |                |
@@ -46,7 +47,7 @@ def default_args() -> dict:
     return {
         "owner": OWNER,
         "retries": int(os.environ.get("SIYU_TASK_RETRIES", "2")),
-        "retry_delay": timedelta(minutes=2),
+        "retry_delay": timedelta(seconds=float(os.environ.get("SIYU_RETRY_DELAY_SECONDS", "120"))),
         # a multiplier since Airflow 3.1: True would be 1.0, i.e. a constant delay
         "retry_exponential_backoff": 2.0,
         "max_retry_delay": timedelta(minutes=30),
