@@ -26,7 +26,9 @@ DEMO_START ?= 2025-03-01
 DEMO_AS_OF ?= 2025-06-28
 DEMO_SEED ?= 7
 
-.PHONY: demo test setup airflow-db dbt-parse generate-demo run-demo clean lint bench
+AIRFLOW_PORT ?= 8080
+
+.PHONY: demo test setup airflow-db dbt-parse generate-demo run-demo clean lint bench airflow-up airflow-down
 
 demo: setup airflow-db generate-demo run-demo
 
@@ -71,6 +73,30 @@ run-demo: $(VENV)/.installed
 	@echo "dbt docs     : $(CURDIR)/dbt_project/target/index.html (serve: cd dbt_project && ../$(BIN)/dbt docs serve --profiles-dir .)"
 	@echo "decisions    : $(CURDIR)/dbt_project/DECISIONLOG.md"
 	@echo "quarantine   : $(BIN)/siyu quarantine"
+
+# Airflow on http://localhost:$(AIRFLOW_PORT): `airflow standalone` (api-server, scheduler,
+# dag-processor, triggerer) in the background, AIRFLOW_HOME=airflow_home/, the warehouse pool
+# with one slot (DuckDB: one writer). Log in as admin, password printed below.
+airflow-up: setup airflow-db
+	@if [ -f $(AIRFLOW_HOME)/standalone.pid ] && kill -0 $$(cat $(AIRFLOW_HOME)/standalone.pid) 2>/dev/null; \
+	    then echo "Airflow already running (pid $$(cat $(AIRFLOW_HOME)/standalone.pid))"; exit 0; fi
+	$(BIN)/airflow pools set siyu_warehouse 1 "DuckDB: one writer of the warehouse" > /dev/null
+	SIYU_WAREHOUSE_POOL=siyu_warehouse AIRFLOW__API__HOST=127.0.0.1 AIRFLOW__API__PORT=$(AIRFLOW_PORT) \
+	    AIRFLOW__CORE__PARALLELISM=4 \
+	    AIRFLOW__CORE__EXECUTION_API_SERVER_URL=http://localhost:$(AIRFLOW_PORT)/execution/ \
+	    PATH=$(CURDIR)/$(BIN):$$PATH setsid nohup $(BIN)/airflow standalone > $(AIRFLOW_HOME)/standalone.log 2>&1 < /dev/null & \
+	    echo $$! > $(AIRFLOW_HOME)/standalone.pid
+	@for i in $$(seq 90); do kill -0 $$(cat $(AIRFLOW_HOME)/standalone.pid) 2>/dev/null || break; curl -fs http://localhost:$(AIRFLOW_PORT)/api/v2/monitor/health > /dev/null && break; \
+	    sleep 2; done; curl -fs http://localhost:$(AIRFLOW_PORT)/api/v2/monitor/health > /dev/null \
+	    || { tail -40 $(AIRFLOW_HOME)/standalone.log; exit 1; }
+	@echo "Airflow: http://localhost:$(AIRFLOW_PORT)  user admin, password: $$(cat $(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated 2>/dev/null)"
+	@echo "log: $(AIRFLOW_HOME)/standalone.log  stop: make airflow-down"
+
+airflow-down:
+	@if [ -f $(AIRFLOW_HOME)/standalone.pid ]; then pid=$$(cat $(AIRFLOW_HOME)/standalone.pid); \
+	    kill -TERM -- -$$pid 2>/dev/null; for i in $$(seq 30); do kill -0 -- -$$pid 2>/dev/null || break; sleep 1; done; \
+	    kill -KILL -- -$$pid 2>/dev/null; rm -f $(AIRFLOW_HOME)/standalone.pid; echo "Airflow stopped"; \
+	    else echo "Airflow not running (no $(AIRFLOW_HOME)/standalone.pid)"; fi
 
 test: setup airflow-db
 	$(BIN)/python -m pytest -q

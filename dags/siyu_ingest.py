@@ -2,16 +2,20 @@
 
 One DAG per source: each loads the dt= partitions of its run's business date into the
 source's own raw DuckDB file, so the three can run at the same time (DuckDB allows one
-writer per file). Task code lives in `include/siyu/` (see siyu.orchestration).
+writer per file). Each emits its raw asset (`siyu_raw_<source>`) with the business day in
+the event's extra (`{"as_of": "2025-06-28"}`); `siyu_build` runs when all three have landed.
+Task code lives in `include/siyu/` (see siyu.orchestration).
 """
 
 from airflow.sdk import DAG
 from siyu import contract
 from siyu.orchestration import (
     DAG_DOC_FOOTER,
+    DAGRUN_TIMEOUT,
     catchup,
     daily_schedule,
     default_args,
+    end_date,
     make_ingest_task,
     params,
     start_date,
@@ -23,8 +27,10 @@ for source in contract.SOURCES:
         description=f"Load {source} landing partitions into raw (with quarantine)",
         schedule=daily_schedule(),
         start_date=start_date(),
+        end_date=end_date(),
         catchup=catchup(),
         max_active_runs=1,  # one writer of this source's raw file at a time
+        dagrun_timeout=DAGRUN_TIMEOUT,
         default_args=default_args(),
         params=params(),
         tags=["siyu", "ingest", source],

@@ -1,22 +1,39 @@
 """Airflow wiring shared by the DAG files in ``dags/`` (the only Airflow-aware module).
 
-DAG files stay thin: they call ``ingest_task`` / ``dbt_task_group`` from here, and those call
-plain functions in ``siyu.pipeline``. Settings are read from the environment at parse time
-(``SIYU_*``) and can be overridden per run with DAG Params ``landing_root`` / ``warehouse``
-/ ``as_of``.
+DAG files stay thin: they call ``make_ingest_task`` / ``warehouse_build`` from here, and those
+call plain functions in ``siyu.pipeline`` / ``siyu.publish``. Settings are read from the
+environment at parse time (``SIYU_*``) and can be overridden per run with DAG Params
+``landing_root`` / ``warehouse`` / ``as_of``.
+
+| variable             | meaning                                                   | default        |
+|----------------------|-----------------------------------------------------------|----------------|
+| SIYU_START_DATE      | first business day the schedules know                    | `2025-01-01`   |
+| SIYU_END_DATE        | last business day the schedules create runs for (manual   | (none)         |
+|                      | runs and backfills up to it still work)                   |                |
+| SIYU_CATCHUP         | create the missed runs since SIYU_START_DATE              | `false`        |
+| SIYU_SCHEDULE_CRON   | when a business day's run starts (business timezone)      | `0 2 * * *`    |
+| SIYU_TASK_RETRIES    | retries of every task (exponential backoff: 2, 4, ... min)| `2`            |
+| SIYU_RETRY_DELAY_SECONDS | the first retry's delay (doubles, at most 30 min)     | `120`          |
+| SIYU_WAREHOUSE_POOL  | pool of the tasks that write the warehouse: give it ONE   | `default_pool` |
+|                      | slot under a scheduler (DuckDB has one writer per file)   |                |
+| SIYU_ALERT_*         | failure e-mails, see ``siyu.alerts``                      |                |
 """
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 
 import pendulum
 from airflow.sdk import Asset, Param, get_current_context, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from . import pipeline
+from . import alerts, pipeline
+from . import contract as C
 from . import publish as wap
 from .config import REPO_ROOT, Settings
 
@@ -25,14 +42,21 @@ TAGS_BASE = ["siyu"]
 
 
 def default_args() -> dict:
+    """Every task: retries with exponential backoff (2, 4, 8 ... minutes, at most 30), a time
+    limit, and the failure alert (log + e-mail, ``siyu.alerts``) after the last retry."""
     return {
         "owner": OWNER,
         "retries": int(os.environ.get("SIYU_TASK_RETRIES", "2")),
-        "retry_delay": timedelta(minutes=2),
-        "retry_exponential_backoff": True,
+        "retry_delay": timedelta(seconds=float(os.environ.get("SIYU_RETRY_DELAY_SECONDS", "120"))),
+        # a multiplier since Airflow 3.1: True would be 1.0, i.e. a constant delay
+        "retry_exponential_backoff": 2.0,
         "max_retry_delay": timedelta(minutes=30),
         "execution_timeout": timedelta(hours=2),
+        "on_failure_callback": alerts.on_failure,
     }
+
+
+DAGRUN_TIMEOUT = timedelta(hours=8)  # a run still going after that is failed (and alerted)
 
 
 def settings() -> Settings:
@@ -50,6 +74,14 @@ def daily_schedule(tz: str | None = None) -> CronDataIntervalTimetable:
 def start_date() -> pendulum.DateTime:
     tz = settings().timezone
     return pendulum.parse(os.environ.get("SIYU_START_DATE", "2025-01-01"), tz=tz)
+
+
+def end_date() -> pendulum.DateTime | None:
+    """``SIYU_END_DATE``: the schedule creates no run after this business day (its end)."""
+    value = os.environ.get("SIYU_END_DATE")
+    if not value:
+        return None
+    return pendulum.parse(value, tz=settings().timezone).end_of("day")
 
 
 def catchup() -> bool:
@@ -71,7 +103,27 @@ def params() -> dict:
 
 
 def raw_asset(source: str) -> Asset:
+    """The raw layer of one source: emitted by its ingest DAG, with the business day in the
+    event's extra (``{"as_of": "2025-06-28", ...}``)."""
     return Asset(name=f"siyu_raw_{source}", uri=f"file://{settings().raw_db(source)}")
+
+
+def build_schedule():
+    """``siyu_build`` runs once every source has landed: all three raw assets (AND)."""
+    first, *rest = (raw_asset(source) for source in C.SOURCES)
+    condition = first
+    for asset in rest:
+        condition = condition & asset
+    return condition
+
+
+def marts_asset() -> Asset:
+    """Emitted when a build is published: what BI tools and the delivery DAG wait for."""
+    return Asset(name="siyu_marts", uri=f"file://{settings().warehouse}")
+
+
+def warehouse_pool() -> str:
+    return os.environ.get("SIYU_WAREHOUSE_POOL", "default_pool")
 
 
 def run_settings(ctx: dict) -> Settings:
@@ -84,11 +136,48 @@ def run_settings(ctx: dict) -> Settings:
     return Settings.from_env(**overrides)
 
 
+def day_all_sources_reached(days_by_source: Mapping[str, Iterable[date]]) -> date | None:
+    """The latest business day every source has reached: for each source the latest day of its
+    events, then the earliest of those. None when no source has a day.
+
+    ``siyu_build`` consumes every raw event since its previous run. When they do not all carry
+    the same day (a source ran late, a backfill, a re-run), building a later day would publish
+    marts with a source missing days, so the build takes the day all three have reached. The
+    faster sources' later days are in raw already: the next build includes them (each build
+    reads every landed partition up to its day; incremental models re-read the last
+    ``incremental_lookback_days``), so no day is lost, it is published one build later."""
+    latest = [max(days) for days in (list(d) for d in days_by_source.values()) if days]
+    return min(latest) if latest else None
+
+
+def days_from_asset_events(events: Mapping | None) -> dict[str, list[date]]:
+    """Business days (extra ``as_of``) of the raw events that triggered a run, by source."""
+    by_source: dict[str, list[date]] = {}
+    if not events:
+        return by_source
+    for asset in events:
+        name = getattr(asset, "name", "") or ""
+        if not name.startswith("siyu_raw_"):
+            continue
+        for event in events[asset]:
+            as_of = (getattr(event, "extra", None) or {}).get("as_of")
+            if as_of:
+                by_source.setdefault(name.removeprefix("siyu_raw_"), []).append(
+                    date.fromisoformat(str(as_of)))
+    return by_source
+
+
 def resolve_as_of(ctx: dict, tz: str) -> date:
-    """The business date a run processes: Param ``as_of``, else the logical date."""
+    """The business date a run processes: Param ``as_of``; else, in an asset-triggered run,
+    the latest day all sources have reached in the triggering events; else the logical
+    date (scheduled, manual and backfill runs); else yesterday."""
     p = ctx.get("params") or {}
     if p.get("as_of"):
         return date.fromisoformat(str(p["as_of"]))
+    from_events = day_all_sources_reached(
+        days_from_asset_events(ctx.get("triggering_asset_events")))
+    if from_events is not None:
+        return from_events
     # logical date first: a scheduled run's logical date is its data interval start
     # (D 02:00 business time); `airflow dags test <dag> D` gives D 00:00 in Airflow's
     # default timezone, which the Makefile sets to the business timezone.
@@ -100,14 +189,19 @@ def resolve_as_of(ctx: dict, tz: str) -> date:
 
 
 def make_ingest_task(source: str, emit_asset: bool = True):
-    """The ingest task of one source; only the per-source DAGs emit the raw asset."""
+    """The ingest task of one source; only the per-source DAGs emit the raw asset, with the
+    business day in the event's extra."""
+    asset = raw_asset(source)
 
     @task(
         task_id=f"ingest_{source}",
-        outlets=[raw_asset(source)] if emit_asset else [],
-        doc_md=f"Load the `{source}` partitions of the run's business date into "
-        f"`{source}.duckdb` (raw). Idempotent: a re-run replaces the day; bad rows go to "
-        "`quarantine` with file, line and reason.",
+        outlets=[asset] if emit_asset else [],
+        execution_timeout=timedelta(hours=1),
+        doc_md=f"Load the `{source}` partitions of the run's business date (and any earlier "
+        f"landed day never loaded) into `{source}.duckdb` (raw). Idempotent: a re-run replaces "
+        "the day; bad rows go to `quarantine` with file, line and reason."
+        + (f" Emits the asset `{asset.name}` with extra `{{\"as_of\": <day>}}`, which "
+           "`siyu_build` is scheduled on." if emit_asset else ""),
     )
     def _ingest() -> dict:
         ctx = get_current_context()
@@ -115,21 +209,52 @@ def make_ingest_task(source: str, emit_asset: bool = True):
         as_of = resolve_as_of(ctx, s.timezone)
         # the run's own day, plus any earlier landed day never loaded (first run = history)
         dates = pipeline.dates_to_load(s, source, as_of)
-        return pipeline.ingest(s, source, dates, load_id=f"{source}:{as_of}:{ctx['run_id']}")
+        summary = pipeline.ingest(s, source, dates, load_id=f"{source}:{as_of}:{ctx['run_id']}")
+        if emit_asset:
+            ctx["outlet_events"][asset].extra = {
+                "as_of": as_of.isoformat(), "source": source, "partitions": len(dates),
+                "rows_loaded": summary["rows_loaded"],
+                "rows_quarantined": summary["rows_quarantined"],
+            }
+        return summary
 
     return _ingest()
 
 
-@task(task_id="resolve_as_of", doc_md="Business date this run processes (XCom for dbt vars).")
+@task(task_id="resolve_as_of", execution_timeout=timedelta(minutes=5),
+      doc_md="The business day this run processes (XCom for the dbt vars): Param `as_of`, else "
+      "the day all three sources have reached in the triggering asset events (siyu_build), "
+      "else the run's logical date.")
 def as_of_task() -> str:
     ctx = get_current_context()
     s = run_settings(ctx)
     return resolve_as_of(ctx, s.timezone).isoformat()
 
 
-@task(task_id="ensure_raw", doc_md="Create missing raw files/tables so dbt can attach all.")
+@task(task_id="ensure_raw", execution_timeout=timedelta(minutes=10),
+      doc_md="Create missing raw files/tables so dbt can attach all three sources.")
 def ensure_raw_task() -> None:
     pipeline.ensure_raw(run_settings(get_current_context()))
+
+
+@lru_cache(maxsize=4)
+def _model_docs(manifest: str, mtime: float) -> dict[str, str]:
+    nodes = json.loads(Path(manifest).read_text()).get("nodes", {})
+    return {uid: (n.get("description") or "").strip() for uid, n in nodes.items()}
+
+
+def _document_dbt_tasks(group, manifest: Path) -> None:
+    """Cosmos leaves task docs empty: each task shows its model's dbt description."""
+    docs = _model_docs(str(manifest), manifest.stat().st_mtime) if manifest.exists() else {}
+    for uid, node_task in (getattr(group, "tasks_map", None) or {}).items():
+        tasks = getattr(node_task, "children", None)
+        for t in (tasks.values() if tasks else [node_task]):
+            if getattr(t, "doc_md", None):
+                continue
+            name = uid.split(".")[-1]
+            t.doc_md = (f"`dbt build --select {name}` (the {uid.split('.')[0]} and its own "
+                        "tests) on the working copy of the warehouse.\n\n"
+                        + (docs.get(uid) or "(no description in the dbt project)"))
 
 
 def dbt_task_group(group_id: str = "dbt", select: list[str] | None = None):
@@ -150,7 +275,7 @@ def dbt_task_group(group_id: str = "dbt", select: list[str] | None = None):
         install_dbt_deps=False,
         env_vars=env,
     )
-    return DbtTaskGroup(
+    group = DbtTaskGroup(
         group_id=group_id,
         project_config=project,
         profile_config=ProfileConfig(
@@ -179,14 +304,17 @@ def dbt_task_group(group_id: str = "dbt", select: list[str] | None = None):
             "indirect_selection": "cautious",
             "install_deps": False,
             "append_env": True,
-            "pool": os.environ.get("SIYU_WAREHOUSE_POOL", "default_pool"),
+            "pool": warehouse_pool(),
         },
-        default_args={"retries": 2},
+        default_args={"retries": 2, "execution_timeout": timedelta(minutes=30)},
     )
+    _document_dbt_tasks(group, manifest)
+    return group
 
 
 @task(
     task_id="dbt_test_cross_model",
+    execution_timeout=timedelta(hours=1),
     doc_md="Run every dbt test once all models are built: the tests that span several models "
     "(relationships, integrity checks recomputing a KPI a second way) have all their parents "
     "only now. Fails the run when any test fails.",
@@ -197,13 +325,9 @@ def dbt_test_task() -> None:
     pipeline.dbt(wap.working_settings(s), ["test"], as_of=resolve_as_of(ctx, s.timezone))
 
 
-def marts_asset() -> Asset:
-    """Emitted when a build is published: what BI tools and the delivery DAG wait for."""
-    return Asset(name="siyu_marts", uri=f"file://{settings().warehouse}")
-
-
 @task(
     task_id="prepare_working_copy",
+    execution_timeout=timedelta(minutes=30),
     doc_md="Copy the published warehouse (last good build) to the working file dbt builds: "
     "BI tools keep reading the published file, untouched until the audit passes.",
 )
@@ -213,10 +337,11 @@ def prepare_working_task() -> str:
 
 @task(
     task_id="audit_and_publish",
-    outlets=[marts_asset()],
+    execution_timeout=timedelta(hours=1),
     doc_md="Audit the working build (quality gates) and, only when every critical check "
-    "passes, replace the published warehouse atomically. A failed check fails the run and "
-    "leaves BI on the previous good build.",
+    "passes, stamp it (`ops.build_info`) and replace the published warehouse atomically, "
+    "emitting the `siyu_marts` asset (extra: `as_of`, `build_id`). A failed check fails the "
+    "run and leaves BI on the previous good build.",
 )
 def audit_and_publish_task() -> dict:
     ctx = get_current_context()
@@ -226,12 +351,29 @@ def audit_and_publish_task() -> dict:
     audited = pipeline.audit(s, working, as_of, ctx["run_id"])
     build_id = wap.stamp_build(working, as_of, ctx["run_id"])
     wap.publish(s, working, build_id)
+    ctx["outlet_events"][marts_asset()].extra = {"as_of": as_of.isoformat(), "build_id": build_id}
     return {"build_id": build_id, "as_of": as_of.isoformat(), "audit": audited}
+
+
+def warehouse_build(upstream):
+    """The tasks after ingestion, shared by ``siyu_daily`` and ``siyu_build``:
+    ensure_raw -> prepare_working_copy -> dbt (cosmos) -> dbt_test_cross_model ->
+    audit_and_publish (emits ``siyu_marts``). Returns the last task."""
+    pool = warehouse_pool()
+    ready = ensure_raw_task()
+    working = prepare_working_task.override(pool=pool)()
+    group = dbt_task_group()
+    tested = dbt_test_task.override(pool=pool)()
+    published = audit_and_publish_task.override(pool=pool, outlets=[marts_asset()])()
+    upstream >> ready >> working >> group >> tested >> published
+    return published
 
 
 DAG_DOC_FOOTER = f"""
 Configuration: `SIYU_LANDING_ROOT`, `SIYU_WAREHOUSE`, `SIYU_RAW_DIR`, `SIYU_TIMEZONE`
 (environment) or the run Params. Code: `{REPO_ROOT.name}/include/siyu/`.
+Every task retries with exponential backoff, has a time limit, and on its final failure logs
+and e-mails an alert (`SIYU_ALERT_EMAILS`, SMTP connection `smtp_default`).
 Backfill: `airflow backfill create --dag-id <dag> --from-date 2025-03-01 --to-date 2025-03-31`
 or `siyu run --from 2025-03-01 --as-of 2025-03-31`.
 """

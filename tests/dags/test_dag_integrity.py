@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
+from datetime import date, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+EXPECTED = {"siyu_ingest_crm", "siyu_ingest_shop", "siyu_ingest_community", "siyu_daily",
+            "siyu_build"}
 
 
 @pytest.fixture(scope="module")
@@ -28,21 +32,45 @@ def test_no_import_errors(dagbag):
 
 
 def test_expected_dags_exist(dagbag):
-    assert {"siyu_ingest_crm", "siyu_ingest_shop", "siyu_ingest_community", "siyu_daily"} <= set(
-        dagbag.dag_ids
-    )
+    assert EXPECTED <= set(dagbag.dag_ids)
 
 
 def test_every_dag_has_tags_owner_retries_and_schedule(dagbag):
     assert dagbag.dags
     for dag_id, dag in dagbag.dags.items():
         assert dag.tags, f"{dag_id} has no tags"
-        assert dag.timetable is not None and dag.timetable.summary, f"{dag_id}: no schedule"
+        assert dag.timetable is not None, f"{dag_id}: no schedule"
+        assert getattr(dag.timetable, "summary", None) or getattr(
+            dag.timetable, "asset_condition", None), f"{dag_id}: no schedule"
         assert dag.timetable.can_be_scheduled, f"{dag_id}: not scheduled"
         assert dag.doc_md, f"{dag_id}: no documentation"
+        assert dag.dagrun_timeout, f"{dag_id}: no dagrun_timeout"
         for t in dag.tasks:
             assert t.owner and t.owner != "airflow", f"{dag_id}.{t.task_id}: default owner"
             assert t.retries >= 2, f"{dag_id}.{t.task_id}: retries={t.retries}"
+
+
+def test_every_task_alerts_backs_off_times_out_and_is_documented(dagbag):
+    from siyu import alerts
+
+    for dag_id, dag in dagbag.dags.items():
+        for t in dag.tasks:
+            where = f"{dag_id}.{t.task_id}"
+            callbacks = t.on_failure_callback
+            callbacks = callbacks if isinstance(callbacks, list) else [callbacks]
+            assert alerts.on_failure in callbacks, f"{where}: no failure alert"
+            assert t.execution_timeout and t.execution_timeout <= timedelta(hours=2), where
+            # a multiplier (Airflow >= 3.1): True would mean 1.0, a constant delay
+            assert t.retry_exponential_backoff >= 2 and t.retry_exponential_backoff is not True, (
+                where)
+            assert t.max_retry_delay, where
+            assert (t.doc_md or "").strip(), f"{where}: no doc_md"
+
+
+def test_one_run_at_a_time_where_duckdb_needs_it(dagbag):
+    for dag_id in EXPECTED:
+        assert dagbag.dags[dag_id].max_active_runs == 1, dag_id
+    assert dagbag.dags["siyu_build"].max_active_tasks == 1
 
 
 def test_daily_dag_runs_ingest_before_dbt(dagbag):
@@ -53,3 +81,71 @@ def test_daily_dag_runs_ingest_before_dbt(dagbag):
     assert any("stg_shop__orders" in t.task_id for t in dbt_tasks)
     for t in dbt_tasks:
         assert "ensure_raw" in t.get_flat_relative_ids(upstream=True)
+
+
+def test_build_dag_is_scheduled_on_all_three_raw_assets(dagbag):
+    from airflow.sdk import AssetAll
+    from siyu.orchestration import raw_asset
+
+    dag = dagbag.dags["siyu_build"]
+    condition = dag.timetable.asset_condition
+    assert isinstance(condition, AssetAll)  # AND, not OR
+
+    def leaves(cond):
+        for obj in cond.objects:
+            yield from (leaves(obj) if hasattr(obj, "objects") else [obj])
+
+    assert {(a.name, a.uri) for a in leaves(condition)} == {
+        (raw_asset(s).name, raw_asset(s).uri) for s in ("crm", "shop", "community")}
+    for source in ("crm", "shop", "community"):
+        outlets = dagbag.dags[f"siyu_ingest_{source}"].get_task(f"ingest_{source}").outlets
+        assert [(a.name, a.uri) for a in outlets] == [(raw_asset(source).name,
+                                                       raw_asset(source).uri)]
+    # siyu_daily's ingest tasks emit nothing: they must not trigger siyu_build
+    assert not any(t.outlets for t in dagbag.dags["siyu_daily"].tasks
+                   if t.task_id.startswith("ingest_"))
+
+
+def test_build_dag_runs_the_same_tasks_as_daily_after_ingestion(dagbag):
+    build, daily = dagbag.dags["siyu_build"], dagbag.dags["siyu_daily"]
+    assert set(build.task_ids) == set(daily.task_ids) - {
+        "ingest_crm", "ingest_shop", "ingest_community"}
+    order = ["resolve_as_of", "ensure_raw", "prepare_working_copy", "dbt_test_cross_model",
+             "audit_and_publish"]
+    for before, after in zip(order, order[1:], strict=False):
+        assert before in build.get_task(after).get_flat_relative_ids(upstream=True), after
+    first_dbt = [t for t in build.tasks if t.task_id.startswith("dbt.")]
+    assert first_dbt and all(
+        "prepare_working_copy" in t.get_flat_relative_ids(upstream=True) for t in first_dbt)
+    publish = build.get_task("audit_and_publish")
+    assert [a.name for a in publish.outlets] == ["siyu_marts"]
+
+
+def event(as_of=None):
+    return SimpleNamespace(extra={"as_of": as_of} if as_of else {})
+
+
+def test_build_day_comes_from_the_triggering_events():
+    from siyu.orchestration import raw_asset, resolve_as_of
+
+    def ctx(**days):
+        return {"params": {}, "logical_date": None,
+                "triggering_asset_events": {raw_asset(s): [event(d) for d in ds]
+                                            for s, ds in days.items()}}
+
+    tz = "Asia/Shanghai"
+    same = ctx(crm=["2025-03-20"], shop=["2025-03-20"], community=["2025-03-20"])
+    assert resolve_as_of(same, tz) == date(2025, 3, 20)
+    # crm is a day ahead, community re-ran an old day: the day all three have reached
+    mixed = ctx(crm=["2025-03-20", "2025-03-21"], shop=["2025-03-20"],
+                community=["2025-03-14", "2025-03-20"])
+    assert resolve_as_of(mixed, tz) == date(2025, 3, 20)
+    behind = ctx(crm=["2025-03-21"], shop=["2025-03-21"], community=["2025-03-19"])
+    assert resolve_as_of(behind, tz) == date(2025, 3, 19)
+    # Param as_of wins; events without a day fall back to the logical date
+    assert resolve_as_of({**same, "params": {"as_of": "2025-03-01"}}, tz) == date(2025, 3, 1)
+    import pendulum
+
+    no_days = {"params": {}, "triggering_asset_events": {raw_asset("crm"): [event()]},
+               "logical_date": pendulum.datetime(2025, 3, 5, 2, tz=tz)}
+    assert resolve_as_of(no_days, tz) == date(2025, 3, 5)

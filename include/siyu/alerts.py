@@ -1,0 +1,158 @@
+"""Failure alerts: every DAG's ``on_failure_callback`` (set in ``orchestration.default_args``).
+
+``on_failure(context)`` runs when a task has failed for good (after its last retry). It logs
+one line and, when ``SIYU_ALERT_EMAILS`` is set, e-mails the same facts through an Airflow
+SMTP connection: DAG, task, run, try, business day, the exception's type and message, and the
+link to the task's log. Never row contents or run parameters other than the day; e-mail
+addresses and phone-like numbers in the exception message are masked, in case a library
+quotes a value it failed to convert.
+
+| variable             | meaning                                                | default        |
+|----------------------|--------------------------------------------------------|----------------|
+| SIYU_ALERT_EMAILS    | recipients, comma separated; unset or empty: log only  | (unset)        |
+| SIYU_ALERT_CONN_ID   | Airflow SMTP connection                                 | `smtp_default` |
+| SIYU_ALERT_FROM      | sender; else the connection's extra `from_email`       | (connection)   |
+
+The connection is an ordinary Airflow connection (UI, ``airflow connections add`` or
+``AIRFLOW_CONN_SMTP_DEFAULT``), e.g. for a relay without TLS on port 25:
+``{"conn_type": "smtp", "host": "mail.local", "port": 25,
+"extra": {"disable_ssl": true, "disable_tls": true, "from_email": "airflow@example.com"}}``.
+Mail goes out through the SMTP provider's ``SmtpNotifier`` (apache-airflow-providers-smtp),
+or, without the provider, Airflow's ``send_email`` with the same connection. A callback never
+raises: a mail failure is logged next to the task's failure.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import os
+import re
+from datetime import date
+from typing import Any
+
+log = logging.getLogger("siyu.alerts")
+
+DEFAULT_CONN_ID = "smtp_default"
+MAX_MESSAGE = 1500
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
+_PHONE = re.compile(r"(?<![\w.])\+?\d[\d -]{5,}\d(?![\w.])")
+
+
+def recipients() -> list[str]:
+    raw = os.environ.get("SIYU_ALERT_EMAILS", "")
+    return [r.strip() for r in raw.replace(";", ",").split(",") if r.strip()]
+
+
+def mask(text: str) -> str:
+    """Mask e-mail addresses and phone-like digit runs (7+ digits) in a message."""
+    text = _EMAIL.sub("<email>", text)
+    return _PHONE.sub(lambda m: m.group(0) if len(re.sub(r"\D", "", m.group(0))) < 7
+                      else "<number>", text)
+
+
+def _business_day(context: dict) -> date | None:
+    try:
+        from .orchestration import run_settings, resolve_as_of
+
+        return resolve_as_of(context, run_settings(context).timezone)
+    except Exception:  # the alert must go out even when the day cannot be told
+        log.debug("business day of the failed run unknown", exc_info=True)
+        return None
+
+
+def failure_facts(context: dict) -> dict[str, Any]:
+    """What an alert says, from an Airflow task context (plain values only)."""
+    ti = context.get("ti") or context.get("task_instance")
+    dag = context.get("dag")
+    exc = context.get("exception")
+    message = mask(str(exc) if exc is not None else "")
+    if len(message) > MAX_MESSAGE:
+        message = message[:MAX_MESSAGE] + " ..."
+    day = _business_day(context)
+    log_url = None
+    try:
+        log_url = getattr(ti, "log_url", None)
+    except Exception:  # a fake or partial context
+        log_url = None
+    return {
+        "dag_id": getattr(ti, "dag_id", None) or getattr(dag, "dag_id", None) or "?",
+        "task_id": getattr(ti, "task_id", None) or "?",
+        "run_id": getattr(ti, "run_id", None) or context.get("run_id") or "?",
+        "try_number": getattr(ti, "try_number", None),
+        "business_day": day.isoformat() if day else "unknown",
+        "exception_type": type(exc).__name__ if exc is not None else "unknown",
+        "exception": message or "(no exception in the context)",
+        "log_url": log_url,
+    }
+
+
+def subject_and_body(facts: dict[str, Any]) -> tuple[str, str]:
+    subject = (f"[siyu] task failed: {facts['dag_id']}.{facts['task_id']} "
+               f"(business day {facts['business_day']})")
+    rows = [
+        ("DAG", facts["dag_id"]),
+        ("Task", facts["task_id"]),
+        ("Run", facts["run_id"]),
+        ("Try", facts["try_number"]),
+        ("Business day", facts["business_day"]),
+        ("Exception", f"{facts['exception_type']}: {facts['exception']}"),
+        ("Log", facts["log_url"] or "-"),
+    ]
+    table = "".join(
+        f"<tr><th align='left'>{html.escape(k)}</th><td><pre>{html.escape(str(v))}</pre></td></tr>"
+        for k, v in rows
+    )
+    body = (f"<p>A Siyu task failed after its last retry.</p><table>{table}</table>"
+            "<p>Rerun: clear the task in the Airflow UI once the cause is fixed.</p>")
+    return subject, body
+
+
+def send_email(to: list[str], subject: str, body: str, conn_id: str,
+               context: dict | None = None) -> None:
+    """Send through the SMTP provider's notifier, else Airflow's email utility."""
+    sender = os.environ.get("SIYU_ALERT_FROM") or None
+    try:
+        from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+    except ImportError:  # provider not installed
+        from airflow.utils.email import send_email as airflow_send_email
+
+        airflow_send_email(to=to, subject=subject, html_content=body, conn_id=conn_id,
+                           from_email=sender)
+        return
+    if sender is None:
+        from airflow.providers.smtp.hooks.smtp import SmtpHook
+
+        sender = SmtpHook.get_connection(conn_id).extra_dejson.get("from_email")
+        if not sender:
+            raise ValueError(f"no sender: set SIYU_ALERT_FROM or from_email in {conn_id}'s extra")
+    # notify() directly, not __call__: subject and body are final text, not Jinja templates
+    # (an exception message may contain braces)
+    SmtpNotifier(to=to, from_email=sender, subject=subject, html_content=body,
+                 smtp_conn_id=conn_id).notify(context or {})
+
+
+def on_failure(context: dict) -> None:
+    """``on_failure_callback`` of every Siyu task: log the failure, e-mail it if configured."""
+    try:
+        facts = failure_facts(context)
+    except Exception:
+        log.exception("siyu alert: could not read the failure context")
+        return
+    log.error(
+        "siyu task failed: dag=%s task=%s run=%s try=%s business_day=%s error=%s: %s",
+        facts["dag_id"], facts["task_id"], facts["run_id"], facts["try_number"],
+        facts["business_day"], facts["exception_type"], facts["exception"],
+    )
+    to = recipients()
+    if not to:
+        log.info("siyu alert: SIYU_ALERT_EMAILS not set, failure logged only")
+        return
+    conn_id = os.environ.get("SIYU_ALERT_CONN_ID") or DEFAULT_CONN_ID
+    subject, body = subject_and_body(facts)
+    try:
+        send_email(to, subject, body, conn_id, context)
+        log.info("siyu alert: e-mailed %d recipient(s) through connection %s", len(to), conn_id)
+    except Exception:
+        log.exception("siyu alert: e-mail through connection %s failed", conn_id)
