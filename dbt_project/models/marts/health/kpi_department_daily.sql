@@ -265,11 +265,13 @@ scored as (
     from targeted
 )
 
+-- rounded so that the order in which floating sums were added (parallel aggregation) never
+-- changes a published value: 9 decimals for values and counts, 6 for money sums
 select
     date_day as date,
     department,
     kpi,
-    value,
+    round(value, 9) as value,
     target,
     case
         when target is null then 'no_target'
@@ -279,8 +281,8 @@ select
         when shortfall < yellow_band then 'yellow'
         else 'red'
     end as status,
-    numerator,
-    denominator,
+    round(numerator, 6) as numerator,
+    round(denominator, 6) as denominator,
     direction,
     unit,
     shortfall
