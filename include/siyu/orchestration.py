@@ -56,7 +56,7 @@ def default_args() -> dict:
     }
 
 
-DAGRUN_TIMEOUT = timedelta(hours=8)  # a run still going after that is failed (and alerted)
+DAGRUN_TIMEOUT = timedelta(hours=8)  # a run still going after that is failed
 
 
 def settings() -> Settings:

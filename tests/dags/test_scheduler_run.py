@@ -5,6 +5,9 @@ temporary AIRFLOW_HOME, driven only through the REST API v2 with a JWT from /aut
    events (extra ``as_of``) trigger ``siyu_build`` (scheduled on all three, AND), which builds,
    audits and publishes the warehouse for that day and emits ``siyu_marts``.
 2. A backfill of a 2-day range of ``siyu_ingest_crm`` through POST /api/v2/backfills.
+3. A run that fails (a landing root that does not exist) retries with backoff and, after its
+   last try, its failure callback e-mails the alert through the Airflow SMTP connection to a
+   real SMTP server on loopback (aiosmtpd).
 
 Every process this test starts is in its own process group and is terminated at the end,
 whatever happens; on a failure the components' logs and the failed tasks' logs are printed.
@@ -22,6 +25,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from email import message_from_bytes, policy
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -50,7 +54,7 @@ def free_port() -> int:
 class Airflow:
     """The components of one Airflow, and a small REST API v2 client."""
 
-    def __init__(self, root: Path, landing: Path, as_of: str):
+    def __init__(self, root: Path, landing: Path, as_of: str, smtp_port: int):
         self.root = root
         self.home = root / "airflow_home"
         self.home.mkdir(parents=True)
@@ -102,6 +106,12 @@ class Airflow:
             SIYU_CATCHUP="false",
             SIYU_WAREHOUSE_POOL="siyu_warehouse",
             SIYU_TASK_RETRIES="2",
+            SIYU_RETRY_DELAY_SECONDS="1",  # 1 s, 2 s: the backoff, quick
+            SIYU_ALERT_EMAILS="oncall@siyu.test",
+            AIRFLOW_CONN_SMTP_DEFAULT=json.dumps({
+                "conn_type": "smtp", "host": "127.0.0.1", "port": smtp_port,
+                "extra": {"disable_ssl": True, "disable_tls": True, "retry_limit": 0,
+                          "timeout": 10, "from_email": "airflow@siyu.test"}}),
         )
 
     # ------------------------------------------------------------------ processes
@@ -222,13 +232,33 @@ def landing(tmp_path_factory) -> tuple[Path, str]:
     return out, json.loads((out / "_manifest.json").read_text())["as_of"]
 
 
+class Inbox:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's API)
+        self.messages.append(envelope)
+        return "250 OK"
+
+
 @pytest.fixture(scope="module")
-def airflow(tmp_path_factory, landing, request):
+def smtp_inbox(request) -> tuple[Inbox, int]:
+    from aiosmtpd.controller import Controller
+
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    request.addfinalizer(controller.stop)
+    return inbox, port
+
+
+@pytest.fixture(scope="module")
+def airflow(tmp_path_factory, landing, smtp_inbox, request):
     root = tmp_path_factory.mktemp("airflow")
     manifest = REPO / "dbt_project" / "target" / "manifest.json"
     if not manifest.exists():
         pytest.fail("dbt_project/target/manifest.json missing: run `make dbt-parse` first")
-    af = Airflow(root, *landing)
+    af = Airflow(root, *landing, smtp_port=smtp_inbox[1])
     request.addfinalizer(af.stop)  # registered before anything starts: always runs
     af.start()
     deadline = time.monotonic() + 180
@@ -239,19 +269,19 @@ def airflow(tmp_path_factory, landing, request):
     return af
 
 
-def test_ingest_assets_trigger_the_build_and_a_backfill_runs(airflow, landing):
+def test_ingest_assets_trigger_the_build_and_a_backfill_runs(airflow, landing, smtp_inbox):
     landing_root, as_of = landing
     t0 = time.monotonic()
     deadline = t0 + BUILD_TIMEOUT
     try:
-        _scenario(airflow, as_of, deadline)
+        _scenario(airflow, as_of, deadline, smtp_inbox[0])
     except BaseException:
         print(airflow.dump_logs())
         raise
     print(f"scheduler scenario took {time.monotonic() - t0:.0f}s")
 
 
-def _scenario(af: Airflow, as_of: str, deadline: float) -> None:
+def _scenario(af: Airflow, as_of: str, deadline: float, inbox: Inbox) -> None:
     af.api("POST", "/api/v2/pools", {"name": "siyu_warehouse", "slots": 1,
                                      "description": "DuckDB: one writer of the warehouse"})
     wanted = set(INGEST_DAGS) | {"siyu_build"}
@@ -308,8 +338,16 @@ def _scenario(af: Airflow, as_of: str, deadline: float) -> None:
     assert stamped[0][1] is not None
     assert kpi_rows > 0
 
-    # a backfill of a date range through the REST API: two business days before the as-of
+    assert inbox.messages == []  # no failure, no alert
+
+    # a run that fails: its alert arrives after the last retry
     day = date.fromisoformat(as_of)
+    bad_day = day - timedelta(days=5)
+    af.api("POST", "/api/v2/dags/siyu_ingest_shop/dagRuns", {
+        "dag_run_id": "test__alert", "logical_date": f"{bad_day}T02:00:00{TZ_OFFSET}",
+        "conf": {"landing_root": str(af.root / "no-such-landing")}})
+
+    # a backfill of a date range through the REST API: two business days before the as-of
     first, last = day - timedelta(days=2), day - timedelta(days=1)
     backfill = af.api("POST", "/api/v2/backfills", {
         "dag_id": "siyu_ingest_crm", "from_date": f"{first}T00:00:00{TZ_OFFSET}",
@@ -330,3 +368,20 @@ def _scenario(af: Airflow, as_of: str, deadline: float) -> None:
     crm_days = {(e["extra"] or {}).get("as_of") for e in af.api(
         "GET", "/api/v2/assets/events?source_dag_id=siyu_ingest_crm&limit=100")["asset_events"]}
     assert {first.isoformat(), last.isoformat(), as_of} <= crm_days
+
+    def alert_run_failed():
+        run = af.api("GET", "/api/v2/dags/siyu_ingest_shop/dagRuns/test__alert")
+        return run["state"] == "failed"
+
+    wait_until("the failing run to fail", alert_run_failed, backfill_deadline, af, every=3)
+    ti = af.api("GET", "/api/v2/dags/siyu_ingest_shop/dagRuns/test__alert/taskInstances/"
+                "ingest_shop")
+    assert ti["state"] == "failed" and ti["try_number"] == 3, ti  # 2 retries, then the alert
+    wait_until("the alert e-mail", lambda: inbox.messages, time.monotonic() + 60, af, every=1)
+    assert len(inbox.messages) == 1  # one alert, after the last try only
+    envelope = inbox.messages[0]
+    assert envelope.rcpt_tos == ["oncall@siyu.test"]
+    msg = message_from_bytes(envelope.content, policy=policy.default)
+    assert "siyu_ingest_shop.ingest_shop" in msg["Subject"] and str(bad_day) in msg["Subject"]
+    body = msg.get_body(("html", "plain")).get_content()
+    assert "test__alert" in body and "PipelineError" in body and "does not exist" in body
