@@ -28,7 +28,7 @@ DEMO_SEED ?= 7
 
 AIRFLOW_PORT ?= 8080
 
-.PHONY: demo test setup airflow-db dbt-parse generate-demo run-demo clean lint bench airflow-up airflow-down
+.PHONY: demo test system-deps setup airflow-db dbt-parse generate-demo run-demo clean lint bench airflow-up airflow-down
 
 demo: setup airflow-db generate-demo run-demo
 
@@ -98,8 +98,19 @@ airflow-down:
 	    kill -KILL -- -$$pid 2>/dev/null; rm -f $(AIRFLOW_HOME)/standalone.pid; echo "Airflow stopped"; \
 	    else echo "Airflow not running (no $(AIRFLOW_HOME)/standalone.pid)"; fi
 
-test: setup airflow-db
+test: setup airflow-db system-deps
 	$(BIN)/python -m pytest -q
+
+# Servers and browsers some tests drive for real (PostgreSQL, headless Chromium): Debian
+# packages, installed once when missing (as root, or through sudo).
+SYSTEM_PACKAGES := chromium postgresql
+system-deps:
+	@missing=""; command -v chromium >/dev/null || missing="$$missing chromium"; \
+	    ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	    if [ -n "$$missing" ]; then echo "installing Debian packages:$$missing"; \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+	        --no-install-recommends $$missing > /dev/null; fi
 
 lint:
 	$(BIN)/ruff check include dags tests benchmarks
