@@ -22,6 +22,19 @@ from pathlib import Path
 from . import contract as C
 from .config import Settings
 
+DESCRIPTION = """\
+Siyu (私域): one warehouse for CRM, shop and WeCom data, and the same KPIs for every
+department. A day's work, in order:
+
+  generate    write a sample landing zone (for demos and tests; real sources deliver their own)
+  ingest      load landing partitions into the raw layer; bad lines go to quarantine
+  run         ingest + dbt build + quality gate + publish, up to an as-of date (the daily job)
+  quarantine  list the lines the loader rejected, with file, line and reason
+
+`siyu COMMAND --help` explains a command, its flags, and gives an example. In production the
+Airflow DAGs in dags/ call the same code on a schedule.
+"""
+
 EPILOG = """environment:
   SIYU_LANDING_ROOT  landing zone root           (default: data/landing)
   SIYU_WAREHOUSE     DuckDB warehouse file       (default: data/warehouse/siyu.duckdb)
@@ -163,8 +176,7 @@ def cmd_quarantine(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="siyu",
-        description="Siyu (私域): one warehouse for CRM, shop and WeCom data. "
-        "Ingest a landing zone, build the dbt project, inspect what was rejected.",
+        description=DESCRIPTION,
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -173,6 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     g = sub.add_parser(
         "generate",
+        epilog="example:\n  siyu generate --out data/landing --users 5000 --days 120 "
+        "--start 2025-03-01 --seed 7",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         help="write a realistic sample landing zone",
         description="Write a landing zone that follows ../shared/spec/sources.md, with its "
         "quirks and a small rate of bad input. Deterministic for a seed; streams to disk. "
@@ -189,6 +204,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     i = sub.add_parser(
         "ingest",
+        epilog="examples:\n  siyu ingest --date 2025-06-28\n"
+        "  siyu ingest --source crm --from 2025-03-01 --to 2025-03-31\n\n"
+        "Prints one line per source and day: rows loaded, rows quarantined, seconds.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         help="load landing partitions into the raw layer",
         description="Load the dt= partitions of the given days into each source's raw DuckDB "
         "file. Re-loading a day replaces it. Bad rows go to the quarantine table.",
@@ -202,6 +221,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser(
         "run",
+        epilog="examples:\n  siyu run --as-of 2025-06-28\n"
+        "  siyu run --as-of 2025-06-28 --from 2025-06-01   # backfill June\n\n"
+        "Prints a line per ingested day, one per dbt model built (position, share, seconds)\n"
+        "and a count of passing tests every tenth of the build, then the quality gate's result\n"
+        "and the id of the published build.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         help="ingest + dbt build up to an as-of date",
         description="Run the daily pipeline with the same task code as the Airflow DAGs: "
         "ingest every source, then `dbt build` with var as_of. On an empty warehouse every "
@@ -218,8 +243,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     q = sub.add_parser(
         "quarantine",
+        epilog="example:\n  siyu quarantine --warehouse data/warehouse/siyu.duckdb --limit 20",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         help="list rejected rows",
-        description="List rows the loader rejected, with file, 1-based line and reason.",
+        description="List rows the loader rejected, with file, 1-based line and reason, per "
+        "source (the count first). Reads the raw files; prints no row contents (personal data).",
     )
     _add_paths(q, landing=False)
     q.add_argument("--limit", type=int, default=50, help="rows per source (default 50)")

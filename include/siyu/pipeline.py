@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import os
 import shutil
 import subprocess
@@ -102,12 +103,18 @@ def ingest(
         raise PipelineError(f"landing root {settings.landing_root} does not exist")
     t0 = time.perf_counter()
 
+    clock = {"last": t0, "done": 0}
+
     def _progress(day: loader.SourceLoad) -> None:
+        now = time.perf_counter()
+        clock["done"] += 1
         if progress:
             progress(
-                f"  {source:<9} dt={day.dt}  loaded {day.rows_loaded:>9,}"
-                f"  quarantined {day.rows_quarantined:>5,}"
+                f"  {source:<9} [{clock['done']:>{len(str(len(dates)))}}/{len(dates)}] "
+                f"dt={day.dt}  loaded {day.rows_loaded:>9,}"
+                f"  quarantined {day.rows_quarantined:>5,}  {now - clock['last']:.1f}s"
             )
+        clock["last"] = now
 
     days = loader.ingest_source_days(
         source, dates, settings.landing_root, settings.raw_db(source), load_id, _progress
@@ -170,18 +177,69 @@ def dbt(
     if progress:
         progress(f"  $ dbt {' '.join(args)}")
     t0 = time.perf_counter()
-    proc = subprocess.run(
-        cmd, env=dbt_env(settings), capture_output=True, text=True, cwd=settings.dbt_project_dir
+    ticker = DbtProgress(progress, t0) if progress else None
+    proc = subprocess.Popen(
+        cmd, env=dbt_env(settings), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=settings.dbt_project_dir,
     )
-    out = proc.stdout + proc.stderr
+    lines: list[str] = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        lines.append(line)
+        if ticker:
+            ticker.feed(line)
+    returncode = proc.wait()
+    out = "".join(lines)
     (settings.log_dir / "dbt-last.log").write_text(out)
-    if proc.returncode != 0:
+    if returncode != 0:
         tail = "\n".join(out.strip().splitlines()[-40:])
-        raise PipelineError(f"dbt {' '.join(args)} failed (exit {proc.returncode}):\n{tail}")
+        raise PipelineError(f"dbt {' '.join(args)} failed (exit {returncode}):\n{tail}")
     if progress:
-        summary = [ln for ln in out.splitlines() if "Done. PASS=" in ln]
-        progress(f"    {summary[-1].split('|')[-1].strip() if summary else 'done'}"
+        summary = [_ANSI.sub("", ln) for ln in out.splitlines() if "Done. PASS=" in ln]
+        progress(f"    {summary[-1].split('|')[-1].split('  ')[-1].strip() if summary else 'done'}"
                  f" in {time.perf_counter() - t0:.1f}s")
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_DBT_RESULT = re.compile(
+    r"\b(?P<n>\d+) of (?P<total>\d+) (?P<status>OK|PASS|WARN|ERROR|FAIL|SKIP)\b\s*"
+    r"(?P<what>.*?)\s*\.*\s*\[[^\]]*?(?: in (?P<secs>[\d.]+)s)?\]\s*$"
+)
+
+
+class DbtProgress:
+    """Turns dbt's node result lines into short progress lines while dbt runs: one line per
+    model or seed built (``[ 52/150]  35%  OK  staging.stg_shop__orders  0.2s``), one per test
+    that warns or fails, and a count line for passing tests every tenth of the run, so a long
+    build shows where it is without printing hundreds of test names."""
+
+    def __init__(self, say: Callable[[str], None], t0: float) -> None:
+        self.say = say
+        self.t0 = t0
+        self.done = 0
+        self.tests_passed = 0
+        self.next_tick = 0.1
+
+    def feed(self, line: str) -> None:
+        m = _DBT_RESULT.search(line)
+        if not m:
+            return
+        self.done += 1
+        total = int(m["total"])
+        status, what = m["status"], m["what"]
+        share = self.done / total if total else 1.0
+        prefix = f"    [{self.done:>{len(str(total))}}/{total}] {share:>4.0%}"
+        if what.startswith(("created ", "loaded ", "snapshotted ")) or status not in {"OK", "PASS"}:
+            name = what.split(" model ")[-1].split(" seed file ")[-1]
+            secs = f"  {float(m['secs']):.1f}s" if m["secs"] else ""
+            self.say(f"{prefix}  {status:<5} {name}{secs}")
+        else:
+            self.tests_passed += 1
+        if share >= self.next_tick:
+            self.say(f"{prefix}  {self.tests_passed} test(s) passed so far, "
+                     f"{time.perf_counter() - self.t0:.0f}s elapsed")
+            while self.next_tick <= share:
+                self.next_tick += 0.1
 
 
 def incremental_lookback_days(settings: Settings) -> int:
