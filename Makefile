@@ -103,9 +103,10 @@ test: setup airflow-db system-deps
 
 # Servers and browsers some tests drive for real (PostgreSQL, headless Chromium): Debian
 # packages, installed once when missing (as root, or through sudo).
-SYSTEM_PACKAGES := chromium postgresql
+# fonts-noto-cjk: Chromium draws the Chinese labels of the reports (boxes without it).
 system-deps:
 	@missing=""; command -v chromium >/dev/null || missing="$$missing chromium"; \
+	    fc-list :lang=zh 2>/dev/null | grep -q . || missing="$$missing fonts-noto-cjk"; \
 	    ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	    if [ -n "$$missing" ]; then echo "installing Debian packages:$$missing"; \
 	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
