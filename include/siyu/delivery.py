@@ -55,6 +55,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
+from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -71,6 +72,9 @@ MANIFEST = "delivery.json"
 RECIPIENTS_VARIABLE = "siyu_recipients"
 ON_MISSING = ("error", "skip")
 Progress = Callable[[str], None]
+# 7-bit on the wire (UTF-8 text as base64 or quoted-printable, headers and file names encoded):
+# any relay accepts it, with or without 8BITMIME/SMTPUTF8
+MAIL_POLICY = policy.default.clone(cte_type="7bit")
 
 
 class MissingRecipients(ValueError):
@@ -273,7 +277,7 @@ def plain_text(html_body: str) -> str:
 def build_message(extract: Extract, recipients: Recipients, sender: str) -> EmailMessage:
     """subject, a plain-text alternative and the HTML body, the workbook and the HTML report
     attached with their MIME types; non-ASCII (Chinese) file names are RFC 2231 encoded."""
-    msg = EmailMessage()
+    msg = EmailMessage(policy=MAIL_POLICY)
     msg["Subject"] = extract.subject
     msg["From"] = sender
     msg["To"] = ", ".join(recipients.to)
@@ -286,8 +290,10 @@ def build_message(extract: Extract, recipients: Recipients, sender: str) -> Emai
     for path in extract.attachments:
         mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         maintype, subtype = mime.split("/")
+        # the extracts write text as UTF-8; without the charset a client assumes ASCII
+        params = {"charset": "utf-8"} if maintype == "text" else {}
         msg.add_attachment(path.read_bytes(), maintype=maintype, subtype=subtype,
-                           filename=path.name)
+                           filename=path.name, params=params)
     return msg
 
 
