@@ -186,8 +186,8 @@ def _manifest(day_dir: Path) -> Iterator[dict]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def read_manifest(outbox: Path, day: date) -> dict:
-    path = outbox / day.isoformat() / MANIFEST
+def read_manifest(day_dir: Path) -> dict:
+    path = day_dir / MANIFEST
     return json.loads(path.read_text()) if path.exists() else {"audiences": {}}
 
 
@@ -298,13 +298,14 @@ def build_message(extract: Extract, recipients: Recipients, sender: str) -> Emai
 
 
 def send(extract: Extract, recipients_config: RecipientsConfig, smtp: mail.SmtpSettings,
-         outbox: Path, resend: bool = False, progress: Progress | None = None) -> dict:
-    """E-mail one audience its extract, unless the manifest says it was sent already. Returns
-    the audience's manifest entry (``sent`` or ``skipped`` says what happened)."""
+         resend: bool = False, progress: Progress | None = None) -> dict:
+    """E-mail one audience its extract, unless the manifest of its day (the folder above the
+    extract's) says it was sent already. Returns what happened (``status``) and, when sent or
+    sent before, the manifest's record."""
     say = progress or log.info
     audience = extract.audience
-    day_dir = outbox / extract.day.isoformat()
-    sent = read_manifest(outbox, extract.day)["audiences"].get(audience, {}).get("sent")
+    day_dir = extract.directory.parent
+    sent = read_manifest(day_dir)["audiences"].get(audience, {}).get("sent")
     if sent and not resend:
         say(f"sent {audience}: already at {sent['at']} (message {sent['message_id']}), "
             "not sent again")
@@ -345,7 +346,7 @@ def deliver(warehouse: Path, day: date, outbox: Path, audiences=AUDIENCES, langu
     results, failed = [], []
     for extract in extracts if smtp is not None else []:
         try:
-            results.append(send(extract, recipients, smtp, outbox, resend, progress))
+            results.append(send(extract, recipients, smtp, resend, progress))
         except Exception as exc:  # the other departments still get theirs
             log.error("sending %s failed: %s: %s", extract.audience, type(exc).__name__, exc)
             failed.append(extract.audience)
