@@ -3,7 +3,8 @@ tests (``from tests.extracts_fixtures import published_warehouse`` in a test mod
 
 The landing zone is generated (300 users, 40 days) and `siyu run` ingests, builds, audits and
 publishes it, as in production, so the extracts are tested against real marts rather than
-hand-made tables. It takes a couple of minutes, hence session scope.
+hand-made tables. It takes about 40 s, hence session scope; since every module that imports the
+fixture gets its own copy of it, the result is cached here so the session builds it once.
 """
 
 from __future__ import annotations
@@ -18,11 +19,18 @@ from pathlib import Path
 import pytest
 
 SIYU = Path(sys.executable).parent / "siyu"
+_BUILT: dict[str, tuple[Path, date]] = {}
 
 
 @pytest.fixture(scope="session")
 def published_warehouse(tmp_path_factory) -> tuple[Path, date]:
     """(path of the published warehouse, its as_of date)."""
+    if "warehouse" not in _BUILT:
+        _BUILT["warehouse"] = _build(tmp_path_factory)
+    return _BUILT["warehouse"]
+
+
+def _build(tmp_path_factory) -> tuple[Path, date]:
     work = tmp_path_factory.mktemp("published_warehouse")
     landing = work / "landing"
     subprocess.run(
