@@ -188,6 +188,10 @@ def test_headline_values_and_status_colours_are_those_of_the_mart(extracts):
     assert formats[t("tag_completeness", "zh")] == "0.0%"
     assert "¥" in formats[t("aov", "zh")]
     assert sheet.freeze_panes is not None
+    # native line charts beside the trend tables: one per series
+    with zipfile.ZipFile(extracts["zh"][-1].xlsx) as z:
+        charts = [n for n in z.namelist() if n.startswith("xl/charts/chart")]
+    assert len(charts) == len(T.HEADLINE_TRENDS) + len(T.OWN_KPIS["executive"])
 
 
 def test_csv_holds_the_same_numbers_as_the_workbook(extracts):
@@ -223,6 +227,10 @@ def test_definitions_are_in_the_workbook_and_the_report(extracts):
     assert shown["48-hour response rate"] == (d.en, "kpis.md §Response rates")
     html = e.html.read_text()
     assert d.en in html and "kpis.md §Response rates" in html
+    headline = openpyxl.load_workbook(e.xlsx)["Headline"]
+    notes = {r[0].value: r[0].comment.text for r in
+             headline.iter_rows(min_row=FIRST_DATA_ROW + 1)}
+    assert notes["48-hour response rate"] == f"{d.en} (kpis.md §Response rates)"
     assert DEFINITIONS["lead_quality"].zh in extracts["zh"][0].html.read_text()
 
 

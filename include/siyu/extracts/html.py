@@ -28,7 +28,7 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;color:#1F4E
 .card .def,.chart .def{font-size:11px;color:#666;margin-top:6px}
 .pill{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:bold}
 .charts{display:flex;flex-wrap:wrap;gap:12px}
-.chart{border:1px solid #eee;border-radius:6px;padding:8px;width:400px}
+.chart{border:1px solid #eee;border-radius:6px;padding:8px;width:400px;margin:0}
 .chart .label{font-size:13px;font-weight:bold}
 table{border-collapse:collapse;font-size:12px;margin:4px 0}
 th{background:#1F4E79;color:#fff;padding:4px 8px;text-align:left}

@@ -148,8 +148,7 @@ HEADLINE_TREND_TABLE = TableSpec(
     FROM days d LEFT JOIN kpis k USING (date)
     ORDER BY d.date
     """,
-    (C("date", "date"), C("response_rate_48h", "pct", "response_rate_48h"),
-     C("repurchase_rate_90d", "pct", "repurchase_rate_90d"), C("buyer_ltv", "money", "buyer_ltv")),
+    (C("date", "date"),) + tuple(C(k, _KPI_FORMAT[k], k) for k in HEADLINE_TRENDS),
     chart=True,
 )
 

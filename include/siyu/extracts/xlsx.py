@@ -55,6 +55,10 @@ class _Formats:
         return self.cache[key]
 
 
+def _note(key: str, language: str) -> str:
+    return f"{DEFINITIONS[key].text(language)} ({DEFINITIONS[key].section})"
+
+
 def _sheet_name(table: Table, language: str, used: set[str]) -> str:
     name = t(table.name, language)[:31]
     base, n = name, 2
@@ -69,8 +73,10 @@ def _write_table(sheet, formats: _Formats, table: Table, title: str, language: s
     sheet.write_string(TITLE_ROW, 0, title, formats.get("title"))
     names = [c.name for c in table.columns]
     widths = [_width(t(n, language)) for n in names]
-    for col, name in enumerate(names):
-        sheet.write_string(HEADER_ROW, col, t(name, language), formats.get(header=True))
+    for col, column in enumerate(table.columns):
+        sheet.write_string(HEADER_ROW, col, t(column.name, language), formats.get(header=True))
+        if column.definition:  # the definition as a cell note, besides the definitions sheet
+            sheet.write_comment(HEADER_ROW, col, _note(column.definition, language))
     unit_at = names.index("unit") if "unit" in names else None
     for r, row in enumerate(table.rows, start=FIRST_DATA_ROW):
         unit = row[unit_at] if unit_at is not None else None
@@ -83,6 +89,8 @@ def _write_table(sheet, formats: _Formats, table: Table, title: str, language: s
                 sheet.write_blank(r, col, None, cell)
             elif fmt in TEXT_FORMATS:
                 sheet.write_string(r, col, display(value, fmt, language), cell)
+                if fmt == "kpi" and value in DEFINITIONS:
+                    sheet.write_comment(r, col, _note(value, language))
             elif isinstance(value, (datetime, date)):
                 sheet.write_datetime(r, col, value, cell)
             elif isinstance(value, (int, float, Decimal)):
