@@ -34,7 +34,7 @@ table{border-collapse:collapse;font-size:12px;margin:4px 0}
 th{background:#1F4E79;color:#fff;padding:4px 8px;text-align:left}
 td{border-bottom:1px solid #eee;padding:3px 8px}td.num{text-align:right}
 .foot{font-size:11px;color:#666;margin:4px 0 0}
-dl{font-size:12px}dt{font-weight:bold;margin-top:6px}dd{margin-left:16px}
+details{font-size:12px;margin:6px 0}dl{font-size:12px}dt{font-weight:bold;margin-top:6px}dd{margin-left:16px}
 """
 W, H, PAD_L, PAD_R, PAD_T, PAD_B = 400, 170, 64, 12, 12, 26
 
@@ -178,8 +178,12 @@ def write_report(path, tables: list[Table], targets: dict[str, tuple], definitio
     sections = [f"<h2>{escape(t('headline_title', language))}</h2>", _cards(headline, language)]
     for table in rest:
         sections.append(f'<h2 id="{table.name}">{escape(t(table.name, language))}</h2>')
-        sections.append(_charts(table, targets, language) if table.spec.chart and table.rows
-                        else _table(table, language))
+        if table.spec.chart and table.rows:  # the charts, and their numbers folded below
+            sections.append(_charts(table, targets, language))
+            sections.append(f"<details><summary>{escape(t('data', language))}</summary>"
+                            f"{_table(table, language)}</details>")
+        else:
+            sections.append(_table(table, language))
     sections.append(f"<h2>{escape(t('definitions', language))}</h2><dl>")
     for key in definitions:
         sections.append(f"<dt>{escape(t(key, language))}</dt><dd>"

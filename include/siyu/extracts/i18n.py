@@ -27,6 +27,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "generated_from": ("数据来源：已发布的数据仓库", "Source: the published warehouse"),
     "pii_note": ("员工姓名已脱敏（个人信息保护法）", "Staff names are masked (PIPL)"),
     "no_rows": ("无数据", "No data"),
+    "data": ("数据表", "Data"),
     "empty_value": ("—", "—"),
     "target_line": ("目标", "target"),
     # tables (sheet names: at most 31 characters)

@@ -20,7 +20,7 @@ from siyu.pii import mask_name
 
 # kpi_department_daily KPIs each audience is measured on (the headline sheet and trends).
 OWN_KPIS: dict[str, tuple[str, ...]] = {
-    "marketing": ("new_contacts", "cac", "net_revenue"),
+    "marketing": ("new_contacts", "cac"),
     "operations": ("tag_completeness", "tagging_sla_6h", "content_open_rate",
                    "one_on_one_effective_rate"),
     "sales": ("net_revenue", "aov", "repurchase_rate_90d", "one_on_one_effective_rate"),
