@@ -69,7 +69,7 @@ def build_extracts(
     if unknown or language not in LANGUAGES:
         raise ValueError(f"unknown audience {unknown} or language {language!r}: "
                          f"audiences are {AUDIENCES}, languages {LANGUAGES}")
-    fetched: dict[str, tuple[list[Table], dict[str, tuple]]] = {}
+    fetched: dict[str, tuple[list[Table], dict[str, dict[str, tuple]]]] = {}
     seconds: dict[str, float] = {}
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
@@ -81,10 +81,12 @@ def build_extracts(
             t0 = time.perf_counter()
             dept = DEPARTMENT[audience]
             tables = [fetch(con, spec, day, dept) for spec in specs(audience)]
-            targets = {kpi: (target, status) for kpi, target, status in con.execute(
-                "SELECT kpi, target, status FROM marts.kpi_department_daily "
-                "WHERE date = $day AND department = $dept", {"day": day, "dept": dept}
-            ).fetchall()}
+            targets: dict[str, dict[str, tuple]] = {}
+            for department, kpi, target, status in con.execute(
+                "SELECT department, kpi, target, status FROM marts.kpi_department_daily "
+                "WHERE date = $day AND department IN ($dept, 'all')", {"day": day, "dept": dept}
+            ).fetchall():
+                targets.setdefault(department, {})[kpi] = (target, status)
             fetched[audience] = (tables, targets)
             seconds[audience] = time.perf_counter() - t0
     finally:
@@ -101,7 +103,7 @@ def build_extracts(
         xlsx = directory / f"siyu_{audience}_{day.isoformat()}.xlsx"
         html = directory / f"siyu_{audience}_{day.isoformat()}.html"
         write_workbook(xlsx, tables, definitions, title, language)
-        write_report(html, tables, targets, definitions, title, language)
+        write_report(html, tables, targets, DEPARTMENT[audience], definitions, title, language)
         csvs = write_csvs(directory, tables, language)
         extracts.append(Extract(
             audience=audience, day=day, language=language, directory=directory, xlsx=xlsx,

@@ -117,7 +117,8 @@ def _charts(table: Table, targets: dict[str, tuple], language: str) -> str:
         definition = DEFINITIONS.get(column.definition or column.name)
         out.append(
             f'<figure class="chart" title="{escape(definition.text(language)) if definition else ""}">'
-            f'<div class="label">{escape(t(column.name, language))} {_pill(status, language)}'
+            f'<div class="label">{escape(t(column.name, language))} '
+            f'{_pill(status, language) if status else ""}'
             f"</div>{svg_chart(days, [r[i] for r in table.rows], column.fmt, target, status, language)}"
             + (f'<div class="def">{escape(definition.text(language))} '
                f"({escape(definition.section)})</div>" if definition else "")
@@ -172,14 +173,16 @@ def _table(table: Table, language: str) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{foot}"
 
 
-def write_report(path, tables: list[Table], targets: dict[str, tuple], definitions: list[str],
-                 title: str, language: str) -> None:
+def write_report(path, tables: list[Table], targets: dict[str, dict[str, tuple]],
+                 department: str, definitions: list[str], title: str, language: str) -> None:
+    """The report page; ``targets`` are (target, status) per department and KPI of the day."""
     headline, *rest = tables
     sections = [f"<h2>{escape(t('headline_title', language))}</h2>", _cards(headline, language)]
     for table in rest:
         sections.append(f'<h2 id="{table.name}">{escape(t(table.name, language))}</h2>')
         if table.spec.chart and table.rows:  # the charts, and their numbers folded below
-            sections.append(_charts(table, targets, language))
+            of = "all" if table.spec.company_wide else department
+            sections.append(_charts(table, targets.get(of, {}), language))
             sections.append(f"<details><summary>{escape(t('data', language))}</summary>"
                             f"{_table(table, language)}</details>")
         else:

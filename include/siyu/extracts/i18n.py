@@ -32,7 +32,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "target_line": ("目标", "target"),
     # tables (sheet names: at most 31 characters)
     "headline": ("核心指标", "Headline"),
-    "headline_trends": ("三大指标趋势", "Headline trends"),
+    "headline_trends": ("全公司三大指标趋势", "Company headline trends"),
     "kpi_trends": ("部门指标趋势", "KPI trends"),
     "new_contacts_by_channel": ("渠道新增", "New contacts by channel"),
     "lead_quality": ("线索质量", "Lead quality"),

@@ -52,6 +52,7 @@ class TableSpec:
     sql: str
     columns: tuple[Column, ...]
     chart: bool = False  # a trend: first column dates, one line chart per other column
+    company_wide: bool = False  # read for department 'all' whatever the audience
     kpis: tuple[str, ...] = ()  # definitions this table shows (besides its columns')
 
 
@@ -113,6 +114,9 @@ _KPI_FORMAT = {
     "response_rate_48h": "pct", "frt_p50_seconds": "int", "nps": "num", "buyer_ltv": "money",
 }
 
+# The source material's anchor KPIs, company-wide in every report: they are what every
+# department is measured against, and a department alone may have none (marketing owns no
+# inquiries or buyers); each department's own values are in its KPI trends.
 HEADLINE_TREND_TABLE = TableSpec(
     "headline_trends",
     f"""
@@ -125,21 +129,16 @@ HEADLINE_TREND_TABLE = TableSpec(
                max(value) FILTER (WHERE kpi = 'response_rate_48h') AS response_rate_48h,
                max(value) FILTER (WHERE kpi = 'repurchase_rate_90d') AS repurchase_rate_90d
         FROM marts.kpi_department_daily
-        WHERE department = $dept AND date > $day - {TREND_DAYS} AND date <= $day
+        WHERE department = 'all' AND date > $day - {TREND_DAYS} AND date <= $day
         GROUP BY date
     ),
-    users AS (
-        SELECT user_id, CAST(first_purchase_at AS DATE) AS first_purchase_date
-        FROM marts.dim_users WHERE $dept = 'all' OR department = $dept
-    ),
     revenue AS (  -- net revenue of paid orders per day, summed up to each day below
-        SELECT o.order_date AS date, sum(o.net_revenue) AS net_revenue
-        FROM marts.fct_orders o JOIN users u USING (user_id)
-        WHERE o.is_paid AND o.order_date <= $day GROUP BY 1
+        SELECT order_date AS date, sum(net_revenue) AS net_revenue
+        FROM marts.fct_orders WHERE is_paid AND order_date <= $day GROUP BY 1
     ),
     buyers AS (
-        SELECT first_purchase_date AS date, count(*) AS buyers
-        FROM users WHERE first_purchase_date <= $day GROUP BY 1
+        SELECT CAST(first_purchase_at AS DATE) AS date, count(*) AS buyers
+        FROM marts.dim_users WHERE CAST(first_purchase_at AS DATE) <= $day GROUP BY 1
     )
     SELECT d.date, k.response_rate_48h, k.repurchase_rate_90d,
            CAST((SELECT sum(net_revenue) FROM revenue r WHERE r.date <= d.date)
@@ -150,6 +149,7 @@ HEADLINE_TREND_TABLE = TableSpec(
     """,
     (C("date", "date"),) + tuple(C(k, _KPI_FORMAT[k], k) for k in HEADLINE_TRENDS),
     chart=True,
+    company_wide=True,
 )
 
 # Staff: current version of each staff member; the name is masked before rendering.
@@ -535,6 +535,7 @@ def specs(audience: str) -> tuple[TableSpec, ...]:
 
 def fetch(con: duckdb.DuckDBPyConnection, spec: TableSpec, day: date, dept: str) -> Table:
     """Run a table's SQL for the day and department; staff names leave masked (PIPL)."""
+    dept = "all" if spec.company_wide else dept
     params = {k: v for k, v in (("day", day), ("dept", dept)) if f"${k}" in spec.sql}
     cursor = con.execute(spec.sql, params)
     names = [d[0] for d in cursor.description]
