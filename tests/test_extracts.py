@@ -208,6 +208,26 @@ def test_the_report_cards_show_the_mart_values(extracts):
         assert unescape(value) == display(mart_value, resolve("by_unit", unit), "en")
 
 
+def test_the_headline_trends_agree_with_the_marts_computed_another_way(extracts):
+    warehouse, day = extracts["warehouse"], extracts["day"]
+    sheet = openpyxl.load_workbook(extracts["en"][2].xlsx)["Company headline trends"]
+    rows = [[c.value for c in r] for r in sheet.iter_rows(min_row=FIRST_DATA_ROW + 1)]
+    assert len(rows) == T.TREND_DAYS and rows[-1][0].date() == day
+    con = duckdb.connect(str(warehouse), read_only=True)
+    # user LTV (dim_users.ltv, as of the build's day) summed over users = net revenue of all
+    # paid orders; divided by the buyers, it is the buyer LTV of the last trend day
+    (buyer_ltv,) = con.execute(
+        "SELECT sum(ltv) / count(first_purchase_at) FROM marts.dim_users").fetchone()
+    rate_48h = dict(con.execute(
+        "SELECT date, value FROM marts.kpi_department_daily "
+        "WHERE department = 'all' AND kpi = 'response_rate_48h'").fetchall())
+    con.close()
+    assert rows[-1][3] == pytest.approx(float(buyer_ltv), abs=0.005)
+    for when, response_rate_48h, _, _ in rows:
+        assert response_rate_48h == (None if rate_48h.get(when.date()) is None
+                                     else pytest.approx(rate_48h[when.date()]))
+
+
 def test_csv_holds_the_same_numbers_as_the_workbook(extracts):
     e = extracts["en"][3]  # service
     sheet = openpyxl.load_workbook(e.xlsx)["Staff response"]
