@@ -80,6 +80,7 @@ def airflow_env(home: Path, warehouse: Path, outbox: Path, smtp_port: int) -> di
         SIYU_WAREHOUSE=str(warehouse),
         SIYU_OUTBOX=str(outbox),
         SIYU_TIMEZONE="Asia/Shanghai",
+        SIYU_TASK_RETRIES="0",  # a failure shows at once, not after minutes of backoff
         AIRFLOW_CONN_SMTP_DEFAULT=json.dumps({
             "conn_type": "smtp", "host": "127.0.0.1", "port": smtp_port,
             "extra": {"disable_ssl": True, "disable_tls": True, "timeout": 10,
