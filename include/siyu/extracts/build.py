@@ -23,6 +23,7 @@ from .xlsx import write_workbook
 
 
 def available_days(con: duckdb.DuckDBPyConnection) -> tuple[date | None, date | None]:
+    """The days a report can be built for: those with department KPIs."""
     return con.execute("SELECT min(date), max(date) FROM marts.kpi_department_daily").fetchone()
 
 

@@ -59,8 +59,9 @@ def _note(key: str, language: str) -> str:
     return f"{DEFINITIONS[key].text(language)} ({DEFINITIONS[key].section})"
 
 
-def _sheet_name(table: Table, language: str, used: set[str]) -> str:
-    name = t(table.name, language)[:31]
+def _sheet_name(label: str, used: set[str]) -> str:
+    """Excel allows 31 characters and no duplicates."""
+    name = label[:31]
     base, n = name, 2
     while name in used:
         name = f"{base[:28]} {n}"
@@ -149,17 +150,13 @@ def write_workbook(path: Path, tables: list[Table], definitions: list[str], titl
     formats = _Formats(book)
     used: set[str] = set()
     for table in tables:
-        name = _sheet_name(table, language, used)
+        name = _sheet_name(t(table.name, language), used)
         sheet = book.add_worksheet(name)
         _write_table(sheet, formats, table, f"{title} · {t(table.name, language)}", language)
         if table.spec.chart and table.rows:
             _add_charts(book, sheet, name, table, language)
-    sheet = book.add_worksheet(_sheet_name_text(t("definitions", language), used))
+    sheet = book.add_worksheet(_sheet_name(t("definitions", language), used))
     _write_definitions(sheet, formats, definitions, f"{title} · {t('definitions', language)}",
                        language)
     book.close()
 
-
-def _sheet_name_text(name: str, used: set[str]) -> str:
-    used.add(name[:31])
-    return name[:31]
