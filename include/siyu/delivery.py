@@ -229,7 +229,7 @@ def build(warehouse: Path, day: date, outbox: Path, audiences=AUDIENCES, languag
         t0 = time.perf_counter()
         shutil.rmtree(day_dir / audience, ignore_errors=True)
         (extract,) = build_extracts(warehouse, day, outbox, audiences=(audience,),
-                                    language=language)
+                                    language=language, progress=progress)
         files = sorted(p for p in extract.directory.rglob("*") if p.is_file())
         seconds = time.perf_counter() - t0
         with _manifest(day_dir) as manifest:
