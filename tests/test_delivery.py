@@ -243,6 +243,9 @@ def test_cli_end_to_end(tmp_path, fake_builder, smtp_server, capsys, monkeypatch
             "--outbox", str(outbox)]
     smtp = ["--smtp-host", "127.0.0.1", "--smtp-port", str(smtp_server.port),
             "--smtp-from", SENDER]
+    # no SMTP server: one clear error line, exit 1
+    assert main([*argv, "--send", "--recipients", str(recipients_toml(tmp_path / "r.toml"))]) == 1
+    assert "no SMTP server: give --smtp-host or set SIYU_SMTP_HOST" in capsys.readouterr().err
     # recipients missing: one clear error line, exit 1, nothing sent
     monkeypatch.setenv("SIYU_RECIPIENTS_FILE",
                        str(recipients_toml(tmp_path / "few.toml", ("marketing",))))
