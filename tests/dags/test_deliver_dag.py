@@ -1,7 +1,9 @@
 """``siyu_deliver``: scheduled on ``siyu_marts``, and a real run (``airflow dags test`` in a
 subprocess, as ``make demo`` runs DAGs) that builds the extracts of a published warehouse and
 e-mails the five departments through the Airflow SMTP connection (``AIRFLOW_CONN_SMTP_DEFAULT``)
-to a loopback aiosmtpd server, recipients from the Variable (``AIRFLOW_VAR_SIYU_RECIPIENTS``)."""
+to a loopback aiosmtpd server, recipients from the Variable (``AIRFLOW_VAR_SIYU_RECIPIENTS``);
+a second run of the day mails nobody (delivery.json), and a resend with one department missing
+from the Variable fails that department only."""
 
 from __future__ import annotations
 
@@ -92,14 +94,15 @@ def airflow_env(home: Path, warehouse: Path, outbox: Path, smtp_port: int) -> di
     return env
 
 
-def dags_test(env: dict, logical_date: date, conf: dict | None = None) -> str:
+def dags_test(env: dict, logical_date: date, conf: dict | None = None, ok: bool = True) -> str:
     cmd = [BIN / "airflow", "dags", "test", "siyu_deliver", logical_date.isoformat()]
     if conf:
         cmd += ["-c", json.dumps(conf)]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
     log = proc.stdout + proc.stderr
-    assert proc.returncode == 0, log[-6000:]
-    assert "state=failed" not in log, log[-6000:]
+    if ok:
+        assert proc.returncode == 0, log[-6000:]
+        assert "state=failed" not in log, log[-6000:]
     return log
 
 
@@ -133,11 +136,27 @@ def test_a_run_mails_every_department_once(tmp_path, published_warehouse):  # no
         assert {a for a, e in manifest["audiences"].items() if "sent" in e} == set(AUDIENCES)
 
         # a second run of the same day (manual, Param date): rebuilt, nobody mailed twice
-        dags_test(env, as_of + timedelta(days=1), conf={"date": as_of.isoformat()})
+        log = dags_test(env, as_of + timedelta(days=1), conf={"date": as_of.isoformat()})
         assert len(inbox.messages) == 5
+        assert all(f"reason='{a}: already_sent'" in log for a in AUDIENCES), log[-6000:]
         again = json.loads((outbox / as_of.isoformat() / "delivery.json").read_text())
         assert again["audiences"]["sales"]["sent"] == manifest["audiences"]["sales"]["sent"]
         assert again["audiences"]["sales"]["built"]["at"] >= manifest["audiences"]["sales"][
             "built"]["at"]
+
+        # resend, with service missing from the Variable: service fails at once (no retry
+        # helps a configuration error), the four others are mailed all the same
+        recipients = json.loads(env["AIRFLOW_VAR_SIYU_RECIPIENTS"])
+        del recipients["service"]
+        env.update(AIRFLOW_VAR_SIYU_RECIPIENTS=json.dumps(recipients), SIYU_TASK_RETRIES="2")
+        log = dags_test(env, as_of + timedelta(days=2),
+                        conf={"date": as_of.isoformat(), "resend": True}, ok=False)
+        wait_for(inbox, 9)
+        assert len(inbox.messages) == 9
+        resent = {str(message_from_bytes(e.content, policy=policy.default)["To"]).split("-lead@")[0]
+                  for e in inbox.messages[5:]}
+        assert resent == set(AUDIENCES) - {"service"}
+        assert "no recipients for audience 'service' in Airflow Variable siyu_recipients" in log
+        assert "up_for_retry" not in log, log[-6000:]
     finally:
         controller.stop()
