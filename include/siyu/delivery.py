@@ -1,7 +1,7 @@
 """Delivering the department extracts: build them into the outbox, e-mail each department its own.
 
     build(warehouse, day, outbox, ...)      -> list[Extract]   outbox/<day>/<audience>/
-    send(extract, recipients, smtp, ...)    -> manifest entry  one e-mail per audience
+    send(extract, recipients, smtp, ...)    -> dict            one e-mail per audience
     deliver(...)                            both, what ``siyu deliver`` runs
 
 The same functions run in Airflow (``dags/siyu_deliver.py``: one build task, then one send
@@ -62,7 +62,7 @@ from email.utils import format_datetime, make_msgid
 from html.parser import HTMLParser
 from pathlib import Path
 
-from . import mail
+from . import alerts, mail
 from .config import REPO_ROOT
 from .extracts import AUDIENCES, Extract, build_extracts
 
@@ -348,7 +348,9 @@ def deliver(warehouse: Path, day: date, outbox: Path, audiences=AUDIENCES, langu
         try:
             results.append(send(extract, recipients, smtp, resend, progress))
         except Exception as exc:  # the other departments still get theirs
-            log.error("sending %s failed: %s: %s", extract.audience, type(exc).__name__, exc)
+            # an SMTP error may quote the addresses it refused: masked like the alerts
+            log.error("sending %s failed: %s: %s", extract.audience, type(exc).__name__,
+                      alerts.mask(str(exc)))
             failed.append(extract.audience)
     if failed:
         raise RuntimeError(f"sending failed for {', '.join(failed)} (the others were sent; "
