@@ -189,7 +189,7 @@ def test_missing_recipients_fail_before_anything_is_sent(tmp_path, fake_builder,
 
 
 def test_a_retry_sends_only_what_was_not_sent(tmp_path, fake_builder, smtp_server,
-                                              monkeypatch):
+                                              monkeypatch, caplog):
     outbox = tmp_path / "outbox"
     recipients = delivery.load_recipients(recipients_toml(tmp_path / "r.toml"))
     smtp = smtp_settings(smtp_server)
@@ -197,12 +197,14 @@ def test_a_retry_sends_only_what_was_not_sent(tmp_path, fake_builder, smtp_serve
 
     def sales_breaks(extract, *args):
         if extract.audience == "sales":
-            raise OSError("disk hiccup")
+            raise OSError("relay refused sales-lead@siyu.test")
         return real_build_message(extract, *args)
 
     monkeypatch.setattr(delivery, "build_message", sales_breaks)
     with pytest.raises(RuntimeError, match="sending failed for sales"):
         delivery.deliver(tmp_path / "wh.duckdb", DAY, outbox, recipients=recipients, smtp=smtp)
+    assert "sending sales failed: OSError: relay refused <email>" in caplog.text
+    assert "sales-lead@" not in caplog.text
     wait_for(smtp_server, 4)
     assert set(messages_by_audience(smtp_server)) == set(AUDIENCES) - {"sales"}
 
