@@ -17,9 +17,8 @@ The connection is an ordinary Airflow connection (UI, ``airflow connections add`
 ``AIRFLOW_CONN_SMTP_DEFAULT``), e.g. for a relay without TLS on port 25:
 ``{"conn_type": "smtp", "host": "mail.local", "port": 25,
 "extra": {"disable_ssl": true, "disable_tls": true, "from_email": "airflow@example.com"}}``.
-Mail goes out through the SMTP provider's ``SmtpNotifier`` (apache-airflow-providers-smtp),
-or, without the provider, Airflow's ``send_email`` with the same connection. A callback never
-raises: a mail failure is logged next to the task's failure.
+Mail goes out through ``siyu.mail`` (the same SMTP path as the department extracts). A
+callback never raises: a mail failure is logged next to the task's failure.
 """
 
 from __future__ import annotations
@@ -109,28 +108,13 @@ def subject_and_body(facts: dict[str, Any]) -> tuple[str, str]:
     return subject, body
 
 
-def send_email(to: list[str], subject: str, body: str, conn_id: str,
-               context: dict | None = None) -> None:
-    """Send through the SMTP provider's notifier, else Airflow's email utility."""
-    sender = os.environ.get("SIYU_ALERT_FROM") or None
-    try:
-        from airflow.providers.smtp.notifications.smtp import SmtpNotifier
-    except ImportError:  # provider not installed
-        from airflow.utils.email import send_email as airflow_send_email
+def send_email(to: list[str], subject: str, body: str, conn_id: str) -> None:
+    """Send through the Airflow SMTP connection (``siyu.mail``, shared with the extracts)."""
+    from . import mail
 
-        airflow_send_email(to=to, subject=subject, html_content=body, conn_id=conn_id,
-                           from_email=sender)
-        return
-    if sender is None:
-        from airflow.providers.smtp.hooks.smtp import SmtpHook
-
-        sender = SmtpHook.get_connection(conn_id).extra_dejson.get("from_email")
-        if not sender:
-            raise ValueError(f"no sender: set SIYU_ALERT_FROM or from_email in {conn_id}'s extra")
-    # notify() directly, not __call__: subject and body are final text, not Jinja templates
-    # (an exception message may contain braces)
-    SmtpNotifier(to=to, from_email=sender, subject=subject, html_content=body,
-                 smtp_conn_id=conn_id).notify(context or {})
+    smtp = mail.SmtpSettings.from_airflow(conn_id, sender=os.environ.get("SIYU_ALERT_FROM"))
+    with mail.session(smtp) as client:
+        client.send_message(mail.html_message(to, subject, body, smtp.sender))
 
 
 def on_failure(context: dict) -> None:
@@ -152,7 +136,7 @@ def on_failure(context: dict) -> None:
     conn_id = os.environ.get("SIYU_ALERT_CONN_ID") or DEFAULT_CONN_ID
     subject, body = subject_and_body(facts)
     try:
-        send_email(to, subject, body, conn_id, context)
+        send_email(to, subject, body, conn_id)
         log.info("siyu alert: e-mailed %d recipient(s) through connection %s", len(to), conn_id)
     except Exception:
         log.exception("siyu alert: e-mail through connection %s failed", conn_id)

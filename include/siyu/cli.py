@@ -173,6 +173,29 @@ def cmd_quarantine(args) -> int:
     return 0
 
 
+def cmd_deliver(args) -> int:
+    from . import delivery, mail
+
+    outbox = args.outbox or delivery.outbox_dir()
+    smtp = recipients = None
+    if args.send:
+        recipients = delivery.load_recipients(args.recipients)
+        smtp = mail.SmtpSettings.from_env(host=args.smtp_host, port=args.smtp_port,
+                                          sender=args.smtp_from)
+    t0 = time.perf_counter()
+    _say(f"siyu deliver {args.date}: extracts of {', '.join(args.audience)} "
+         f"({args.language}) into {outbox / args.date.isoformat()}"
+         + (f", e-mailed through {smtp.host}:{smtp.port}" if smtp else " (not sent: no --send)"))
+    result = delivery.deliver(_settings(args).warehouse, args.date, outbox,
+                              audiences=tuple(args.audience), language=args.language,
+                              recipients=recipients, smtp=smtp, resend=args.resend,
+                              progress=_say)
+    sent = sum(r["status"] == "sent" for r in result["sent"])
+    _say(f"done in {time.perf_counter() - t0:.1f}s: {len(result['built'])} extract(s) in "
+         f"{result['outbox']}, {sent} e-mail(s) sent; manifest {result['outbox']}/delivery.json")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="siyu",
@@ -252,6 +275,53 @@ def build_parser() -> argparse.ArgumentParser:
     _add_paths(q, landing=False)
     q.add_argument("--limit", type=int, default=50, help="rows per source (default 50)")
     q.set_defaults(func=cmd_quarantine)
+
+    from .extracts import AUDIENCES, LANGUAGES
+
+    d = sub.add_parser(
+        "deliver",
+        help="build the department extracts of a day and e-mail them",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="""\
+Build each department's extract of DATE from the published warehouse into
+OUTBOX/<date>/<audience>/ (an XLSX workbook, the tables as CSV, an HTML report; personal data
+masked), printing one line per department (files, seconds). A rerun replaces those folders.
+
+With --send, e-mail each department its workbook and HTML report: recipients from
+--recipients FILE or SIYU_RECIPIENTS_FILE (TOML, see include/siyu/recipients.example.toml),
+SMTP server from the flags or SIYU_SMTP_*. Recipients are checked before anything is built:
+a department without any fails the command, unless the file says on_missing = "skip".
+OUTBOX/<date>/delivery.json records what was built and what was sent to whom (message-id,
+To/Cc, attachments, time); a department already sent that day is not sent again unless
+--resend, so running the command again only retries the departments that failed.
+Exits non-zero when anything fails.""",
+        epilog="""environment:
+  SIYU_WAREHOUSE        published warehouse     (default: data/warehouse/siyu.duckdb)
+  SIYU_OUTBOX           outbox folder           (default: data/outbox)
+  SIYU_RECIPIENTS_FILE  recipients TOML         (example: include/siyu/recipients.example.toml)
+  SIYU_SMTP_HOST, SIYU_SMTP_PORT (25), SIYU_SMTP_FROM, SIYU_SMTP_USER, SIYU_SMTP_PASSWORD,
+  SIYU_SMTP_STARTTLS (true/false), SIYU_SMTP_SSL (true/false)
+
+examples:
+  siyu deliver --warehouse data/warehouse/siyu.duckdb --date 2025-06-28 --outbox data/outbox
+  SIYU_SMTP_HOST=mail.local SIYU_SMTP_FROM=siyu@example.com \\
+    siyu deliver --date 2025-06-28 --send --recipients recipients.toml --audience sales
+""",
+    )
+    d.add_argument("--warehouse", type=Path, metavar="PATH", help="published DuckDB warehouse (SIYU_WAREHOUSE)")
+    d.add_argument("--date", type=_date, required=True, help="business day of the extracts")
+    d.add_argument("--outbox", type=Path, metavar="DIR", help="outbox folder (SIYU_OUTBOX, default data/outbox)")
+    d.add_argument("--audience", nargs="+", choices=AUDIENCES, default=list(AUDIENCES),
+                   metavar="A", help=f"departments (default all: {' '.join(AUDIENCES)})")
+    d.add_argument("--language", choices=LANGUAGES, default="zh", help="zh (default) or en")
+    d.add_argument("--send", action="store_true", help="e-mail each department its extract")
+    d.add_argument("--resend", action="store_true",
+                   help="with --send: also send departments delivery.json lists as sent")
+    d.add_argument("--recipients", type=Path, metavar="FILE", help="recipients TOML (SIYU_RECIPIENTS_FILE)")
+    d.add_argument("--smtp-host", metavar="HOST", help="SMTP server (SIYU_SMTP_HOST)")
+    d.add_argument("--smtp-port", type=int, metavar="PORT", help="SMTP port (SIYU_SMTP_PORT, default 25)")
+    d.add_argument("--smtp-from", metavar="ADDRESS", help="sender address (SIYU_SMTP_FROM)")
+    d.set_defaults(func=cmd_deliver)
     return parser
 
 

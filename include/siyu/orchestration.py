@@ -377,3 +377,19 @@ and e-mails an alert (`SIYU_ALERT_EMAILS`, SMTP connection `smtp_default`).
 Backfill: `airflow backfill create --dag-id <dag> --from-date 2025-03-01 --to-date 2025-03-31`
 or `siyu run --from 2025-03-01 --as-of 2025-03-31`.
 """
+
+
+def delivery_day(ctx: dict, tz: str) -> date:
+    """The business day ``siyu_deliver`` delivers: the ``as_of`` of the ``siyu_marts`` event
+    that triggered the run (the latest when several builds were published since the last
+    delivery: departments get the newest day, not one e-mail per day of a backfill); else
+    Param ``date`` (manual runs); else the logical date, like ``resolve_as_of``."""
+    events = ctx.get("triggering_asset_events") or {}
+    days = [date.fromisoformat(str(event.extra["as_of"]))
+            for asset in events if getattr(asset, "name", None) == marts_asset().name
+            for event in events[asset] if (getattr(event, "extra", None) or {}).get("as_of")]
+    if days:
+        return max(days)
+    if (ctx.get("params") or {}).get("date"):
+        return date.fromisoformat(str(ctx["params"]["date"]))
+    return resolve_as_of({**ctx, "params": {}}, tz)

@@ -11,7 +11,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 EXPECTED = {"siyu_ingest_crm", "siyu_ingest_shop", "siyu_ingest_community", "siyu_daily",
-            "siyu_build"}
+            "siyu_build", "siyu_deliver"}
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,227 @@
+"""The self-contained HTML report and the short e-mail body of an extract.
+
+The report must open offline and from a mail attachment: CSS is inline in the page and the
+charts are hand-drawn inline SVG (a polyline per series, the target as a dashed line, the
+day's point in its status colour), so there is no script, font or image to fetch. The e-mail
+body uses inline ``style`` attributes only, since mail clients drop ``<style>``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from html import escape
+
+from .definitions import DEFINITIONS
+from .formats import STATUS_COLOURS, display, resolve
+from .i18n import t
+from .tables import Table
+
+CSS = """
+body{font-family:"PingFang SC","Microsoft YaHei","Noto Sans CJK SC",sans-serif;margin:24px;
+ color:#222;background:#fff}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;color:#1F4E79}
+.note{color:#666;font-size:12px;margin:2px 0}
+.cards{display:flex;flex-wrap:wrap;gap:12px}
+.card{border:1px solid #ddd;border-radius:6px;padding:10px 12px;width:260px}
+.card .label{font-size:13px;color:#444}.card .value{font-size:24px;font-weight:bold;margin:4px 0}
+.card .def,.chart .def{font-size:11px;color:#666;margin-top:6px}
+.pill{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:bold}
+.charts{display:flex;flex-wrap:wrap;gap:12px}
+.chart{border:1px solid #eee;border-radius:6px;padding:8px;width:400px;margin:0}
+.chart .label{font-size:13px;font-weight:bold}
+table{border-collapse:collapse;font-size:12px;margin:4px 0}
+th{background:#1F4E79;color:#fff;padding:4px 8px;text-align:left}
+td{border-bottom:1px solid #eee;padding:3px 8px}td.num{text-align:right}
+.foot{font-size:11px;color:#666;margin:4px 0 0}
+details{font-size:12px;margin:6px 0}dl{font-size:12px}dt{font-weight:bold;margin-top:6px}dd{margin-left:16px}
+"""
+W, H, PAD_L, PAD_R, PAD_T, PAD_B = 400, 170, 64, 12, 12, 26
+
+
+def _float(value) -> float | None:
+    return float(value) if isinstance(value, (int, float, Decimal)) else None
+
+
+def _pill(status: str | None, language: str) -> str:
+    if status is None:
+        return escape(t("empty_value", language))
+    fill, font = STATUS_COLOURS.get(status, STATUS_COLOURS["no_target"])
+    return (f'<span class="pill status-{escape(status)}" style="background:{fill};color:{font}">'
+            f"{escape(t(status, language))}</span>")
+
+
+def svg_chart(days: list[date], values: list, fmt: str, target: float | None,
+              status: str | None, language: str) -> str:
+    """A small line chart; gaps (NULL days) break the line rather than drop to zero."""
+    points = [(i, _float(v)) for i, v in enumerate(values)]
+    known = [v for _, v in points if v is not None]
+    if not known:
+        return (f'<svg width="{W}" height="{H}" role="img">'
+                f'<text x="{W / 2}" y="{H / 2}" text-anchor="middle" fill="#999" '
+                f'font-size="12">{escape(t("no_rows", language))}</text></svg>')
+    lo, hi = min(known + ([target] if target is not None else [])), max(
+        known + ([target] if target is not None else []))
+    if hi == lo:
+        lo, hi = lo - (abs(lo) * 0.1 or 1), hi + (abs(hi) * 0.1 or 1)
+    span = max(len(days) - 1, 1)
+
+    def x(i: int) -> float:
+        return PAD_L + (W - PAD_L - PAD_R) * i / span
+
+    def y(v: float) -> float:
+        return PAD_T + (H - PAD_T - PAD_B) * (hi - v) / (hi - lo)
+
+    parts = [f'<svg width="{W}" height="{H}" role="img" '
+             f'class="chart-svg" font-size="10">',
+             f'<line x1="{PAD_L}" y1="{H - PAD_B}" x2="{W - PAD_R}" y2="{H - PAD_B}" '
+             f'stroke="#bbb"/>',
+             f'<text x="{PAD_L - 4}" y="{y(hi) + 4:.1f}" text-anchor="end" fill="#555">'
+             f"{escape(display(hi, fmt, language))}</text>",
+             f'<text x="{PAD_L - 4}" y="{y(lo) + 4:.1f}" text-anchor="end" fill="#555">'
+             f"{escape(display(lo, fmt, language))}</text>",
+             f'<text x="{PAD_L}" y="{H - 8}" fill="#555">{days[0].isoformat()}</text>',
+             f'<text x="{W - PAD_R}" y="{H - 8}" text-anchor="end" fill="#555">'
+             f"{days[-1].isoformat()}</text>"]
+    if target is not None:
+        parts.append(f'<line class="target" x1="{PAD_L}" y1="{y(target):.1f}" x2="{W - PAD_R}" '
+                     f'y2="{y(target):.1f}" stroke="#888" stroke-dasharray="4 3"/>'
+                     f'<text x="{W - PAD_R}" y="{y(target) - 3:.1f}" text-anchor="end" '
+                     f'fill="#666">{escape(t("target_line", language))} '
+                     f"{escape(display(target, fmt, language))}</text>")
+    segment: list[str] = []
+    for i, v in points + [(len(points), None)]:
+        if v is None:
+            if len(segment) > 1:
+                parts.append(f'<polyline fill="none" stroke="#1F77B4" stroke-width="2" '
+                             f'points="{" ".join(segment)}"/>')
+            segment = []
+        else:
+            segment.append(f"{x(i):.1f},{y(v):.1f}")
+    for i, v in points:
+        if v is not None:
+            last = i == len(points) - 1
+            colour = STATUS_COLOURS[status][1] if last and status in STATUS_COLOURS else "#1F77B4"
+            parts.append(f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="{4 if last else 2}" '
+                         f'fill="{colour}"><title>{days[i].isoformat()}: '
+                         f"{escape(display(v, fmt, language))}</title></circle>")
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _charts(table: Table, targets: dict[str, tuple], language: str) -> str:
+    days = [row[0] for row in table.rows]
+    out = ['<div class="charts">']
+    for i, column in enumerate(table.columns[1:], start=1):
+        target, status = targets.get(column.name, (None, None))
+        definition = DEFINITIONS.get(column.definition or column.name)
+        out.append(
+            f'<figure class="chart" title="{escape(definition.text(language)) if definition else ""}">'
+            f'<div class="label">{escape(t(column.name, language))} '
+            f'{_pill(status, language) if status else ""}'
+            f"</div>{svg_chart(days, [r[i] for r in table.rows], column.fmt, target, status, language)}"
+            + (f'<div class="def">{escape(definition.text(language))} '
+               f"({escape(definition.section)})</div>" if definition else "")
+            + "</figure>")
+    out.append("</div>")
+    return "".join(out)
+
+
+def _cards(headline: Table, language: str) -> str:
+    out = ['<div class="cards">']
+    for kpi, value, target, status, unit in headline.rows:
+        fmt = resolve("by_unit", unit)
+        definition = DEFINITIONS.get(kpi)
+        out.append(
+            f'<div class="card" title="{escape(definition.text(language)) if definition else ""}">'
+            f'<div class="label">{escape(t(kpi, language))}</div>'
+            f'<div class="value">{escape(display(value, fmt, language))}</div>'
+            f'<div>{escape(t("target", language))} {escape(display(target, fmt, language))} '
+            f"{_pill(status, language)}</div>"
+            + (f'<div class="def">{escape(definition.text(language))} '
+               f"({escape(definition.section)})</div>" if definition else "")
+            + "</div>")
+    out.append("</div>")
+    return "".join(out)
+
+
+def _table(table: Table, language: str) -> str:
+    names = [c.name for c in table.columns]
+    unit_at = names.index("unit") if "unit" in names else None
+    head = "".join(
+        f'<th title="{escape(DEFINITIONS[c.definition].text(language)) if c.definition else ""}">'
+        f"{escape(t(c.name, language))}{'*' if c.definition else ''}</th>"
+        for c in table.columns)
+    body = []
+    for row in table.rows:
+        unit = row[unit_at] if unit_at is not None else None
+        cells = []
+        for column, value in zip(table.columns, row, strict=True):
+            fmt = resolve(column.fmt, unit)
+            if column.fmt == "status":
+                cells.append(f"<td>{_pill(value, language)}</td>")
+            else:
+                css = ' class="num"' if _float(value) is not None else ""
+                cells.append(f"<td{css}>{escape(display(value, fmt, language))}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    if not body:
+        body.append(f'<tr><td colspan="{len(names)}">{escape(t("no_rows", language))}</td></tr>')
+    keys = [c.definition for c in table.columns if c.definition] + list(table.spec.kpis)
+    foot = "".join(
+        f'<p class="foot">* {escape(t(k, language))}: {escape(DEFINITIONS[k].text(language))} '
+        f"({escape(DEFINITIONS[k].section)})</p>" for k in dict.fromkeys(keys))
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{foot}"
+
+
+def write_report(path, tables: list[Table], targets: dict[str, dict[str, tuple]],
+                 department: str, definitions: list[str], title: str, language: str) -> None:
+    """The report page; ``targets`` are (target, status) per department and KPI of the day."""
+    headline, *rest = tables
+    sections = [f"<h2>{escape(t('headline_title', language))}</h2>", _cards(headline, language)]
+    for table in rest:
+        sections.append(f'<h2 id="{table.name}">{escape(t(table.name, language))}</h2>')
+        if table.spec.chart and table.rows:  # the charts, and their numbers folded below
+            of = "all" if table.spec.company_wide else department
+            sections.append(_charts(table, targets.get(of, {}), language))
+            sections.append(f"<details><summary>{escape(t('data', language))}</summary>"
+                            f"{_table(table, language)}</details>")
+        else:
+            sections.append(_table(table, language))
+    sections.append(f"<h2>{escape(t('definitions', language))}</h2><dl>")
+    for key in definitions:
+        sections.append(f"<dt>{escape(t(key, language))}</dt><dd>"
+                        f"{escape(DEFINITIONS[key].text(language))} "
+                        f"({escape(DEFINITIONS[key].section)})</dd>")
+    sections.append("</dl>")
+    lang = "zh-CN" if language == "zh" else "en"
+    page = (f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">'
+            f"<title>{escape(title)}</title><style>{CSS}</style></head><body>"
+            f"<h1>{escape(title)}</h1>"
+            f'<p class="note">{escape(t("generated_from", language))} · '
+            f'{escape(t("pii_note", language))}</p>'
+            + "".join(sections) + "</body></html>")
+    path.write_text(page, encoding="utf-8")
+
+
+def email_body(headline: Table, title: str, language: str) -> str:
+    """Headline KPIs with target and status colour; inline styles only."""
+    cell = "padding:4px 10px;border-bottom:1px solid #ddd;font-size:13px"
+    rows = []
+    for kpi, value, target, status, unit in headline.rows:
+        fmt = resolve("by_unit", unit)
+        fill, font = STATUS_COLOURS.get(status or "", ("#FFFFFF", "#666666"))
+        rows.append(
+            f'<tr><td style="{cell}">{escape(t(kpi, language))}</td>'
+            f'<td style="{cell};text-align:right">{escape(display(value, fmt, language))}</td>'
+            f'<td style="{cell};text-align:right">{escape(display(target, fmt, language))}</td>'
+            f'<td style="{cell};background:{fill};color:{font};font-weight:bold">'
+            f"{escape(t(status, language) if status else t('empty_value', language))}</td></tr>")
+    head = "".join(
+        f'<th style="padding:4px 10px;background:#1F4E79;color:#ffffff;text-align:left;'
+        f'font-size:13px">{escape(t(k, language))}</th>'
+        for k in ("kpi", "value", "target", "status"))
+    return (f'<div style="font-family:sans-serif;color:#222222">'
+            f'<p style="font-size:16px;font-weight:bold;margin:0 0 8px">{escape(title)}</p>'
+            f'<table style="border-collapse:collapse">'
+            f"<tr>{head}</tr>{''.join(rows)}</table>"
+            f'<p style="font-size:12px;color:#666666">{escape(t("pii_note", language))}</p></div>')

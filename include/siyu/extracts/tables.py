@@ -1,0 +1,550 @@
+"""The tables of each department extract: one place for their SQL and column formats.
+
+The XLSX, CSV and HTML renderers draw the same ``Table`` objects, so a number can differ
+between the three files only if a renderer is wrong. All computation is SQL inside DuckDB over
+the published marts; Python only masks staff names (siyu.pii) and formats.
+
+Parameters: ``$day`` (the report day) and ``$dept`` (the audience's department; ``all`` for the
+executive summary). Values are as known to the warehouse's build (its as_of): a report for an
+earlier day shows that day as the latest build sees it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import duckdb
+
+from siyu.pii import mask_name
+
+# kpi_department_daily KPIs each audience is measured on (the headline sheet and trends).
+OWN_KPIS: dict[str, tuple[str, ...]] = {
+    "marketing": ("new_contacts", "cac"),
+    "operations": ("tag_completeness", "tagging_sla_6h", "content_open_rate",
+                   "one_on_one_effective_rate"),
+    "sales": ("net_revenue", "aov", "repurchase_rate_90d", "one_on_one_effective_rate"),
+    "service": ("response_rate_2h", "response_rate_48h", "frt_p50_seconds", "nps"),
+    "executive": ("new_contacts", "cac", "net_revenue", "aov", "repurchase_rate_90d",
+                  "tag_completeness", "tagging_sla_6h", "content_open_rate",
+                  "one_on_one_effective_rate", "response_rate_2h", "response_rate_48h",
+                  "frt_p50_seconds", "nps"),
+}
+DEPARTMENT = {"marketing": "marketing", "operations": "operations", "sales": "sales",
+              "service": "service", "executive": "all"}
+DEPARTMENTS = ("marketing", "operations", "sales", "service", "all")
+TREND_DAYS = 30
+# the source material's three-dimensional model: short, mid and long term
+HEADLINE_TRENDS = ("response_rate_48h", "repurchase_rate_90d", "buyer_ltv")
+MASKED_COLUMNS = ("staff_name",)  # masked with siyu.pii.mask_name before anything renders
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    fmt: str = "text"  # text|label|kpi|status|int|pct|money|ratio|num|date|month|by_unit|bool
+    definition: str | None = None  # key of siyu.extracts.definitions shown with the column
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str  # file and i18n key
+    sql: str
+    columns: tuple[Column, ...]
+    chart: bool = False  # a trend: first column dates, one line chart per other column
+    company_wide: bool = False  # read for department 'all' whatever the audience
+    kpis: tuple[str, ...] = ()  # definitions this table shows (besides its columns')
+
+
+@dataclass
+class Table:
+    spec: TableSpec
+    rows: list[tuple] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def columns(self) -> tuple[Column, ...]:
+        return self.spec.columns
+
+
+C = Column
+
+
+def _headline(kpis: tuple[str, ...]) -> TableSpec:
+    listed = ", ".join(f"'{k}'" for k in kpis)
+    return TableSpec(
+        "headline",
+        f"""
+        SELECT kpi, value, target, status, unit
+        FROM marts.kpi_department_daily
+        WHERE date = $day AND department = $dept AND kpi IN ({listed})
+        ORDER BY list_position([{listed}], kpi)
+        """,
+        (C("kpi", "kpi"), C("value", "by_unit"), C("target", "by_unit"), C("status", "status"),
+         C("unit", "label")),
+        kpis=kpis + ("status",),
+    )
+
+
+def _kpi_trends(kpis: tuple[str, ...]) -> TableSpec:
+    pivots = ",\n".join(
+        f"max(k.value) FILTER (WHERE k.kpi = '{k}') AS {k}" for k in kpis)
+    return TableSpec(
+        "kpi_trends",
+        f"""
+        SELECT d.date_day AS date, {pivots}
+        FROM marts.dim_dates d
+        LEFT JOIN marts.kpi_department_daily k
+          ON k.date = d.date_day AND k.department = $dept
+        WHERE d.date_day > $day - {TREND_DAYS} AND d.date_day <= $day
+        GROUP BY d.date_day ORDER BY d.date_day
+        """,
+        (C("date", "date"),) + tuple(C(k, _KPI_FORMAT[k], k) for k in kpis),
+        chart=True,
+    )
+
+
+_KPI_FORMAT = {
+    "new_contacts": "int", "cac": "money", "net_revenue": "money", "aov": "money",
+    "repurchase_rate_90d": "pct", "tag_completeness": "pct", "tagging_sla_6h": "pct",
+    "content_open_rate": "pct", "one_on_one_effective_rate": "pct", "response_rate_2h": "pct",
+    "response_rate_48h": "pct", "frt_p50_seconds": "int", "nps": "num", "buyer_ltv": "money",
+}
+
+# The source material's anchor KPIs, company-wide in every report: they are what every
+# department is measured against, and a department alone may have none (marketing owns no
+# inquiries or buyers); each department's own values are in its KPI trends.
+HEADLINE_TREND_TABLE = TableSpec(
+    "headline_trends",
+    f"""
+    WITH days AS (
+        SELECT date_day AS date FROM marts.dim_dates
+        WHERE date_day > $day - {TREND_DAYS} AND date_day <= $day
+    ),
+    kpis AS (
+        SELECT date,
+               max(value) FILTER (WHERE kpi = 'response_rate_48h') AS response_rate_48h,
+               max(value) FILTER (WHERE kpi = 'repurchase_rate_90d') AS repurchase_rate_90d
+        FROM marts.kpi_department_daily
+        WHERE department = 'all' AND date > $day - {TREND_DAYS} AND date <= $day
+        GROUP BY date
+    ),
+    revenue AS (  -- net revenue of paid orders per day, summed up to each day below
+        SELECT order_date AS date, sum(net_revenue) AS net_revenue
+        FROM marts.fct_orders WHERE is_paid AND order_date <= $day GROUP BY 1
+    ),
+    buyers AS (
+        SELECT CAST(first_purchase_at AS DATE) AS date, count(*) AS buyers
+        FROM marts.dim_users WHERE CAST(first_purchase_at AS DATE) <= $day GROUP BY 1
+    )
+    SELECT d.date, k.response_rate_48h, k.repurchase_rate_90d,
+           CAST((SELECT sum(net_revenue) FROM revenue r WHERE r.date <= d.date)
+                / nullif((SELECT sum(buyers) FROM buyers b WHERE b.date <= d.date), 0)
+                AS DECIMAL(18, 2)) AS buyer_ltv
+    FROM days d LEFT JOIN kpis k USING (date)
+    ORDER BY d.date
+    """,
+    (C("date", "date"),) + tuple(C(k, _KPI_FORMAT[k], k) for k in HEADLINE_TRENDS),
+    chart=True,
+    company_wide=True,
+)
+
+# Staff: current version of each staff member; the name is masked before rendering.
+_STAFF = """
+    staff AS (
+        SELECT staff_id, arg_max(name, updated_at) AS staff_name,
+               arg_max(department, updated_at) AS department
+        FROM staging.stg_crm__staff GROUP BY staff_id
+    )"""
+
+# New users ("leads") of the 90 days up to the day, matured when first seen 30 days before its
+# end; converted when the first qualifying purchase came within 30 days of first seen.
+_LEADS = """
+    leads AS (
+        SELECT u.source_channel AS channel, u.owner_staff_id,
+               u.first_seen_at + INTERVAL 30 DAY <= CAST($day + 1 AS TIMESTAMP) AS matured,
+               coalesce(u.first_purchase_at <= u.first_seen_at + INTERVAL 30 DAY, false)
+                   AS converted
+        FROM marts.dim_users u
+        WHERE u.first_seen_at > CAST($day + 1 AS TIMESTAMP) - INTERVAL 90 DAY
+          AND u.first_seen_at < CAST($day + 1 AS TIMESTAMP)
+    )"""
+
+NEW_CONTACTS_BY_CHANNEL = TableSpec(
+    "new_contacts_by_channel",
+    f"""
+    SELECT source_channel AS channel,
+           sum(new_contacts) FILTER (WHERE date = $day) AS new_contacts_day,
+           sum(new_contacts) FILTER (WHERE date > $day - 7) AS new_contacts_7d,
+           sum(new_contacts) AS new_contacts_30d
+    FROM marts.kpi_new_contacts_daily
+    WHERE department = 'all' AND date > $day - {TREND_DAYS} AND date <= $day
+    GROUP BY source_channel
+    ORDER BY source_channel = 'all', new_contacts_30d DESC, channel
+    """,
+    (C("channel", "label"), C("new_contacts_day", "int"), C("new_contacts_7d", "int"),
+     C("new_contacts_30d", "int")),
+    kpis=("new_contacts",),
+)
+
+CAC_BY_CHANNEL = TableSpec(
+    "cac_by_channel",
+    """
+    SELECT channel, month, spend_cny, new_contacts, cac
+    FROM marts.kpi_cac_monthly
+    WHERE month = date_trunc('month', $day)
+    ORDER BY channel = 'all', cac DESC NULLS LAST, channel
+    """,
+    (C("channel", "label"), C("month", "month"), C("spend_cny", "money"),
+     C("new_contacts", "int"), C("cac", "money", "cac")),
+)
+
+LTV_CAC = TableSpec(
+    "ltv_cac",
+    """
+    SELECT channel, ltv_horizon_days, ltv_users, ltv, cac, ltv_cac_ratio, meets_ltv_cac_bar
+    FROM marts.kpi_ltv_cac
+    ORDER BY channel = 'all', ltv_cac_ratio DESC NULLS LAST, channel
+    """,
+    (C("channel", "label"), C("ltv_horizon_days", "int"), C("ltv_users", "int"),
+     C("ltv", "money", "ltv"), C("cac", "money"), C("ltv_cac_ratio", "ratio", "ltv_cac"),
+     C("meets_ltv_cac_bar", "bool")),
+)
+
+LEAD_QUALITY = TableSpec(
+    "lead_quality",
+    f"""
+    WITH {_LEADS}
+    SELECT coalesce(channel, 'all') AS channel, count(*) AS leads_90d,
+           count(*) FILTER (WHERE matured) AS matured_leads,
+           count(*) FILTER (WHERE matured AND converted) AS converted_30d,
+           converted_30d / nullif(matured_leads, 0) AS lead_quality
+    FROM leads
+    GROUP BY GROUPING SETS ((channel), ())
+    ORDER BY channel IS NULL, lead_quality DESC NULLS LAST, channel
+    """,
+    (C("channel", "label"), C("leads_90d", "int"), C("matured_leads", "int"),
+     C("converted_30d", "int"), C("lead_quality", "pct", "lead_quality")),
+)
+
+SALES_STAFF_RANKING = TableSpec(
+    "staff_ranking",
+    f"""
+    WITH {_STAFF}, {_LEADS},
+    conversion AS (
+        SELECT owner_staff_id AS staff_id, count(*) FILTER (WHERE matured) AS matured_leads,
+               count(*) FILTER (WHERE matured AND converted) AS converted_30d
+        FROM leads GROUP BY 1
+    ),
+    revenue AS (
+        SELECT u.owner_staff_id AS staff_id, sum(o.net_revenue) AS net_revenue_30d,
+               count(*) FILTER (WHERE o.is_qualifying) AS purchases_30d
+        FROM marts.fct_orders o JOIN marts.dim_users u USING (user_id)
+        WHERE o.is_paid AND o.order_date > $day - {TREND_DAYS} AND o.order_date <= $day
+        GROUP BY 1
+    ),
+    repurchase AS (  -- the latest cohort month fully matured by the end of the day
+        SELECT owner_staff_id AS staff_id,
+               arg_max(repurchase_rate_90d, cohort_month) AS repurchase_rate_90d
+        FROM marts.kpi_repurchase_90d_by_owner
+        WHERE cohort_month + INTERVAL 1 MONTH + INTERVAL 90 DAY <= CAST($day + 1 AS TIMESTAMP)
+        GROUP BY 1
+    )
+    SELECT rank() OVER (ORDER BY coalesce(r.net_revenue_30d, 0) DESC) AS rank,
+           s.staff_id, s.staff_name, coalesce(r.net_revenue_30d, 0) AS net_revenue_30d,
+           coalesce(r.purchases_30d, 0) AS purchases_30d,
+           CAST(r.net_revenue_30d / nullif(r.purchases_30d, 0) AS DECIMAL(18, 2)) AS aov_30d,
+           c.matured_leads, c.converted_30d,
+           c.converted_30d / nullif(c.matured_leads, 0) AS conversion,
+           p.repurchase_rate_90d
+    FROM staff s
+    LEFT JOIN revenue r USING (staff_id)
+    LEFT JOIN conversion c USING (staff_id)
+    LEFT JOIN repurchase p USING (staff_id)
+    WHERE s.department = $dept
+    ORDER BY rank, s.staff_id
+    """,
+    (C("rank", "int"), C("staff_id"), C("staff_name"), C("net_revenue_30d", "money"),
+     C("purchases_30d", "int"), C("aov_30d", "money", "aov"), C("matured_leads", "int"),
+     C("converted_30d", "int"), C("conversion", "pct", "conversion"),
+     C("repurchase_rate_90d", "pct", "repurchase_rate_90d")),
+)
+
+SALES_BY_CHANNEL = TableSpec(
+    "sales_by_channel",
+    f"""
+    SELECT coalesce(channel, 'all') AS channel, count(*) AS paid_orders,
+           count(*) FILTER (WHERE is_qualifying) AS qualifying_purchases,
+           sum(net_revenue) AS net_revenue,
+           CAST(sum(net_revenue) / nullif(qualifying_purchases, 0) AS DECIMAL(18, 2)) AS aov
+    FROM marts.fct_orders
+    WHERE is_paid AND order_date > $day - {TREND_DAYS} AND order_date <= $day
+    GROUP BY GROUPING SETS ((channel), ())
+    ORDER BY channel IS NULL, net_revenue DESC
+    """,
+    (C("channel", "label"), C("paid_orders", "int"), C("qualifying_purchases", "int"),
+     C("net_revenue", "money", "net_revenue"), C("aov", "money", "aov")),
+)
+
+REPURCHASE_BY_CHANNEL = TableSpec(
+    "repurchase_by_channel",
+    """
+    SELECT cohort_month, channel, cohort_users, matured_users, repurchased_users,
+           repurchase_rate_90d, immature_users
+    FROM marts.kpi_repurchase_90d
+    WHERE cohort_month <= $day AND cohort_month > $day - INTERVAL 6 MONTH
+    ORDER BY cohort_month DESC, channel = 'all' DESC, channel
+    """,
+    (C("cohort_month", "month"), C("channel", "label"), C("cohort_users", "int"),
+     C("matured_users", "int"), C("repurchased_users", "int"),
+     C("repurchase_rate_90d", "pct", "repurchase_rate_90d"), C("immature_users", "int")),
+)
+
+LTV_COHORTS = TableSpec(
+    "ltv_cohorts",
+    """
+    SELECT cohort_month, max(users) AS users,
+           max(avg_ltv) FILTER (WHERE horizon_days = 30) AS ltv_30d,
+           max(avg_ltv) FILTER (WHERE horizon_days = 90) AS ltv_90d,
+           max(avg_ltv) FILTER (WHERE horizon_days = 180) AS ltv_180d,
+           max(avg_ltv) FILTER (WHERE horizon_days = 365) AS ltv_365d
+    FROM marts.kpi_ltv_cohorts
+    WHERE channel = 'all' AND cohort_month <= $day
+    GROUP BY cohort_month ORDER BY cohort_month DESC
+    """,
+    (C("cohort_month", "month"), C("users", "int"), C("ltv_30d", "money", "ltv"),
+     C("ltv_90d", "money"), C("ltv_180d", "money"), C("ltv_365d", "money")),
+)
+
+SERVICE_STAFF = TableSpec(
+    "staff_response",
+    f"""
+    WITH {_STAFF},
+    rates AS (
+        SELECT staff_id, sum(inquiries) AS inquiries, sum(matured_2h) AS matured_2h,
+               sum(answered_2h) AS answered_2h, sum(matured_48h) AS matured_48h,
+               sum(answered_48h) AS answered_48h
+        FROM marts.kpi_response_daily
+        WHERE date > $day - {TREND_DAYS} AND date <= $day GROUP BY 1
+    ),
+    frt AS (
+        SELECT staff_id, quantile_cont(frt_seconds, 0.5) / 60 AS frt_p50_minutes,
+               quantile_cont(frt_seconds, 0.9) / 60 AS frt_p90_minutes
+        FROM marts.fct_inquiries
+        WHERE responded_at IS NOT NULL
+          AND started_date > $day - {TREND_DAYS} AND started_date <= $day
+        GROUP BY 1
+    )
+    SELECT s.staff_id, s.staff_name, coalesce(r.inquiries, 0) AS inquiries,
+           r.answered_2h / nullif(r.matured_2h, 0) AS response_rate_2h,
+           r.answered_48h / nullif(r.matured_48h, 0) AS response_rate_48h,
+           r.matured_2h - r.answered_2h AS sla_breaches,
+           f.frt_p50_minutes, f.frt_p90_minutes
+    FROM staff s LEFT JOIN rates r USING (staff_id) LEFT JOIN frt f USING (staff_id)
+    WHERE s.department = $dept
+    ORDER BY response_rate_2h DESC NULLS LAST, s.staff_id
+    """,
+    (C("staff_id"), C("staff_name"), C("inquiries", "int"),
+     C("response_rate_2h", "pct", "response_rate_2h"),
+     C("response_rate_48h", "pct", "response_rate_48h"),
+     C("sla_breaches", "int", "sla_breaches"), C("frt_p50_minutes", "num", "frt_p50_seconds"),
+     C("frt_p90_minutes", "num", "frt_p90_seconds")),
+)
+
+SLA_BREACHES = TableSpec(
+    "sla_breaches",
+    f"""
+    WITH {_STAFF}
+    SELECT i.inquiry_id, i.staff_id, s.staff_name, i.started_at, i.responded_at,
+           i.frt_seconds / 60 AS frt_minutes
+    FROM marts.fct_inquiries i LEFT JOIN staff s USING (staff_id)
+    WHERE i.started_date = $day AND i.is_matured_2h AND NOT i.is_answered_2h
+      AND ($dept = 'all' OR i.department = $dept)
+    ORDER BY i.started_at, i.inquiry_id
+    """,
+    (C("inquiry_id"), C("staff_id"), C("staff_name"), C("started_at", "datetime"),
+     C("responded_at", "datetime"), C("frt_minutes", "num")),
+    kpis=("sla_breaches",),
+)
+
+RESPONSE_BY_DEPARTMENT = TableSpec(
+    "response_by_department",
+    """
+    SELECT department, inquiries, response_rate_2h, response_rate_48h,
+           frt_p50_seconds / 60 AS frt_p50_minutes, frt_p90_seconds / 60 AS frt_p90_minutes
+    FROM marts.kpi_response_department_daily
+    WHERE date = $day
+    ORDER BY department = 'all', department
+    """,
+    (C("department", "label"), C("inquiries", "int"),
+     C("response_rate_2h", "pct", "response_rate_2h"),
+     C("response_rate_48h", "pct", "response_rate_48h"),
+     C("frt_p50_minutes", "num", "frt_p50_seconds"),
+     C("frt_p90_minutes", "num", "frt_p90_seconds")),
+)
+
+NPS_MONTHLY = TableSpec(
+    "nps_monthly",
+    """
+    SELECT month, department, responses, promoters, passives, detractors, nps
+    FROM marts.kpi_nps_monthly
+    WHERE month <= $day AND month > $day - INTERVAL 6 MONTH
+    ORDER BY month DESC, department = 'all' DESC, department
+    """,
+    (C("month", "month"), C("department", "label"), C("responses", "int"),
+     C("promoters", "int"), C("passives", "int"), C("detractors", "int"),
+     C("nps", "num", "nps")),
+)
+
+TAGS_BY_DEPARTMENT = TableSpec(
+    "tags_by_department",
+    f"""
+    WITH sla AS (
+        SELECT department, sum(contacts_created) AS contacts_created_30d,
+               sum(matured_6h) AS matured_6h, sum(tagged_within_6h) AS tagged_within_6h
+        FROM marts.kpi_tagging_sla_daily
+        WHERE date > $day - {TREND_DAYS} AND date <= $day GROUP BY 1
+    )
+    SELECT t.department, t.active_contacts, t.complete_contacts, t.tag_completeness,
+           s.contacts_created_30d, s.matured_6h, s.tagged_within_6h,
+           s.tagged_within_6h / nullif(s.matured_6h, 0) AS tagging_sla_6h_30d
+    FROM marts.kpi_tag_completeness_daily t LEFT JOIN sla s USING (department)
+    WHERE t.date = $day
+    ORDER BY t.department = 'all', t.department
+    """,
+    (C("department", "label"), C("active_contacts", "int"), C("complete_contacts", "int"),
+     C("tag_completeness", "pct", "tag_completeness"), C("contacts_created_30d", "int"),
+     C("matured_6h", "int"), C("tagged_within_6h", "int"),
+     C("tagging_sla_6h_30d", "pct", "tagging_sla_6h")),
+)
+
+CONTENT_BY_CHANNEL = TableSpec(
+    "content_by_channel",
+    f"""
+    SELECT channel, sum(pushes) AS pushes, sum(reached_recipients) AS reached_recipients,
+           sum(openers) AS openers, sum(clickers) AS clickers,
+           sum(openers) / nullif(sum(reached_recipients), 0) AS open_rate,
+           sum(clickers) / nullif(sum(reached_recipients), 0) AS click_rate
+    FROM marts.kpi_content_daily
+    WHERE department = $dept AND date > $day - {TREND_DAYS} AND date <= $day
+    GROUP BY channel ORDER BY channel = 'all', channel
+    """,
+    (C("channel", "label"), C("pushes", "int"), C("reached_recipients", "int"),
+     C("openers", "int"), C("clickers", "int"), C("open_rate", "pct", "content_open_rate"),
+     C("click_rate", "pct", "click_rate")),
+)
+
+GROUP_SPEAKING = TableSpec(
+    "group_speaking",
+    f"""
+    SELECT roomid, members, speakers, speaking_rate,
+           (SELECT avg(g30.speaking_rate) FROM marts.kpi_group_speaking_daily g30
+            WHERE g30.roomid = g.roomid AND g30.date > $day - {TREND_DAYS}
+              AND g30.date <= $day) AS speaking_rate_30d_avg
+    FROM marts.kpi_group_speaking_daily g
+    WHERE date = $day AND (department = $dept OR $dept = 'all')
+    ORDER BY speaking_rate DESC NULLS LAST, roomid
+    """,
+    (C("roomid"), C("members", "int"), C("speakers", "int"),
+     C("speaking_rate", "pct", "group_speaking_rate"), C("speaking_rate_30d_avg", "pct")),
+)
+
+LIFECYCLE = TableSpec(
+    "lifecycle",
+    """
+    SELECT department, sum(users) AS users,
+           sum(share_of_users) FILTER (WHERE lifecycle_stage = 'new') AS new,
+           sum(share_of_users) FILTER (WHERE lifecycle_stage = 'active') AS active,
+           sum(share_of_users) FILTER (WHERE lifecycle_stage = 'high_value') AS high_value,
+           sum(share_of_users) FILTER (WHERE lifecycle_stage = 'churn_risk') AS churn_risk,
+           sum(share_of_users) FILTER (WHERE lifecycle_stage = 'silent') AS silent
+    FROM marts.kpi_lifecycle_daily
+    WHERE date = $day
+    GROUP BY department ORDER BY department = 'all', department
+    """,
+    (C("department", "label"), C("users", "int"), C("new", "pct", "lifecycle"),
+     C("active", "pct"), C("high_value", "pct"), C("churn_risk", "pct"), C("silent", "pct")),
+)
+
+OPS_STAFF = TableSpec(
+    "staff_effective",
+    f"""
+    WITH {_STAFF},
+    e AS (
+        SELECT staff_id, sum(outreaches) AS outreaches,
+               sum(matured_outreaches) AS matured_outreaches,
+               sum(effective_outreaches) AS effective_outreaches
+        FROM marts.kpi_one_on_one_effective_daily
+        WHERE date > $day - {TREND_DAYS} AND date <= $day GROUP BY 1
+    )
+    SELECT rank() OVER (ORDER BY e.effective_outreaches / nullif(e.matured_outreaches, 0)
+                        DESC NULLS LAST) AS rank,
+           s.staff_id, s.staff_name, coalesce(e.outreaches, 0) AS outreaches,
+           e.matured_outreaches, e.effective_outreaches,
+           e.effective_outreaches / nullif(e.matured_outreaches, 0) AS effective_rate_48h
+    FROM staff s LEFT JOIN e USING (staff_id)
+    WHERE s.department = $dept
+    ORDER BY rank, s.staff_id
+    """,
+    (C("rank", "int"), C("staff_id"), C("staff_name"), C("outreaches", "int"),
+     C("matured_outreaches", "int"), C("effective_outreaches", "int"),
+     C("effective_rate_48h", "pct", "one_on_one_effective_rate")),
+)
+
+
+def _department_matrix() -> TableSpec:
+    kpis = OWN_KPIS["executive"]
+    listed = ", ".join(f"'{k}'" for k in kpis)
+    cols = ",\n".join(
+        f"max(value) FILTER (WHERE department = '{d}') AS {d}, "
+        f"max(status) FILTER (WHERE department = '{d}') AS {d}_status"
+        for d in DEPARTMENTS)
+    columns: tuple[Column, ...] = (C("kpi", "kpi"), C("unit", "label"))
+    for d in DEPARTMENTS:
+        columns += (C(d, "by_unit"), C(f"{d}_status", "status"))
+    return TableSpec(
+        "department_matrix",
+        f"""
+        SELECT kpi, any_value(unit) AS unit, {cols}
+        FROM marts.kpi_department_daily
+        WHERE date = $day AND kpi IN ({listed})
+        GROUP BY kpi ORDER BY list_position([{listed}], kpi)
+        """,
+        columns,
+        kpis=kpis,
+    )
+
+
+_SPECIFIC: dict[str, tuple[TableSpec, ...]] = {
+    "marketing": (NEW_CONTACTS_BY_CHANNEL, LEAD_QUALITY, CAC_BY_CHANNEL, LTV_CAC),
+    "operations": (TAGS_BY_DEPARTMENT, CONTENT_BY_CHANNEL, GROUP_SPEAKING, LIFECYCLE, OPS_STAFF),
+    "sales": (SALES_STAFF_RANKING, SALES_BY_CHANNEL, REPURCHASE_BY_CHANNEL, LTV_COHORTS),
+    "service": (SERVICE_STAFF, RESPONSE_BY_DEPARTMENT, SLA_BREACHES, NPS_MONTHLY),
+    "executive": (_department_matrix(), LEAD_QUALITY, LTV_CAC, LTV_COHORTS, LIFECYCLE),
+}
+
+
+def specs(audience: str) -> tuple[TableSpec, ...]:
+    """The tables of an audience's extract, headline first, then trends, then details."""
+    kpis = OWN_KPIS[audience]
+    return (_headline(kpis), HEADLINE_TREND_TABLE, _kpi_trends(kpis)) + _SPECIFIC[audience]
+
+
+def fetch(con: duckdb.DuckDBPyConnection, spec: TableSpec, day: date, dept: str) -> Table:
+    """Run a table's SQL for the day and department; staff names leave masked (PIPL)."""
+    dept = "all" if spec.company_wide else dept
+    params = {k: v for k, v in (("day", day), ("dept", dept)) if f"${k}" in spec.sql}
+    cursor = con.execute(spec.sql, params)
+    names = [d[0] for d in cursor.description]
+    expected = [c.name for c in spec.columns]
+    if names != expected:
+        raise RuntimeError(f"table {spec.name}: SQL returns {names}, the spec lists {expected}")
+    rows = cursor.fetchall()
+    masked = [i for i, n in enumerate(names) if n in MASKED_COLUMNS]
+    if masked:
+        rows = [tuple(mask_name(v) if i in masked else v for i, v in enumerate(row))
+                for row in rows]
+    return Table(spec, rows)

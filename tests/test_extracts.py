@@ -1,0 +1,343 @@
+"""Department extracts (issue 5): the table SQL on hand-made marts, then the files built from a
+warehouse that `siyu run` published, checked against the marts they were read from."""
+
+from __future__ import annotations
+
+import csv
+import re
+import zipfile
+from html import unescape
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import openpyxl
+import pytest
+from siyu.extracts import AUDIENCES, build_extracts
+from siyu.extracts import tables as T
+from siyu.extracts.definitions import DEFINITIONS
+from siyu.extracts.formats import STATUS_COLOURS, display, resolve
+from siyu.extracts.i18n import LABELS, t
+from siyu.extracts.xlsx import FIRST_DATA_ROW, HEADER_ROW
+
+from tests.extracts_fixtures import published_warehouse  # noqa: F401  (a fixture)
+
+DAY = date(2025, 6, 28)  # end of the day: 2025-06-29 00:00
+
+
+# ---------------------------------------------------------------- table SQL on hand-made marts
+
+@pytest.fixture
+def tiny(tmp_path) -> duckdb.DuckDBPyConnection:
+    """A few users whose lead quality was worked out by hand (see each row's comment)."""
+    con = duckdb.connect(str(tmp_path / "tiny.duckdb"))
+    con.execute("CREATE SCHEMA marts; CREATE SCHEMA staging")
+    con.execute("""CREATE TABLE marts.dim_users (user_id VARCHAR, source_channel VARCHAR,
+        owner_staff_id VARCHAR, department VARCHAR, first_seen_at TIMESTAMP,
+        first_purchase_at TIMESTAMP)""")
+    con.executemany("INSERT INTO marts.dim_users VALUES (?, ?, ?, ?, ?, ?)", [
+        # matured (seen > 30 days before the end) and bought 19 days later: converted
+        ("u1", "douyin_ad", "sales_000", "sales", "2025-05-01 10:00", "2025-05-20 10:00"),
+        # matured, bought 36 days later: not converted
+        ("u2", "douyin_ad", "sales_000", "sales", "2025-05-10 10:00", "2025-06-15 10:00"),
+        # seen 8 days before: a lead, not matured
+        ("u3", "douyin_ad", "sales_001", "sales", "2025-06-20 10:00", None),
+        # seen + 30 days = 06-28 23:00 <= end: matured; bought within 30 days: converted
+        ("u4", "referral", "sales_001", "sales", "2025-05-29 23:00", "2025-06-28 22:00"),
+        # seen before the 90-day window (starts 2025-03-31 00:00): not a lead
+        ("u5", "referral", "sales_001", "sales", "2025-03-01 10:00", "2025-03-02 10:00"),
+        # seen + 30 days = 06-29 00:30 > end: a lead, not matured
+        ("u6", "referral", "sales_001", "sales", "2025-05-30 00:30", None),
+    ])
+    con.execute("""CREATE TABLE staging.stg_crm__staff (staff_id VARCHAR, name VARCHAR,
+        department VARCHAR, updated_at TIMESTAMP)""")
+    con.executemany("INSERT INTO staging.stg_crm__staff VALUES (?, ?, ?, ?)", [
+        ("sales_000", "旧名字", "sales", "2025-01-01"), ("sales_000", "周婷", "sales", "2025-02-01"),
+        ("sales_001", "林磊", "sales", "2025-01-01"), ("svc_000", "高刚", "service", "2025-01-01"),
+    ])
+    con.execute("""CREATE TABLE marts.fct_orders (user_id VARCHAR, order_date DATE,
+        net_revenue DECIMAL(18, 2), is_paid BOOLEAN, is_qualifying BOOLEAN)""")
+    con.executemany("INSERT INTO marts.fct_orders VALUES (?, ?, ?, ?, ?)", [
+        ("u1", "2025-06-01", 100, True, True), ("u2", "2025-06-15", 50, True, True),
+        ("u4", "2025-06-28", 300, True, True),
+        ("u4", "2025-05-01", 999, True, True),  # before the 30 days: not counted
+    ])
+    con.execute("""CREATE TABLE marts.kpi_repurchase_90d_by_owner (cohort_month DATE,
+        department VARCHAR, owner_staff_id VARCHAR, repurchase_rate_90d DOUBLE)""")
+    con.executemany("INSERT INTO marts.kpi_repurchase_90d_by_owner VALUES (?, ?, ?, ?)", [
+        # matured when the month's last possible first purchase has had 90 days:
+        ("2025-02-01", "sales", "sales_000", 0.25),  # 03-01 + 90 days = 05-30 <= 06-29
+        ("2025-03-01", "sales", "sales_000", 0.5),  # 04-01 + 90 days = 06-30 > 06-29 00:00
+        ("2025-04-01", "sales", "sales_000", 0.9),
+    ])
+    yield con
+    con.close()
+
+
+def test_lead_quality_by_channel_on_hand_made_users(tiny):
+    table = T.fetch(tiny, T.LEAD_QUALITY, DAY, "all")
+    got = {row[0]: row[1:] for row in table.rows}
+    assert got == {
+        # channel: leads in 90 days, matured leads, converted within 30 days, lead quality
+        "douyin_ad": (3, 2, 1, 0.5),
+        "referral": (2, 1, 1, 1.0),
+        "all": (5, 3, 2, pytest.approx(2 / 3)),
+    }
+    assert [row[0] for row in table.rows][-1] == "all"
+
+
+def test_sales_staff_ranking_conversion_revenue_and_masked_names(tiny):
+    table = T.fetch(tiny, T.SALES_STAFF_RANKING, DAY, "sales")
+    names = [c.name for c in table.columns]
+    rows = [dict(zip(names, row, strict=True)) for row in table.rows]
+    # sales_001: 300 (u4 in the 30 days; its 999 of 05-01 is older); sales_000: 100 + 50
+    assert [(r["rank"], r["staff_id"], r["staff_name"]) for r in rows] == [
+        (1, "sales_001", "林*"), (2, "sales_000", "周*")]  # current name, masked
+    s1, s0 = rows
+    assert (float(s1["net_revenue_30d"]), s1["purchases_30d"], float(s1["aov_30d"])) == (
+        300.0, 1, 300.0)
+    assert (float(s0["net_revenue_30d"]), s0["purchases_30d"], float(s0["aov_30d"])) == (
+        150.0, 2, 75.0)
+    # sales_000 owns u1 (converted) and u2 (not): 1/2; sales_001 owns u4 (converted) and the
+    # immature u3/u6: 1/1
+    assert (s0["matured_leads"], s0["converted_30d"], s0["conversion"]) == (2, 1, 0.5)
+    assert (s1["matured_leads"], s1["converted_30d"], s1["conversion"]) == (1, 1, 1.0)
+    # the latest cohort month matured by the end of the day: February, not March
+    assert s0["repurchase_rate_90d"] == 0.25 and s1["repurchase_rate_90d"] is None
+
+
+def test_every_kpi_and_column_shown_has_a_definition_and_labels():
+    for audience in AUDIENCES:
+        for spec in T.specs(audience):
+            assert spec.name in LABELS, spec.name
+            for column in spec.columns:
+                assert column.name in LABELS, (spec.name, column.name)
+                assert column.definition is None or column.definition in DEFINITIONS
+            for key in spec.kpis:
+                assert key in DEFINITIONS and key in LABELS, key
+    for key, d in DEFINITIONS.items():
+        assert d.zh and d.en and "kpis.md" in d.section, key
+
+
+# ---------------------------------------------------------------- a published warehouse
+
+@pytest.fixture(scope="module")
+def extracts(published_warehouse, tmp_path_factory):  # noqa: F811
+    warehouse, as_of = published_warehouse
+    messages: list[str] = []
+    out = tmp_path_factory.mktemp("outbox")
+    zh = build_extracts(warehouse, as_of, out / "zh", progress=messages.append)
+    en = build_extracts(warehouse, as_of, out / "en", language="en")
+    return {"warehouse": warehouse, "day": as_of, "zh": zh, "en": en, "messages": messages}
+
+
+def _kpi_rows(warehouse: Path, day: date, department: str) -> dict[str, tuple]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return {kpi: rest for kpi, *rest in con.execute(
+            "SELECT kpi, value, target, status, unit FROM marts.kpi_department_daily "
+            "WHERE date = ? AND department = ?", [day, department]).fetchall()}
+    finally:
+        con.close()
+
+
+def test_every_audience_has_a_workbook_csvs_and_a_report(extracts):
+    day = extracts["day"]
+    for language in ("zh", "en"):
+        assert [e.audience for e in extracts[language]] == list(AUDIENCES)
+        for e in extracts[language]:
+            assert e.directory.name == e.audience and e.directory.parent.name == day.isoformat()
+            assert e.xlsx.suffix == ".xlsx" and e.xlsx.stat().st_size > 0
+            assert e.html.suffix == ".html" and e.html.stat().st_size > 0
+            assert len(e.csvs) == len(T.specs(e.audience))
+            for path in e.csvs:
+                assert path.read_bytes().startswith(b"\xef\xbb\xbf")  # BOM for Excel
+            assert e.attachments == [e.xlsx, e.html]
+    assert extracts["zh"][1].subject == f"私域日报 · 运营部 · {day.isoformat()}"
+    assert extracts["en"][1].subject == f"Private-domain daily report · Operations · {day}"
+    assert len(extracts["messages"]) == len(AUDIENCES)
+    assert all(re.search(r"\d+ rows.*\d+\.\d\ds", m) for m in extracts["messages"])
+
+
+def test_headline_values_and_status_colours_are_those_of_the_mart(extracts):
+    warehouse, day = extracts["warehouse"], extracts["day"]
+    checked = 0
+    for e in extracts["zh"]:
+        expected = _kpi_rows(warehouse, day, T.DEPARTMENT[e.audience])
+        by_label = {t(kpi, "zh"): kpi for kpi in expected}
+        sheet = openpyxl.load_workbook(e.xlsx).worksheets[0]
+        assert sheet.title == "核心指标"
+        header = [c.value for c in sheet[HEADER_ROW + 1]]
+        assert header[:4] == ["指标", "数值", "目标", "状态"]
+        rows = list(sheet.iter_rows(min_row=FIRST_DATA_ROW + 1))
+        assert [by_label[r[0].value] for r in rows] == list(T.OWN_KPIS[e.audience])
+        for kpi_cell, value_cell, target_cell, status_cell, *_ in rows:
+            value, target, status, _ = expected[by_label[kpi_cell.value]]
+            assert value_cell.value == (pytest.approx(value) if value is not None else None)
+            assert target_cell.value == pytest.approx(target)
+            if status is None:
+                assert status_cell.value is None
+            else:
+                assert status_cell.value == t(status, "zh")
+                assert status_cell.fill.fgColor.rgb == "FF" + STATUS_COLOURS[status][0][1:]
+                checked += 1
+    assert checked >= 5  # a day with judged KPIs, not only empty ones
+    # a rate reads as a percent, money as yuan
+    sheet = openpyxl.load_workbook(extracts["zh"][-1].xlsx).worksheets[0]
+    formats = {r[0].value: r[1].number_format for r in
+               sheet.iter_rows(min_row=FIRST_DATA_ROW + 1)}
+    assert formats[t("tag_completeness", "zh")] == "0.0%"
+    assert "¥" in formats[t("aov", "zh")]
+    assert sheet.freeze_panes is not None
+    # native line charts beside the trend tables: one per series
+    with zipfile.ZipFile(extracts["zh"][-1].xlsx) as z:
+        charts = [n for n in z.namelist() if n.startswith("xl/charts/chart")]
+    assert len(charts) == len(T.HEADLINE_TRENDS) + len(T.OWN_KPIS["executive"])
+
+
+def test_the_report_cards_show_the_mart_values(extracts):
+    warehouse, day = extracts["warehouse"], extracts["day"]
+    e = extracts["en"][-1]  # executive
+    cards = re.findall(r'<div class="card".*?<div class="label">(.*?)</div>'
+                       r'<div class="value">(.*?)</div>', e.html.read_text())
+    expected = _kpi_rows(warehouse, day, "all")
+    assert len(cards) == len(T.OWN_KPIS["executive"])
+    for kpi, (label, value) in zip(T.OWN_KPIS["executive"], cards, strict=True):
+        mart_value, _, _, unit = expected[kpi]
+        assert unescape(label) == t(kpi, "en")
+        assert unescape(value) == display(mart_value, resolve("by_unit", unit), "en")
+
+
+def test_the_headline_trends_agree_with_the_marts_computed_another_way(extracts):
+    warehouse, day = extracts["warehouse"], extracts["day"]
+    sheet = openpyxl.load_workbook(extracts["en"][2].xlsx)["Company headline trends"]
+    rows = [[c.value for c in r] for r in sheet.iter_rows(min_row=FIRST_DATA_ROW + 1)]
+    assert len(rows) == T.TREND_DAYS and rows[-1][0].date() == day
+    con = duckdb.connect(str(warehouse), read_only=True)
+    # user LTV (dim_users.ltv, as of the build's day) summed over users = net revenue of all
+    # paid orders; divided by the buyers, it is the buyer LTV of the last trend day
+    (buyer_ltv,) = con.execute(
+        "SELECT sum(ltv) / count(first_purchase_at) FROM marts.dim_users").fetchone()
+    rate_48h = dict(con.execute(
+        "SELECT date, value FROM marts.kpi_department_daily "
+        "WHERE department = 'all' AND kpi = 'response_rate_48h'").fetchall())
+    con.close()
+    assert rows[-1][3] == pytest.approx(float(buyer_ltv), abs=0.005)
+    for when, response_rate_48h, _, _ in rows:
+        assert response_rate_48h == (None if rate_48h.get(when.date()) is None
+                                     else pytest.approx(rate_48h[when.date()]))
+
+
+def test_csv_holds_the_same_numbers_as_the_workbook(extracts):
+    e = extracts["en"][3]  # service
+    sheet = openpyxl.load_workbook(e.xlsx)["Staff response"]
+    from_xlsx = [[c.value for c in row] for row in sheet.iter_rows(min_row=FIRST_DATA_ROW + 1)]
+    with (e.directory / "staff_response.csv").open(encoding="utf-8-sig") as f:
+        header, *from_csv = list(csv.reader(f))
+    assert header == [c.value for c in sheet[HEADER_ROW + 1]]
+    assert len(from_csv) == len(from_xlsx) > 0
+    for a, b in zip(from_xlsx, from_csv, strict=True):
+        assert a[0] == b[0]  # staff_id
+        assert [pytest.approx(float(x)) if x != "" else None for x in b[2:]] == a[2:]
+
+
+def test_english_labels_and_sheet_names_differ_from_chinese(extracts):
+    for zh, en in zip(extracts["zh"], extracts["en"], strict=True):
+        zh_sheets = openpyxl.load_workbook(zh.xlsx, read_only=True).sheetnames
+        en_sheets = openpyxl.load_workbook(en.xlsx, read_only=True).sheetnames
+        assert en_sheets[0] == "Headline" and en_sheets[-1] == "Definitions"
+        assert all(name.isascii() for name in en_sheets)
+        assert not any(name.isascii() for name in zh_sheets)
+        assert zh.subject != en.subject
+        assert "Headline KPIs" in en.html.read_text() and "核心指标" in zh.html.read_text()
+
+
+def test_definitions_are_in_the_workbook_and_the_report(extracts):
+    e = extracts["en"][3]  # service
+    sheet = openpyxl.load_workbook(e.xlsx)["Definitions"]
+    shown = {r[0].value: (r[1].value, r[2].value)
+             for r in sheet.iter_rows(min_row=FIRST_DATA_ROW + 1)}
+    d = DEFINITIONS["response_rate_48h"]
+    assert shown["48-hour response rate"] == (d.en, "kpis.md §Response rates")
+    html = e.html.read_text()
+    assert d.en in html and "kpis.md §Response rates" in html
+    headline = openpyxl.load_workbook(e.xlsx)["Headline"]
+    notes = {r[0].value: r[0].comment.text for r in
+             headline.iter_rows(min_row=FIRST_DATA_ROW + 1)}
+    assert notes["48-hour response rate"] == f"{d.en} (kpis.md §Response rates)"
+    assert DEFINITIONS["lead_quality"].zh in extracts["zh"][0].html.read_text()
+
+
+def test_reports_and_mails_are_self_contained(extracts):
+    for e in extracts["zh"] + extracts["en"]:
+        html = e.html.read_text()
+        assert not re.search(r"https?://", html), e.html
+        assert not re.search(r"<script|<link|<img|@import|url\(", html), e.html
+        assert html.count("<svg") >= 3  # the three headline trends at least
+        assert "<style" not in e.html_body and "https://" not in e.html_body
+        assert "style=" in e.html_body
+
+
+def test_the_mail_body_carries_the_headline_status_colours(extracts):
+    warehouse, day = extracts["warehouse"], extracts["day"]
+    e = extracts["zh"][-1]  # executive
+    statuses = {s for _, _, s, _ in _kpi_rows(warehouse, day, "all").values() if s}
+    for status in statuses:
+        assert f"background:{STATUS_COLOURS[status][0]}" in e.html_body
+        assert t(status, "zh") in e.html_body
+
+
+def _produced_text(e) -> str:
+    parts = [e.html.read_text(), e.html_body, e.subject]
+    parts += [p.read_text(encoding="utf-8-sig") for p in e.csvs]
+    with zipfile.ZipFile(e.xlsx) as z:  # every XML part of the workbook: cells, sheets, charts
+        parts += [z.read(n).decode("utf-8") for n in z.namelist() if n.endswith(".xml")]
+    return "\n".join(parts)
+
+
+def test_no_clear_name_or_phone_leaves_in_any_file(extracts):
+    warehouse = extracts["warehouse"]
+    raw = warehouse.parent / f"{warehouse.stem}_raw"
+    names, phones = set(), set()
+    con = duckdb.connect(str(warehouse), read_only=True)
+    names |= {n for (n,) in con.execute("SELECT name FROM staging.stg_crm__staff").fetchall()}
+    con.close()
+    for source, sql in (
+        ("crm", "SELECT name, phone FROM contacts UNION ALL SELECT name, NULL FROM staff"),
+        ("shop", "SELECT nickname, phone FROM customers UNION ALL "
+                 "SELECT NULL, buyer_phone FROM orders"),
+    ):
+        con = duckdb.connect(str(raw / f"{source}.duckdb"), read_only=True)
+        for name, phone in con.execute(sql).fetchall():
+            if name and len(name.strip()) >= 2:
+                names.add(name.strip())
+            digits = re.sub(r"\D", "", phone or "")
+            if len(digits) >= 11:
+                phones.add(digits[-11:])
+        con.close()
+    assert len(names) > 20 and len(phones) > 20  # the raw layer does hold personal data
+    staff_masked_seen = False
+    for e in extracts["zh"] + extracts["en"]:
+        text = _produced_text(e)
+        # numbers as written, separators allowed (+86 138-0013-8000)
+        numbers = [re.sub(r"\D", "", run) for run in re.findall(r"\d[\d -]{9,}\d", text)]
+        assert not [n for n in names if n in text], e.directory
+        assert not [p for p in phones if any(p in number for number in numbers)], e.directory
+        staff_masked_seen |= bool(re.search(r"[\u4e00-\u9fff]\*", text))
+    assert staff_masked_seen  # names are there, masked
+
+
+def test_a_day_outside_the_warehouse_raises_with_the_range(extracts, tmp_path):
+    warehouse, day = extracts["warehouse"], extracts["day"]
+    with pytest.raises(ValueError, match=rf"\.\. {day.isoformat()}"):
+        build_extracts(warehouse, day + timedelta(days=1), tmp_path)
+    with pytest.raises(ValueError, match="warehouse has"):
+        build_extracts(warehouse, date(2020, 1, 1), tmp_path)
+    with pytest.raises(ValueError, match="unknown audience"):
+        build_extracts(warehouse, day, tmp_path, audiences=("finance",))
+    assert not (tmp_path / (day + timedelta(days=1)).isoformat()).exists()
+
+
+def test_the_warehouse_is_not_held_after_the_build(extracts):
+    # the publish step replaces the file: a writer must be able to open it right away
+    duckdb.connect(str(extracts["warehouse"])).close()  # raises while another process holds it
