@@ -30,6 +30,7 @@ department. A day's work, in order:
   ingest      load landing partitions into the raw layer; bad lines go to quarantine
   run         ingest + dbt build + quality gate + publish, up to an as-of date (the daily job)
   quarantine  list the lines the loader rejected, with file, line and reason
+  deliver     build each department's extract (XLSX, CSV, HTML report) for a day; --send e-mails it
 
 `siyu COMMAND --help` explains a command, its flags, and gives an example. In production the
 Airflow DAGs in dags/ call the same code on a schedule.
