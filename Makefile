@@ -10,6 +10,7 @@ export SIYU_WAREHOUSE ?= $(CURDIR)/data/warehouse/siyu.duckdb
 export SIYU_RAW_DIR ?= $(CURDIR)/data/warehouse/siyu_raw
 export SIYU_TIMEZONE ?= Asia/Shanghai
 export SIYU_LOG_DIR ?= $(CURDIR)/data/logs
+export SIYU_OUTBOX ?= $(CURDIR)/data/outbox
 export AIRFLOW_HOME ?= $(CURDIR)/airflow_home
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
@@ -63,6 +64,7 @@ run-demo: $(VENV)/.installed
 	$(BIN)/python -m siyu.report --warehouse $(SIYU_WAREHOUSE)
 	cd dbt_project && ../$(BIN)/dbt docs generate --profiles-dir . --quiet \
 	    --vars '{as_of: $(DEMO_AS_OF)}' --log-path $(SIYU_LOG_DIR)/dbt
+	$(BIN)/siyu deliver --warehouse $(SIYU_WAREHOUSE) --date $(DEMO_AS_OF) --outbox $(SIYU_OUTBOX)
 	@echo
 	@echo "landing zone : $(SIYU_LANDING_ROOT)"
 	@echo "warehouse    : $(SIYU_WAREHOUSE)  (raw files in $(basename $(SIYU_WAREHOUSE))_raw/)"
@@ -71,6 +73,7 @@ run-demo: $(VENV)/.installed
 	@echo "marts        : schema marts of the warehouse (kpi_department_daily: every KPI, target, status)"
 	@echo "data docs    : $(dir $(SIYU_WAREHOUSE))quality/data_docs/index.html (Great Expectations; results in ops.dq_results)"
 	@echo "dbt docs     : $(CURDIR)/dbt_project/target/index.html (serve: cd dbt_project && ../$(BIN)/dbt docs serve --profiles-dir .)"
+	@echo "extracts     : $(SIYU_OUTBOX)/$(DEMO_AS_OF)/<marketing|operations|sales|service|executive>/ (XLSX, CSV, HTML; e-mail them with: siyu deliver --send)"
 	@echo "decisions    : $(CURDIR)/dbt_project/DECISIONLOG.md"
 	@echo "quarantine   : $(BIN)/siyu quarantine"
 
