@@ -10,9 +10,9 @@ with cohorts as (
 ),
 
 longest as (
-    select *
+    select {{ distinct_on('channel') }} *
     from cohorts
-    qualify row_number() over (partition by channel order by horizon_days desc) = 1
+    {{ keep_first('channel', 'horizon_days desc') }}
 ),
 
 cac as (
