@@ -107,8 +107,21 @@ cast(floor(extract(epoch from {{ ts }}) * 1000) as bigint)
     {{ return(adapter.dispatch('percentile_cont', 'siyu')(expr, p)) }}
 {%- endmacro %}
 {% macro default__percentile_cont(expr, p) -%}quantile_cont({{ expr }}, {{ p }}){%- endmacro %}
+{#- PostgreSQL's percentile_cont interpolates as lo + (hi - lo) * d, DuckDB's quantile_cont as
+    lo * (1 - d) + hi * d (d = fraction of (n - 1) * p): the two differ in the last bit, which
+    a later round() to 3 decimals can turn into 0.001 (2344.2795 vs 2344.27949999...). So on
+    PostgreSQL the percentile is computed DuckDB's way from the sorted values. -#}
 {% macro postgres__percentile_cont(expr, p) -%}
-percentile_cont({{ p }}) within group (order by {{ expr }})
+    {%- set v = 'cast(' ~ expr ~ ' as double precision)' -%}
+    {%- set sorted = '(array_agg(' ~ v ~ ' order by ' ~ v ~ ') filter (where ' ~ v ~ ' is not null))' -%}
+    {%- set rn = '(cast(count(' ~ expr ~ ') - 1 as double precision) * ' ~ p ~ ')' -%}
+    {%- set d = '(' ~ rn ~ ' - floor(' ~ rn ~ '))' -%}
+(case
+    when count({{ expr }}) = 0 then null
+    when {{ d }} = 0 then {{ sorted }}[cast(floor({{ rn }}) as integer) + 1]
+    else {{ sorted }}[cast(floor({{ rn }}) as integer) + 1] * (cast(1 as double precision) - {{ d }})
+        + {{ sorted }}[cast(ceil({{ rn }}) as integer) + 1] * {{ d }}
+end)
 {%- endmacro %}
 
 {#- Any value of the group; used where the value is the same on every row. PostgreSQL 15 has
@@ -119,14 +132,35 @@ percentile_cont({{ p }}) within group (order by {{ expr }})
 {% macro default__any_value(expr) -%}any_value({{ expr }}){%- endmacro %}
 {% macro postgres__any_value(expr) -%}min({{ expr }}){%- endmacro %}
 
-{#- round() of a double: PostgreSQL rounds only numeric to n places, so the value goes
-    through numeric and back to double precision (the type DuckDB returns). -#}
+{#- round() of a double to `places` decimals, half away from zero, as DuckDB computes it:
+    round(x * 10^places) / 10^places in double precision. (PostgreSQL rounds only numeric to n
+    places, and its double -> numeric cast keeps 15 significant digits, which turns
+    2344.27949999... into 2344.2795 and then rounds it up.) -#}
 {% macro round_double(expr, places) -%}
     {{ return(adapter.dispatch('round_double', 'siyu')(expr, places)) }}
 {%- endmacro %}
 {% macro default__round_double(expr, places) -%}round({{ expr }}, {{ places }}){%- endmacro %}
 {% macro postgres__round_double(expr, places) -%}
-cast(round(cast({{ expr }} as numeric), {{ places }}) as double precision)
+    {%- set v = 'cast(' ~ expr ~ ' as double precision)' -%}
+    {%- set m = 'cast(' ~ (10 ** places) ~ ' as double precision)' -%}
+(sign({{ v }}) * floor(abs({{ v }}) * {{ m }} + 0.5) / {{ m }})
+{%- endmacro %}
+
+{#- A double cast to DECIMAL(precision, scale) as DuckDB does it (scaled, rounded half away
+    from zero in double precision). On PostgreSQL the same expression would mostly be an exact
+    numeric (numeric / integer), which rounds the other way at ties like 4137.21 / 54 =
+    76.615: the value goes through double precision first. -#}
+{% macro decimal_of_double(expr, precision=18, scale=2) -%}
+    {{ return(adapter.dispatch('decimal_of_double', 'siyu')(expr, precision, scale)) }}
+{%- endmacro %}
+{% macro default__decimal_of_double(expr, precision, scale) -%}
+cast({{ expr }} as decimal({{ precision }}, {{ scale }}))
+{%- endmacro %}
+{% macro postgres__decimal_of_double(expr, precision, scale) -%}
+    {%- set v = 'cast(' ~ expr ~ ' as double precision)' -%}
+    {%- set m = 'cast(' ~ (10 ** scale) ~ ' as double precision)' -%}
+cast(cast(sign({{ v }}) * floor(abs({{ v }}) * {{ m }} + 0.5) as numeric) / {{ 10 ** scale }}
+    as decimal({{ precision }}, {{ scale }}))
 {%- endmacro %}
 
 {#- True when the text matches the regular expression anywhere / as a whole. -#}

@@ -247,3 +247,32 @@ def grant_from_env(pg: PgSettings) -> list[str]:
                     login=os.environ.get("SIYU_PG_BI_USER"),
                     password=os.environ.get("SIYU_PG_BI_PASSWORD"))
     return schemas
+
+
+def build(
+    settings: Settings,
+    as_of,
+    select: str | None = None,
+    progress: Callable[[str], None] | None = None,
+    full_refresh: bool = False,
+    pg: PgSettings | None = None,
+) -> dict:
+    """The PostgreSQL counterpart of ``pipeline.build_and_publish``: copy the raw layer, run
+    ``dbt build --target postgres`` (models, data tests and unit tests: a failing test fails
+    the run) and grant the BI role on the published schemas."""
+    from . import pipeline
+
+    pg = pg or PgSettings.from_env()
+    say = progress or (lambda _msg: None)
+    pipeline.ensure_raw(settings)
+    prepare_database(pg)
+    copied = copy_raw(settings, pg, progress=progress)
+    args = ["build"]
+    if select:
+        args += ["--select", select]
+    if full_refresh:
+        args.append("--full-refresh")
+    pipeline.dbt(settings, args, as_of=as_of, progress=progress, extra_env=pg.env())
+    schemas = grant_from_env(pg)
+    say(f"  built on postgres {pg.host}:{pg.port}/{pg.database}; BI role reads {schemas}")
+    return {"target": "postgres", "raw_rows": sum(copied.values()), "bi_schemas": schemas}

@@ -122,7 +122,7 @@ joined as (
         coalesce(o.qualifying_purchases_365d, 0) as qualifying_purchases_365d,
         cast(coalesce(o.ltv, 0) as decimal(18, 2)) as ltv,
         cast(coalesce(o.net_revenue_365d, 0) as decimal(18, 2)) as net_revenue_365d,
-        cast(o.ltv / nullif(o.qualifying_purchases, 0) as decimal(18, 2)) as lifetime_aov,
+        {{ decimal_of_double("o.ltv / nullif(o.qualifying_purchases, 0)") }} as lifetime_aov,
         it.last_interaction_at,
         coalesce(it.interactions_30d, 0) as interactions_30d,
         n.latest_nps_score,

@@ -87,7 +87,7 @@ combined as (
     select
         months.month_start,
         channels.channel,
-        cast(coalesce(monthly_spend.spend_cny, 0) as decimal(18, 2)) as spend_cny,
+        {{ decimal_of_double("coalesce(monthly_spend.spend_cny, 0)") }} as spend_cny,
         coalesce(monthly_contacts.new_contacts, 0) as new_contacts,
         coalesce(monthly_spend.spend_cny, 0) as exact_spend
     from months
@@ -103,5 +103,5 @@ select
     channel,
     spend_cny,
     new_contacts,
-    case when new_contacts > 0 then cast(exact_spend / new_contacts as decimal(18, 2)) end as cac
+    case when new_contacts > 0 then {{ decimal_of_double("exact_spend / new_contacts") }} end as cac
 from combined
