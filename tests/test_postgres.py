@@ -212,6 +212,14 @@ def test_postgres_build_equals_duckdb_and_bi_role_is_read_only(tmp_path, landing
     problems = _differences(duck, pg)
     assert not problems, "\n".join(problems)
 
+    # write-audit-publish: the build went to <schema>__building, renamed over the published
+    # schemas; none is left behind
+    con = pg_server.connect()
+    with con.cursor() as cur:
+        cur.execute("SELECT nspname FROM pg_namespace WHERE strpos(nspname, '__') > 0")
+        assert cur.fetchall() == []
+    con.close()
+
     # the raw copy is replaced, not appended to, by a second copy
     wh = tmp_path / "pg" / "wh"
     settings = Settings.from_env(warehouse=wh / "siyu.duckdb", raw_dir=wh / "siyu_raw")

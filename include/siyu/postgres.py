@@ -14,6 +14,17 @@ files (one writer per source, quarantine, lineage). This module then
    ``target.type``, see ``models/staging/*/_*__sources.yml``);
 3. grants a read-only BI role ``SELECT`` on the published schemas (``grant_read_only``).
 
+Write-audit-publish, as for the DuckDB file (``siyu.publish``): dbt never builds in the schemas
+BI reads. ``prepare_building`` copies the published schemas (``staging``, ``marts``, ... — the
+incremental models and the identity history continue from them) to ``<schema>__building``;
+dbt builds there (``SIYU_SCHEMA_SUFFIX``, macros/generate_schema_name.sql), and its tests are
+the audit (the Great Expectations gates read DuckDB files and do not run on this target); then
+``publish`` renames every ``<schema>__building`` over ``<schema>`` in one transaction. DDL is
+transactional in PostgreSQL, so readers see the old build or the new one, never a mix; views
+(the ``bi`` schema) follow their tables through the rename, since they refer to them by OID.
+A failed build or test leaves the published schemas untouched and the ``__building`` ones for
+debugging.
+
 Connection settings come from the environment, like everything else (``config.py``):
 
 | variable           | meaning                        | default     |
@@ -31,7 +42,6 @@ Connection settings come from the environment, like everything else (``config.py
 
 from __future__ import annotations
 
-import logging
 import os
 import tempfile
 import time
@@ -44,7 +54,10 @@ import duckdb
 from . import contract as C
 from .config import Settings
 
-log = logging.getLogger(__name__)
+#: The schemas dbt builds (dbt_project.yml, plus ``bi`` where the project has it): each is
+#: built as ``<schema>__building`` and published by renaming.
+PUBLISHED_SCHEMAS = ("staging", "intermediate", "marts", "audit", "config", "bi")
+BUILDING = "__building"
 
 #: DuckDB column types → PostgreSQL types of the raw copy. The raw layer only uses these;
 #: an unknown type fails loudly rather than being guessed.
@@ -197,13 +210,13 @@ def existing_schemas(pg: PgSettings, names: Iterable[str]) -> list[str]:
     return [n for n in names if n in found]
 
 
-def bi_schemas(pg: PgSettings) -> list[str]:
-    """The schemas BI reads: SIYU_PG_BI_SCHEMAS, else ``bi`` (the masked views) when the
-    build has it, else ``marts``."""
+def bi_schemas(pg: PgSettings, suffix: str = "") -> list[str]:
+    """The schemas BI reads (names + ``suffix``): SIYU_PG_BI_SCHEMAS, else ``bi`` (the masked
+    views) when the build has it, else ``marts``."""
     configured = os.environ.get("SIYU_PG_BI_SCHEMAS")
     if configured:
-        return [s.strip() for s in configured.split(",") if s.strip()]
-    return existing_schemas(pg, ["bi"]) or ["marts"]
+        return [s.strip() + suffix for s in configured.split(",") if s.strip()]
+    return existing_schemas(pg, ["bi" + suffix]) or ["marts" + suffix]
 
 
 def grant_read_only(
@@ -240,9 +253,11 @@ def grant_read_only(
         con.close()
 
 
-def grant_from_env(pg: PgSettings) -> list[str]:
-    """``grant_read_only`` with SIYU_PG_BI_* (the pipeline's step after a build)."""
-    schemas = bi_schemas(pg)
+def grant_from_env(pg: PgSettings, suffix: str = "") -> list[str]:
+    """``grant_read_only`` with SIYU_PG_BI_* on the BI schemas (+ ``suffix``). The build grants
+    on the ``__building`` schemas before publishing them: privileges stay with a schema and
+    its tables through the rename, so BI can read the new build from its first moment."""
+    schemas = bi_schemas(pg, suffix)
     grant_read_only(pg, schemas, role=os.environ.get("SIYU_PG_BI_ROLE", "siyu_bi"),
                     login=os.environ.get("SIYU_PG_BI_USER"),
                     password=os.environ.get("SIYU_PG_BI_PASSWORD"))
@@ -267,12 +282,67 @@ def build(
     pipeline.ensure_raw(settings)
     prepare_database(pg)
     copied = copy_raw(settings, pg, progress=progress)
+    prepare_building(pg)
     args = ["build"]
     if select:
         args += ["--select", select]
     if full_refresh:
         args.append("--full-refresh")
-    pipeline.dbt(settings, args, as_of=as_of, progress=progress, extra_env=pg.env())
-    schemas = grant_from_env(pg)
-    say(f"  built on postgres {pg.host}:{pg.port}/{pg.database}; BI role reads {schemas}")
-    return {"target": "postgres", "raw_rows": sum(copied.values()), "bi_schemas": schemas}
+    pipeline.dbt(settings, args, as_of=as_of, progress=progress,
+                 extra_env={**pg.env(), "SIYU_SCHEMA_SUFFIX": BUILDING})
+    schemas = [s[: -len(BUILDING)] for s in grant_from_env(pg, BUILDING)]
+    published = publish(pg)
+    say(f"  published {published} on postgres {pg.host}:{pg.port}/{pg.database}; "
+        f"BI role reads {schemas}")
+    return {"target": "postgres", "raw_rows": sum(copied.values()), "published": published,
+            "bi_schemas": schemas}
+
+
+def _schemas_like(cur, suffix: str) -> list[str]:
+    cur.execute("SELECT nspname FROM pg_namespace WHERE nspname = ANY(%s)",
+                [[s + suffix for s in PUBLISHED_SCHEMAS]])
+    return sorted(r[0] for r in cur.fetchall())
+
+
+def prepare_building(pg: PgSettings) -> list[str]:
+    """Start the ``<schema>__building`` schemas from the published ones (tables copied with
+    their data; views are recreated by dbt). Returns the schemas copied."""
+    con = pg.connect()
+    try:
+        with con, con.cursor() as cur:
+            for schema in _schemas_like(cur, BUILDING):
+                cur.execute(f"DROP SCHEMA {_ident(schema)} CASCADE")
+            published = _schemas_like(cur, "")
+            for schema in published:
+                building = _ident(schema + BUILDING)
+                cur.execute(f"CREATE SCHEMA {building}")
+                cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s", [schema])
+                for (table,) in cur.fetchall():
+                    t = _ident(table)
+                    cur.execute(f"CREATE TABLE {building}.{t} "
+                                f"(LIKE {_ident(schema)}.{t} INCLUDING ALL)")
+                    cur.execute(f"INSERT INTO {building}.{t} SELECT * FROM {_ident(schema)}.{t}")
+    finally:
+        con.close()
+    return published
+
+
+def publish(pg: PgSettings) -> list[str]:
+    """Swap every ``<schema>__building`` in for ``<schema>`` in one transaction (the old
+    schema is dropped in the same transaction). Returns the published schemas."""
+    con = pg.connect()
+    try:
+        with con, con.cursor() as cur:
+            built = [s[: -len(BUILDING)] for s in _schemas_like(cur, BUILDING)]
+            for schema in built:
+                old = _ident(schema + "__previous")
+                cur.execute(f"DROP SCHEMA IF EXISTS {old} CASCADE")
+                cur.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [schema])
+                if cur.fetchone():
+                    cur.execute(f"ALTER SCHEMA {_ident(schema)} RENAME TO {old}")
+                cur.execute(f"ALTER SCHEMA {_ident(schema + BUILDING)} RENAME TO {_ident(schema)}")
+            for schema in built:
+                cur.execute(f"DROP SCHEMA IF EXISTS {_ident(schema + '__previous')} CASCADE")
+    finally:
+        con.close()
+    return built
