@@ -29,7 +29,7 @@
 {#- the table's current rows for the keys of the batch, to compete with the batch's versions -#}
 {% macro existing_versions_of(batch, key) -%}
     {%- if is_incremental() -%}
-    union all by name
+    {{ union_all_by_name() }}
     select * from {{ this }}
     where {{ key }} in (select {{ key }} from {{ batch }})
     {%- endif -%}

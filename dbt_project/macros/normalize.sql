@@ -4,10 +4,10 @@
     digits remain after it (13 digits with 86); valid = 11 digits starting with 1, else NULL. -#}
 {% macro normalize_phone(col) -%}
     (case
-        when regexp_full_match(
-            regexp_replace(regexp_replace({{ col }}, '[\s\-()]', '', 'g'),
-                           '^(\+86|0086|86)([0-9]{11})$', '\2'),
-            '1[0-9]{10}')
+        when {{ regexp_full_match(
+            "regexp_replace(regexp_replace(" ~ col ~ ", '[\\s\\-()]', '', 'g'),
+                           '^(\\+86|0086|86)([0-9]{11})$', '\\2')",
+            '1[0-9]{10}') }}
         then regexp_replace(regexp_replace({{ col }}, '[\s\-()]', '', 'g'),
                             '^(\+86|0086|86)([0-9]{11})$', '\2')
     end)
@@ -26,8 +26,5 @@
 {#- Current version of a keyed record (kpis.md "Versions"): latest version time, ties to
     the later delivery (dt, then file name, then line). -#}
 {% macro latest_version(key, version) -%}
-    qualify row_number() over (
-        partition by {{ key }}
-        order by {{ version }} desc, _dt desc, _file desc, _line desc
-    ) = 1
+    {{ keep_first(key, version ~ ' desc, _dt desc, _file desc, _line desc') }}
 {%- endmacro %}

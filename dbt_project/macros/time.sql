@@ -8,24 +8,24 @@
 
 {#- CRM: 'YYYY-MM-DD HH:MM:SS', already business-local wall time. -#}
 {% macro crm_time(col) -%}
-    strptime({{ col }}, '%Y-%m-%d %H:%M:%S')
+    {{ parse_timestamp(col) }}
 {%- endmacro %}
 
 {#- Shop: ISO 8601 with an offset; converted to business-local wall time. -#}
 {% macro shop_time(col) -%}
-    timezone({{ business_tz() }}, cast({{ col }} as timestamptz))
+    {{ to_local('cast(' ~ col ~ ' as timestamptz)', business_tz()) }}
 {%- endmacro %}
 
 {#- Community: epoch milliseconds (UTC); converted to business-local wall time. -#}
 {% macro epoch_ms_time(col) -%}
-    timezone({{ business_tz() }}, timezone('UTC', epoch_ms(cast({{ col }} as bigint))))
+    {{ to_local(from_epoch_ms('cast(' ~ col ~ ' as bigint)'), business_tz()) }}
 {%- endmacro %}
 
 {#- The exclusive end of the as-of business day (kpis.md: end = midnight after as_of), or
     a far-future bound when no as_of is given. -#}
 {% macro as_of_end() -%}
     {%- if var('as_of') -%}
-        (cast('{{ var("as_of") }}' as date) + interval 1 day)
+        (cast('{{ var("as_of") }}' as date) + interval '1 day')
     {%- else -%}
         cast('9999-12-31' as timestamp)
     {%- endif -%}

@@ -137,7 +137,8 @@ def cmd_run(args) -> int:
     _say(f"  raw       {settings.raw_dir}")
     _say(f"  warehouse {settings.warehouse}")
     result = pipeline.run(
-        settings, args.as_of, args.from_date, progress=_say, select=args.select
+        settings, args.as_of, args.from_date, progress=_say, select=args.select,
+        target=args.target,
     )
     quarantined = sum(i["rows_quarantined"] for i in result["ingest"])
     _say(
@@ -262,6 +263,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--as-of", type=_date, required=True, help="logical date of the run")
     r.add_argument("--from", dest="from_date", type=_date, help="backfill from this day")
     r.add_argument("--select", help="dbt selection (default: the whole project)")
+    r.add_argument("--target", choices=["duckdb", "postgres"],
+                   help="warehouse to build: the DuckDB file (default) or the PostgreSQL "
+                   "server of SIYU_PG_* (env SIYU_DBT_TARGET)")
     r.add_argument("--json", action="store_true", help="print the run summary as JSON")
     r.set_defaults(func=cmd_run)
 

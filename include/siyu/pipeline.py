@@ -161,8 +161,10 @@ def dbt(
     args: list[str],
     as_of: date | None = None,
     progress: Callable[[str], None] | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> None:
-    """Run one dbt command on the project with the warehouse of ``settings``."""
+    """Run one dbt command on the project with the warehouse of ``settings`` (and
+    ``extra_env``, e.g. the PostgreSQL target's connection)."""
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
     settings.log_dir.mkdir(parents=True, exist_ok=True)
     cmd = [
@@ -179,7 +181,8 @@ def dbt(
     t0 = time.perf_counter()
     ticker = DbtProgress(progress, t0) if progress else None
     proc = subprocess.Popen(
-        cmd, env=dbt_env(settings), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cmd, env={**dbt_env(settings), **(extra_env or {})}, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True,
         cwd=settings.dbt_project_dir,
     )
     lines: list[str] = []
@@ -343,6 +346,15 @@ def build_and_publish(
     return {"build_id": build_id, "audit": audited}
 
 
+def dbt_target(target: str | None = None) -> str:
+    """The warehouse the run builds: ``duckdb`` (the file) or ``postgres`` (a server, see
+    siyu.postgres); ``--target`` or SIYU_DBT_TARGET, default duckdb."""
+    target = target or os.environ.get("SIYU_DBT_TARGET") or "duckdb"
+    if target not in {"duckdb", "postgres"}:
+        raise PipelineError(f"unknown dbt target {target!r} (duckdb or postgres)")
+    return target
+
+
 def run(
     settings: Settings,
     as_of: date,
@@ -350,9 +362,11 @@ def run(
     sources: Iterable[str] = C.SOURCES,
     progress: Callable[[str], None] | None = None,
     select: str | None = None,
+    target: str | None = None,
 ) -> dict:
     """Ingest every source for the run's dates, then build the dbt project up to ``as_of``
-    into a working copy, audit it and publish it (write-audit-publish)."""
+    into a working copy, audit it and publish it (write-audit-publish). With target
+    ``postgres`` the build goes to the PostgreSQL server instead (siyu.postgres.build)."""
     say = progress or (lambda _msg: None)
     result: dict = {"as_of": as_of.isoformat(), "ingest": []}
     t0 = time.perf_counter()
@@ -361,6 +375,13 @@ def run(
         say(f"ingest {source}: {len(dates)} partition(s) {dates[0]} .. {dates[-1]}")
         result["ingest"].append(ingest(settings, source, dates, progress=progress))
     full_refresh = needs_full_refresh(settings, as_of, from_date)
+    if dbt_target(target) == "postgres":
+        from . import postgres
+
+        result["publish"] = postgres.build(settings, as_of, select=select, progress=progress,
+                                           full_refresh=full_refresh)
+        result["seconds"] = round(time.perf_counter() - t0, 2)
+        return result
     say("dbt build" + (" --full-refresh (backfill reaches past the incremental lookback)"
                        if full_refresh else "") + f" into {wap.working_path(settings).name}")
     result["publish"] = build_and_publish(

@@ -15,13 +15,13 @@ latest_before_end as (
     from {{ ref('stg_crm__contacts') }}
     where updated_at < {{ as_of_end() }}
     union all
-    select contact_id, is_deleted, created_at
+    (select {{ distinct_on('contact_id') }} contact_id, is_deleted, created_at
     from {{ ref('stg_crm__contact_versions') }}
     where updated_at < {{ as_of_end() }}
       and contact_id in (
           select contact_id from {{ ref('stg_crm__contacts') }} where updated_at >= {{ as_of_end() }}
       )
-    qualify row_number() over (partition by contact_id order by updated_at desc) = 1
+    {{ keep_first('contact_id', 'updated_at desc') }})
 ),
 
 active as (

@@ -10,9 +10,9 @@ with kpi as (
 recomputed as (
     select
         started_date as "date",
-        count(*) filter (where is_matured_48h and responded_at <= started_at + interval 48 hour)
+        count(*) filter (where is_matured_48h and responded_at <= started_at + interval '48 hour')
             as answered_48h,
-        count(*) filter (where started_at + interval 48 hour <= {{ as_of_end() }}) as matured_48h
+        count(*) filter (where started_at + interval '48 hour' <= {{ as_of_end() }}) as matured_48h
     from {{ ref('fct_inquiries') }}
     group by started_date
 )

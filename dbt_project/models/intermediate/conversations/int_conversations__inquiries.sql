@@ -10,8 +10,8 @@ with customer_messages as (
 inquiries as (
     select
         inquiry_id,
-        any_value(external_userid) as external_userid,
-        any_value(staff_id) as staff_id,
+        {{ any_value('external_userid') }} as external_userid,
+        {{ any_value('staff_id') }} as staff_id,
         min(sent_at) as started_at,
         max(sent_at) as last_customer_message_at,
         count(*) as customer_messages,
@@ -31,5 +31,5 @@ select
     customer_messages,
     responded_at,
     response_msgid,
-    cast(epoch_ms(responded_at) - epoch_ms(started_at) as double) / 1000 as frt_seconds
+    cast({{ epoch_ms("responded_at") }} - {{ epoch_ms("started_at") }} as double precision) / 1000 as frt_seconds
 from inquiries

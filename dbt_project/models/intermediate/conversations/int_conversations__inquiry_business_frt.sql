@@ -15,11 +15,10 @@ spanned_days as (
         inquiry_id,
         started_at,
         responded_at,
-        cast(unnest(generate_series(
-            cast(cast(started_at as date) as timestamp),
-            cast(cast(responded_at as date) as timestamp),
-            interval 1 day
-        )) as date) as day
+        cast({{ day_series(
+            'cast(cast(started_at as date) as timestamp)',
+            'cast(cast(responded_at as date) as timestamp)'
+        ) }} as date) as day
     from answered
 ),
 
@@ -31,7 +30,7 @@ working_windows as (
         day + cast('{{ cal.start }}' as time) as window_start,
         day + cast('{{ cal.end }}' as time) as window_end
     from spanned_days
-    where isodow(day) in ({{ cal.work_days | join(', ') }})
+    where extract(isodow from day) in ({{ cal.work_days | join(', ') }})
     {%- if cal.holidays %}
       and day not in ({% for h in cal.holidays %}cast('{{ h }}' as date){% if not loop.last %}, {% endif %}{% endfor %})
     {%- endif %}
@@ -40,10 +39,10 @@ working_windows as (
 select
     a.inquiry_id,
     cast(coalesce(sum(greatest(
-        epoch_ms(least(w.responded_at, w.window_end))
-        - epoch_ms(greatest(w.started_at, w.window_start)),
+        {{ epoch_ms("least(w.responded_at, w.window_end)") }}
+        - {{ epoch_ms("greatest(w.started_at, w.window_start)") }},
         0
-    )), 0) as double) / 1000 as frt_business_seconds
+    )), 0) as double precision) / 1000 as frt_business_seconds
 from answered as a
 left join working_windows as w on w.inquiry_id = a.inquiry_id
 group by a.inquiry_id

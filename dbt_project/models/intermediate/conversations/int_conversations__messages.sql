@@ -38,12 +38,14 @@ sequenced as (
         row_number() over conversation as message_seq,
         lag(sender_type) over conversation as previous_sender_type,
         lag(sent_at) over conversation as previous_sent_at,
-        -- first later staff / customer message in the conversation
-        first_value(case when sender_type = 'staff' then sent_at end ignore nulls)
+        -- first later staff / customer message in the conversation. (FIRST_VALUE ... IGNORE
+        -- NULLS is not in PostgreSQL: the minimum of the later (msgtime_ms, msgid) keys, as
+        -- zero-padded text, is the same message; sent_at grows with msgtime_ms.)
+        min(case when sender_type = 'staff' then sent_at end)
             over later as next_staff_message_at,
-        first_value(case when sender_type = 'staff' then msgid end ignore nulls)
-            over later as next_staff_msgid,
-        first_value(case when sender_type = 'customer' then sent_at end ignore nulls)
+        substr(min(case when sender_type = 'staff' then {{ message_order_key() }} end)
+            over later, 21) as next_staff_msgid,
+        min(case when sender_type = 'customer' then sent_at end)
             over later as next_customer_message_at
     from messages
     window
@@ -61,7 +63,7 @@ flagged as (
             and previous_sender_type is distinct from 'customer' as is_inquiry_start,
         sender_type = 'staff'
             and (previous_sender_type is distinct from 'staff'
-                 or sent_at > previous_sent_at + interval 24 hour) as is_staff_run_start,
+                 or sent_at > previous_sent_at + interval '24 hour') as is_staff_run_start,
         sender_type = 'staff'
             and previous_sender_type is not distinct from 'customer' as is_response
     from sequenced
@@ -70,10 +72,11 @@ flagged as (
 islands as (
     select
         *,
-        last_value(case when is_inquiry_start then msgid end ignore nulls)
-            over running as last_inquiry_id,
-        last_value(case when is_staff_run_start then msgid end ignore nulls)
-            over running as last_staff_run_id
+        -- the latest start so far (LAST_VALUE ... IGNORE NULLS, portably: see above)
+        substr(max(case when is_inquiry_start then {{ message_order_key() }} end)
+            over running, 21) as last_inquiry_id,
+        substr(max(case when is_staff_run_start then {{ message_order_key() }} end)
+            over running, 21) as last_staff_run_id
     from flagged
     window running as (
         partition by external_userid, staff_id order by msgtime_ms, msgid

@@ -13,8 +13,8 @@ with staff_messages as (
 runs as (
     select
         staff_run_id,
-        any_value(external_userid) as external_userid,
-        any_value(staff_id) as staff_id,
+        {{ any_value('external_userid') }} as external_userid,
+        {{ any_value('staff_id') }} as staff_id,
         min(sent_at) as started_at,
         max(sent_at) as ended_at,
         count(*) as staff_messages,

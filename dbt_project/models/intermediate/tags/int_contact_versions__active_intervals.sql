@@ -48,8 +48,8 @@ islands as (
 
 select
     contact_id,
-    any_value(owner_staff_id) as owner_staff_id,
-    any_value(department) as department,
+    {{ any_value('owner_staff_id') }} as owner_staff_id,
+    {{ any_value('department') }} as department,
     min(valid_from) as active_from,
     -- the island's last version has no successor -> still active at the end of as_of
     case when count(valid_to) < count(*) then null else max(valid_to) end as active_to

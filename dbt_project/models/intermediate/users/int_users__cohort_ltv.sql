@@ -11,7 +11,7 @@ with buyers as (
 ),
 
 horizons as (
-    select unnest([30, 90, 180, 365]) as horizon_days
+    select {{ unnest_values([30, 90, 180, 365]) }} as horizon_days
 ),
 
 user_horizon_ltv as (
@@ -22,15 +22,15 @@ user_horizon_ltv as (
         b.department,
         b.first_purchase_at,
         h.horizon_days,
-        b.first_purchase_at + to_days(h.horizon_days) <= {{ end }} as is_mature,
+        b.first_purchase_at + h.horizon_days * interval '1 day' <= {{ end }} as is_mature,
         coalesce(sum(o.net_revenue), 0) as ltv
     from buyers as b
     cross join horizons as h
     left join {{ ref('fct_orders') }} as o
         on o.user_id = b.user_id
        and o.is_paid
-       and o.paid_at <= b.first_purchase_at + to_days(h.horizon_days)
-    group by all
+       and o.paid_at <= b.first_purchase_at + h.horizon_days * interval '1 day'
+    group by 1, 2, 3, 4, 5, 6, 7
 )
 
 select * from user_horizon_ltv

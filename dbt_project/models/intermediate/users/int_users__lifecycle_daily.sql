@@ -32,7 +32,7 @@ purchases as (
         ud.user_id,
         ud.date_day,
         count(*) filter (where o.is_qualifying) as qualifying_purchases,
-        count(*) filter (where o.is_qualifying and o.paid_at > ud.day_end - interval 365 day)
+        count(*) filter (where o.is_qualifying and o.paid_at > ud.day_end - interval '365 day')
             as qualifying_purchases_365d,
         sum(o.net_revenue) as ltv
     from user_days as ud
@@ -70,7 +70,7 @@ select
     date_day,
     case
         when qualifying_purchases_365d >= 3 then 'high_value'
-        when first_seen_at > day_end - interval 30 day then 'new'
+        when first_seen_at > day_end - interval '30 day' then 'new'
         when not interacted_30d and qualifying_purchases > 0
              and lifetime_aov < mean_lifetime_aov_of_buyers then 'churn_risk'
         when not interacted_30d then 'silent'

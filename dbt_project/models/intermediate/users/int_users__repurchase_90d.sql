@@ -15,7 +15,7 @@ repurchases as (
         on o.user_id = b.user_id
        and o.is_qualifying
        and o.paid_at > b.first_purchase_at
-       and o.paid_at <= b.first_purchase_at + interval 90 day
+       and o.paid_at <= b.first_purchase_at + interval '90 day'
     group by 1
 )
 
@@ -26,7 +26,7 @@ select
     b.department,
     b.first_purchase_at,
     cast(date_trunc('month', b.first_purchase_at) as date) as cohort_month,
-    b.first_purchase_at + interval 90 day <= {{ end }} as is_matured,
+    b.first_purchase_at + interval '90 day' <= {{ end }} as is_matured,
     r.first_repurchase_at is not null as is_repurchased,
     r.first_repurchase_at
 from buyers as b

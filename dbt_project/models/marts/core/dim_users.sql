@@ -60,10 +60,10 @@ orders as (
         min(paid_at) filter (where is_qualifying) as first_purchase_at,
         max(paid_at) filter (where is_qualifying) as last_purchase_at,
         count(*) filter (where is_qualifying) as qualifying_purchases,
-        count(*) filter (where is_qualifying and paid_at > {{ end }} - interval 365 day)
+        count(*) filter (where is_qualifying and paid_at > {{ end }} - interval '365 day')
             as qualifying_purchases_365d,
         coalesce(sum(net_revenue) filter (where is_paid), 0) as ltv,
-        coalesce(sum(net_revenue) filter (where is_paid and paid_at > {{ end }} - interval 365 day), 0)
+        coalesce(sum(net_revenue) filter (where is_paid and paid_at > {{ end }} - interval '365 day'), 0)
             as net_revenue_365d
     from {{ ref('fct_orders') }}
     where user_id is not null
@@ -75,18 +75,19 @@ interactions as (
         user_id,
         max(interaction_at) as last_interaction_at,
         min(interaction_at) filter (where interaction_type = 'message') as first_message_at,
-        count(*) filter (where interaction_at > {{ end }} - interval 30 day) as interactions_30d
+        count(*) filter (where interaction_at > {{ end }} - interval '30 day') as interactions_30d
     from {{ ref('int_users__interactions') }}
     group by 1
 ),
 
 nps as (
-    select i.user_id, s.score as latest_nps_score, s.submitted_at as latest_nps_at
+    select {{ distinct_on('i.user_id') }}
+        i.user_id, s.score as latest_nps_score, s.submitted_at as latest_nps_at
     from {{ ref('stg_crm__surveys') }} as s
     inner join identities as i
         on i.identifier_type = 'contact_id' and i.identifier_value = s.contact_id
     where s.submitted_at < {{ end }}
-    qualify row_number() over (partition by i.user_id order by s.submitted_at desc, s.response_id desc) = 1
+    {{ keep_first('i.user_id', 's.submitted_at desc, s.response_id desc') }}
 ),
 
 tags as (
@@ -121,7 +122,7 @@ joined as (
         coalesce(o.qualifying_purchases_365d, 0) as qualifying_purchases_365d,
         cast(coalesce(o.ltv, 0) as decimal(18, 2)) as ltv,
         cast(coalesce(o.net_revenue_365d, 0) as decimal(18, 2)) as net_revenue_365d,
-        cast(o.ltv / nullif(o.qualifying_purchases, 0) as decimal(18, 2)) as lifetime_aov,
+        {{ decimal_of_double("o.ltv / nullif(o.qualifying_purchases, 0)") }} as lifetime_aov,
         it.last_interaction_at,
         coalesce(it.interactions_30d, 0) as interactions_30d,
         n.latest_nps_score,
@@ -175,7 +176,7 @@ select
     interactions_30d,
     case
         when qualifying_purchases_365d >= 3 then 'high_value'
-        when first_seen_at > {{ end }} - interval 30 day then 'new'
+        when first_seen_at > {{ end }} - interval '30 day' then 'new'
         when interactions_30d = 0 and qualifying_purchases > 0
              and lifetime_aov < mean_lifetime_aov_of_buyers then 'churn_risk'
         when interactions_30d = 0 then 'silent'

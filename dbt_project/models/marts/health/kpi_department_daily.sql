@@ -29,8 +29,8 @@ grid as (
 -- new contacts (flow): contacts created that day, by owning department
 new_contacts as (
     select date as date_day, department, 'new_contacts' as kpi,
-           cast(new_contacts as double) as value, cast(new_contacts as double) as numerator,
-           cast(null as double) as denominator
+           cast(new_contacts as double precision) as value, cast(new_contacts as double precision) as numerator,
+           cast(null as double precision) as denominator
     from {{ ref('kpi_new_contacts_daily') }}
     where source_channel = 'all'
 ),
@@ -44,9 +44,9 @@ campaign_days as (
         c.channel,
         coalesce(c.department, 'unknown') as department,
         cast(s.spend_day as date) as spend_day,
-        cast(c.spend_cny as double) / (datediff('day', c.start_date, c.end_date) + 1) as spend
+        cast(c.spend_cny as double precision) / ({{ dbt.datediff('c.start_date', 'c.end_date', 'day') }} + 1) as spend
     from {{ ref('stg_crm__campaigns') }} as c,
-        unnest(generate_series(cast(c.start_date as timestamp), cast(c.end_date as timestamp), interval 1 day))
+        {{ day_series('cast(c.start_date as timestamp)', 'cast(c.end_date as timestamp)') }}
             as s(spend_day)
     where c.end_date >= c.start_date
 ),
@@ -92,47 +92,47 @@ mtd_new_contacts as (
 cac as (
     select s.date_day, s.department, 'cac' as kpi,
            s.spend / nullif(n.new_contacts, 0) as value, s.spend as numerator,
-           cast(n.new_contacts as double) as denominator
+           cast(n.new_contacts as double precision) as denominator
     from mtd_spend as s
     left join mtd_new_contacts as n using (date_day, department)
 ),
 
 tag_completeness as (
     select date as date_day, department, 'tag_completeness', tag_completeness,
-           cast(complete_contacts as double), cast(active_contacts as double)
+           cast(complete_contacts as double precision), cast(active_contacts as double precision)
     from {{ ref('kpi_tag_completeness_daily') }}
 ),
 
 tagging_sla as (
     select date as date_day, department, 'tagging_sla_6h', tagging_sla_6h,
-           cast(tagged_within_6h as double), cast(matured_6h as double)
+           cast(tagged_within_6h as double precision), cast(matured_6h as double precision)
     from {{ ref('kpi_tagging_sla_daily') }}
 ),
 
 content_open as (
     select date as date_day, department, 'content_open_rate', open_rate,
-           cast(openers as double), cast(reached_recipients as double)
+           cast(openers as double precision), cast(reached_recipients as double precision)
     from {{ ref('kpi_content_daily') }}
     where channel = 'all'
 ),
 
 one_on_one as (
     select "date" as date_day, department, 'one_on_one_effective_rate', effective_rate_48h,
-           cast(effective_outreaches as double), cast(matured_outreaches as double)
+           cast(effective_outreaches as double precision), cast(matured_outreaches as double precision)
     from {{ ref('kpi_one_on_one_effective_department_daily') }}
 ),
 
 response as (
     select "date" as date_day, department, 'response_rate_2h' as kpi, response_rate_2h as value,
-           cast(answered_2h as double) as numerator, cast(matured_2h as double) as denominator
+           cast(answered_2h as double precision) as numerator, cast(matured_2h as double precision) as denominator
     from {{ ref('kpi_response_department_daily') }}
     union all
     select "date", department, 'response_rate_48h', response_rate_48h,
-           cast(answered_48h as double), cast(matured_48h as double)
+           cast(answered_48h as double precision), cast(matured_48h as double precision)
     from {{ ref('kpi_response_department_daily') }}
     union all
-    select "date", department, 'frt_p50_seconds', cast(frt_p50_seconds as double),
-           null, cast(inquiries as double)
+    select "date", department, 'frt_p50_seconds', cast(frt_p50_seconds as double precision),
+           null, cast(inquiries as double precision)
     from {{ ref('kpi_response_department_daily') }}
 ),
 
@@ -146,15 +146,15 @@ repurchase_users as (
 latest_matured_cohort as (
     select date_day, day_end,
            (select max(m.cohort_month) from repurchase_users as m
-            where m.cohort_month + interval 1 month + interval 90 day <= d.day_end) as cohort_month
+            where m.cohort_month + interval '1 month' + interval '90 day' <= d.day_end) as cohort_month
     from days as d
 ),
 
 repurchase as (
     select l.date_day, g.department, 'repurchase_rate_90d' as kpi,
-           count(*) filter (where r.is_repurchased) / nullif(count(r.cohort_month), 0) as value,
-           cast(count(*) filter (where r.is_repurchased) as double) as numerator,
-           cast(count(r.cohort_month) as double) as denominator
+           cast(count(*) filter (where r.is_repurchased) as double precision) / nullif(count(r.cohort_month), 0) as value,
+           cast(count(*) filter (where r.is_repurchased) as double precision) as numerator,
+           cast(count(r.cohort_month) as double precision) as denominator
     from latest_matured_cohort as l
     cross join departments as g
     left join repurchase_users as r
@@ -164,11 +164,11 @@ repurchase as (
 ),
 
 sales as (
-    select date as date_day, department, 'aov' as kpi, cast(aov as double) as value,
-           cast(net_revenue as double) as numerator, cast(qualifying_purchases as double) as denominator
+    select date as date_day, department, 'aov' as kpi, cast(aov as double precision) as value,
+           cast(net_revenue as double precision) as numerator, cast(qualifying_purchases as double precision) as denominator
     from {{ ref('kpi_sales_daily') }}
     union all
-    select date, department, 'net_revenue', cast(net_revenue as double), cast(net_revenue as double), null
+    select date, department, 'net_revenue', cast(net_revenue as double precision), cast(net_revenue as double precision), null
     from {{ ref('kpi_sales_daily') }}
 ),
 
@@ -184,25 +184,24 @@ surveys as (
 ),
 
 mtd_answers as (
-    select d.date_day, s.department, s.score
+    select {{ distinct_on('d.date_day, s.contact_id') }} d.date_day, s.department, s.score
     from days as d
     inner join surveys as s
         on s.submitted_at >= d.month_start and s.submitted_at < d.day_end
-    qualify row_number() over (
-        partition by d.date_day, s.contact_id order by s.submitted_at desc, s.response_id desc
-    ) = 1
+    {{ keep_first('d.date_day, s.contact_id', 's.submitted_at desc, s.response_id desc') }}
 ),
 
 nps as (
     select date_day, department, 'nps' as kpi,
-           100.0 * (count(*) filter (where score >= 9) - count(*) filter (where score <= 6)) / count(*) as value,
-           cast(count(*) filter (where score >= 9) - count(*) filter (where score <= 6) as double) as numerator,
-           cast(count(*) as double) as denominator
+           cast(100.0 * (count(*) filter (where score >= 9) - count(*) filter (where score <= 6)) as double precision)
+               / count(*) as value,
+           cast(count(*) filter (where score >= 9) - count(*) filter (where score <= 6) as double precision) as numerator,
+           cast(count(*) as double precision) as denominator
     from (
         select date_day, department, score from mtd_answers
         union all
         select date_day, 'all', score from mtd_answers
-    )
+    ) as answers
     group by 1, 2
 ),
 
@@ -221,11 +220,11 @@ kpis as (
 
 -- the KPIs of kpis.md: each has a row every day, with a NULL value when nothing defines it yet
 kpi_names as (
-    select unnest([
-        'new_contacts', 'cac', 'tag_completeness', 'tagging_sla_6h', 'content_open_rate',
-        'one_on_one_effective_rate', 'response_rate_2h', 'response_rate_48h', 'frt_p50_seconds',
-        'repurchase_rate_90d', 'aov', 'net_revenue', 'nps'
-    ]) as kpi
+    select {{ unnest_values([
+        "'new_contacts'", "'cac'", "'tag_completeness'", "'tagging_sla_6h'", "'content_open_rate'",
+        "'one_on_one_effective_rate'", "'response_rate_2h'", "'response_rate_48h'",
+        "'frt_p50_seconds'", "'repurchase_rate_90d'", "'aov'", "'net_revenue'", "'nps'"
+    ]) }} as kpi
 ),
 
 -- every department, day and KPI has a row, even when a mart has no row for it
@@ -258,10 +257,10 @@ scored as (
     select
         *,
         -- relative miss: how far the value falls short of the target, as a share of the target
-        round(case direction
+        {{ round_double("case direction
             when 'higher_is_better' then (target - value) / nullif(abs(target), 0)
             when 'lower_is_better' then (value - target) / nullif(abs(target), 0)
-        end, 9) as shortfall
+        end", 9) }} as shortfall
     from targeted
 )
 
@@ -271,7 +270,7 @@ select
     date_day as date,
     department,
     kpi,
-    round(value, 9) as value,
+    {{ round_double('value', 9) }} as value,
     target,
     case
         when target is null then 'no_target'
@@ -281,8 +280,8 @@ select
         when shortfall < yellow_band then 'yellow'
         else 'red'
     end as status,
-    round(numerator, 6) as numerator,
-    round(denominator, 6) as denominator,
+    {{ round_double('numerator', 6) }} as numerator,
+    {{ round_double('denominator', 6) }} as denominator,
     direction,
     unit,
     shortfall

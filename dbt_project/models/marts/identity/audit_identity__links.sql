@@ -19,5 +19,5 @@ select
     count(distinct ri.record_key) filter (where ri.record_type = 'community') as community_linked
 from record_identifiers as ri
 inner join users as u using (identifier_type, identifier_value)
-group by all
+group by 1, 2, 3
 having count(distinct ri.record_type || ':' || ri.record_key) >= 2

@@ -18,7 +18,7 @@ campaigns as (
         start_date,
         end_date,
         spend_cny,
-        datediff('day', start_date, end_date) + 1 as campaign_days
+        {{ dbt.datediff('start_date', 'end_date', 'day') }} + 1 as campaign_days
     from {{ ref('stg_crm__campaigns') }}
     where end_date >= start_date
 ),
@@ -28,9 +28,9 @@ campaign_days as (
         campaigns.campaign_id,
         cast(date_trunc('month', days.spend_day) as date) as month_start
     from campaigns,
-        unnest(generate_series(
-            cast(campaigns.start_date as timestamp), cast(campaigns.end_date as timestamp), interval 1 day
-        )) as days(spend_day)
+        {{ day_series(
+            'cast(campaigns.start_date as timestamp)', 'cast(campaigns.end_date as timestamp)'
+        ) }} as days(spend_day)
     where days.spend_day < {{ as_of_end() }}
 ),
 
@@ -39,7 +39,7 @@ campaign_months as (
     select
         campaigns.channel,
         campaign_days.month_start,
-        cast(campaigns.spend_cny as double) * count(*) / any_value(campaigns.campaign_days) as allocated_spend
+        cast(campaigns.spend_cny as double precision) * count(*) / {{ any_value('campaigns.campaign_days') }} as allocated_spend
     from campaign_days
     inner join campaigns on campaigns.campaign_id = campaign_days.campaign_id
     group by campaigns.campaign_id, campaigns.channel, campaigns.spend_cny, campaign_days.month_start
@@ -87,7 +87,7 @@ combined as (
     select
         months.month_start,
         channels.channel,
-        cast(coalesce(monthly_spend.spend_cny, 0) as decimal(18, 2)) as spend_cny,
+        {{ decimal_of_double("coalesce(monthly_spend.spend_cny, 0)") }} as spend_cny,
         coalesce(monthly_contacts.new_contacts, 0) as new_contacts,
         coalesce(monthly_spend.spend_cny, 0) as exact_spend
     from months
@@ -103,5 +103,5 @@ select
     channel,
     spend_cny,
     new_contacts,
-    case when new_contacts > 0 then cast(exact_spend / new_contacts as decimal(18, 2)) end as cac
+    case when new_contacts > 0 then {{ decimal_of_double("exact_spend / new_contacts") }} end as cac
 from combined

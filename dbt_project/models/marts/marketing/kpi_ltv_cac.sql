@@ -10,9 +10,9 @@ with cohorts as (
 ),
 
 longest as (
-    select *
+    select {{ distinct_on('channel') }} *
     from cohorts
-    qualify row_number() over (partition by channel order by horizon_days desc) = 1
+    {{ keep_first('channel', 'horizon_days desc') }}
 ),
 
 cac as (
@@ -31,10 +31,10 @@ select
     c.channel,
     l.horizon_days as ltv_horizon_days,
     l.users as ltv_users,
-    cast(l.total_ltv / nullif(l.users, 0) as decimal(18, 2)) as ltv,
+    {{ decimal_of_double("l.total_ltv / nullif(l.users, 0)") }} as ltv,
     cast(k.spend_cny as decimal(18, 2)) as spend_cny,
     k.new_contacts,
-    cast(k.spend_cny / nullif(k.new_contacts, 0) as decimal(18, 2)) as cac,
+    {{ decimal_of_double("k.spend_cny / nullif(k.new_contacts, 0)") }} as cac,
     (l.total_ltv / nullif(l.users, 0)) / nullif(k.spend_cny / nullif(k.new_contacts, 0), 0) as ltv_cac_ratio,
     (l.total_ltv / nullif(l.users, 0)) / nullif(k.spend_cny / nullif(k.new_contacts, 0), 0) >= 3
         as meets_ltv_cac_bar

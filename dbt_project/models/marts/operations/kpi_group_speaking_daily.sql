@@ -44,7 +44,7 @@ rooms as (
     select roomid, department from known_rooms
     union
     select roomid, 'unknown'
-    from (select roomid from memberships union select roomid from speaking)
+    from (select roomid from memberships union select roomid from speaking) as rooms
     where roomid not in (select roomid from known_rooms)
 ),
 
@@ -101,8 +101,8 @@ member_deltas as (
         union all
         select level_roomid, level_department, cast(member_to as date), -1 from level_members
         where member_to < {{ open_end() }}
-    )
-    group by all
+    ) as member_changes
+    group by 1, 2, 3
 ),
 
 level_speakers as (
@@ -120,8 +120,8 @@ speaker_status as (
         on level_members.level_roomid = level_speakers.level_roomid
        and level_members.level_department = level_speakers.level_department
        and level_members.customer_id = level_speakers.customer_id
-       and level_members.member_from < level_speakers.spoke_date + interval 1 day
-       and level_members.member_to >= level_speakers.spoke_date + interval 1 day
+       and level_members.member_from < level_speakers.spoke_date + interval '1 day'
+       and level_members.member_to >= level_speakers.spoke_date + interval '1 day'
 ),
 
 daily_speakers as (
@@ -130,7 +130,7 @@ daily_speakers as (
         count(*) filter (where is_member_at_end) as speakers,
         count(*) filter (where not is_member_at_end) as non_member_speakers
     from speaker_status
-    group by all
+    group by 1, 2, 3
 ),
 
 levels as (
@@ -164,7 +164,7 @@ select
     stock.level_department as department,
     cast(stock.members as bigint) as members,
     coalesce(daily_speakers.speakers, 0) as speakers,
-    case when stock.members > 0 then cast(coalesce(daily_speakers.speakers, 0) as double) / stock.members end as speaking_rate,
+    case when stock.members > 0 then cast(coalesce(daily_speakers.speakers, 0) as double precision) / stock.members end as speaking_rate,
     coalesce(daily_speakers.non_member_speakers, 0) as non_member_speakers
 from stock
 left join daily_speakers

@@ -21,11 +21,9 @@ answers as (
 ),
 
 latest_answers as (
-    select *
+    select {{ distinct_on('contact_id, month_start') }} *
     from answers
-    qualify row_number() over (
-        partition by contact_id, month_start order by submitted_at desc, response_id desc
-    ) = 1
+    {{ keep_first('contact_id, month_start', 'submitted_at desc, response_id desc') }}
 ),
 
 classified as (
@@ -67,7 +65,7 @@ select
     coalesce(monthly.detractors, 0) as detractors,
     case
         when monthly.responses > 0
-        then 100.0 * (monthly.promoters - monthly.detractors) / monthly.responses
+        then cast(100.0 * (monthly.promoters - monthly.detractors) as double precision) / monthly.responses
     end as nps
 from months
 cross join departments

@@ -58,7 +58,7 @@ coverage_changes as (
         select contact_id, covered_from as changed_at, 1 as delta from group_coverage
         union all
         select contact_id, covered_to, -1 from group_coverage where covered_to < {{ open_end() }}
-    )
+    ) as changes
     group by contact_id, changed_at
     having sum(delta) <> 0
 ),
@@ -116,7 +116,7 @@ daily_deltas as (
         sum(active_delta) as active_delta,
         sum(complete_delta) as complete_delta
     from deltas
-    group by all
+    group by 1, 2
 ),
 
 daily_deltas_with_total as (
@@ -151,5 +151,5 @@ select
     department,
     cast(active_contacts as bigint) as active_contacts,
     cast(complete_contacts as bigint) as complete_contacts,
-    case when active_contacts > 0 then cast(complete_contacts as double) / active_contacts end as tag_completeness
+    case when active_contacts > 0 then cast(complete_contacts as double precision) / active_contacts end as tag_completeness
 from stock

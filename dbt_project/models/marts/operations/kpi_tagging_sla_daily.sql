@@ -30,8 +30,8 @@ per_contact as (
     select
         cast(contacts.created_at as date) as created_date,
         contacts.department,
-        contacts.created_at + interval 6 hour <= {{ as_of_end() }} as is_matured,
-        coalesce(first_adds.first_added_at <= contacts.created_at + interval 6 hour, false) as is_tagged_within_6h,
+        contacts.created_at + interval '6 hour' <= {{ as_of_end() }} as is_matured,
+        coalesce(first_adds.first_added_at <= contacts.created_at + interval '6 hour', false) as is_tagged_within_6h,
         coalesce(first_adds.first_added_at < contacts.created_at, false) as is_tagged_before_created
     from contacts
     left join first_adds on first_adds.contact_id = contacts.contact_id
@@ -63,7 +63,7 @@ select
     coalesce(daily.contacts_created, 0) as contacts_created,
     coalesce(daily.matured_6h, 0) as matured_6h,
     coalesce(daily.tagged_within_6h, 0) as tagged_within_6h,
-    case when daily.matured_6h > 0 then cast(daily.tagged_within_6h as double) / daily.matured_6h end as tagging_sla_6h,
+    case when daily.matured_6h > 0 then cast(daily.tagged_within_6h as double precision) / daily.matured_6h end as tagging_sla_6h,
     coalesce(daily.tagged_before_created, 0) as tagged_before_created
 from calendar
 cross join departments

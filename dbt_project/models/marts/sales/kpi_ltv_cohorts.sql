@@ -22,7 +22,7 @@ select
     channel,
     count(*) as users,
     bool_and(is_mature) as is_complete,
-    case when bool_and(is_mature) then cast(avg(ltv) as decimal(18, 2)) end as avg_ltv,
+    case when bool_and(is_mature) then {{ decimal_of_double("avg(ltv)") }} end as avg_ltv,
     case when bool_and(is_mature) then cast(sum(ltv) as decimal(18, 2)) end as total_ltv,
     count(*) filter (where is_mature) as matured_users
 from by_channel

@@ -13,10 +13,10 @@ select
     c.users,
     c.avg_ltv as avg_ltv_365d,
     c.is_complete,
-    cast(c.cohort_month - interval 1 year as date) as prior_cohort_month,
+    cast(c.cohort_month - interval '1 year' as date) as prior_cohort_month,
     p.users as prior_users,
     p.avg_ltv as prior_avg_ltv_365d,
     c.avg_ltv / nullif(p.avg_ltv, 0) - 1 as ltv_yoy_growth
 from cohorts as c
 left join cohorts as p
-    on p.channel = c.channel and p.cohort_month = cast(c.cohort_month - interval 1 year as date)
+    on p.channel = c.channel and p.cohort_month = cast(c.cohort_month - interval '1 year' as date)

@@ -45,7 +45,7 @@ select
     coalesce(x.paid_orders, 0) as paid_orders,
     coalesce(x.qualifying_purchases, 0) as qualifying_purchases,
     cast(coalesce(x.net_revenue, 0) as decimal(18, 2)) as net_revenue,
-    cast(x.net_revenue / nullif(x.qualifying_purchases, 0) as decimal(18, 2)) as aov,
+    {{ decimal_of_double("x.net_revenue / nullif(x.qualifying_purchases, 0)") }} as aov,
     coalesce(x.buyers, 0) as buyers,
     coalesce(x.first_purchases, 0) as first_purchases
 from {{ ref('dim_dates') }} as d

@@ -33,10 +33,10 @@ select
     b.frt_business_seconds,
     i.response_msgid,
     i.customer_messages,
-    i.started_at + interval 2 hour <= {{ as_of_end() }} as is_matured_2h,
-    coalesce(i.responded_at <= i.started_at + interval 2 hour, false) as is_answered_2h,
-    i.started_at + interval 48 hour <= {{ as_of_end() }} as is_matured_48h,
-    coalesce(i.responded_at <= i.started_at + interval 48 hour, false) as is_answered_48h
+    i.started_at + interval '2 hour' <= {{ as_of_end() }} as is_matured_2h,
+    coalesce(i.responded_at <= i.started_at + interval '2 hour', false) as is_answered_2h,
+    i.started_at + interval '48 hour' <= {{ as_of_end() }} as is_matured_48h,
+    coalesce(i.responded_at <= i.started_at + interval '48 hour', false) as is_answered_48h
 from inquiries as i
 left join business_frt as b on b.inquiry_id = i.inquiry_id
 left join staff as s on s.staff_id = i.staff_id

@@ -28,8 +28,8 @@ select
     r.ended_at,
     r.staff_messages,
     r.next_customer_message_at,
-    r.started_at + interval 48 hour <= {{ as_of_end() }} as is_matured_48h,
-    coalesce(r.next_customer_message_at <= r.started_at + interval 48 hour, false) as is_effective
+    r.started_at + interval '48 hour' <= {{ as_of_end() }} as is_matured_48h,
+    coalesce(r.next_customer_message_at <= r.started_at + interval '48 hour', false) as is_effective
 from runs as r
 left join staff as s on s.staff_id = r.staff_id
 left join identifiers as ui on ui.identifier_value = r.external_userid

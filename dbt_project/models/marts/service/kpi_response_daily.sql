@@ -21,9 +21,9 @@ select
     count(*) filter (where is_matured_48h and is_answered_48h) as answered_48h,
     {{ conversations_rate('count(*) filter (where is_matured_48h and is_answered_48h)',
                           'count(*) filter (where is_matured_48h)') }} as response_rate_48h,
-    round(quantile_cont(frt_seconds, 0.5), 3) as frt_p50_seconds,
-    round(quantile_cont(frt_seconds, 0.9), 3) as frt_p90_seconds,
-    round(quantile_cont(frt_business_seconds, 0.5), 3) as frt_business_p50_seconds,
-    round(quantile_cont(frt_business_seconds, 0.9), 3) as frt_business_p90_seconds
+    {{ round_double(percentile_cont('frt_seconds', 0.5), 3) }} as frt_p50_seconds,
+    {{ round_double(percentile_cont('frt_seconds', 0.9), 3) }} as frt_p90_seconds,
+    {{ round_double(percentile_cont('frt_business_seconds', 0.5), 3) }} as frt_business_p50_seconds,
+    {{ round_double(percentile_cont('frt_business_seconds', 0.9), 3) }} as frt_business_p90_seconds
 from inquiries
 group by started_date, staff_id, department

@@ -29,10 +29,10 @@ aggregated as (
         count(*) filter (where is_matured_2h and is_answered_2h) as answered_2h,
         count(*) filter (where is_matured_48h) as matured_48h,
         count(*) filter (where is_matured_48h and is_answered_48h) as answered_48h,
-        round(quantile_cont(frt_seconds, 0.5), 3) as frt_p50_seconds,
-        round(quantile_cont(frt_seconds, 0.9), 3) as frt_p90_seconds,
-        round(quantile_cont(frt_business_seconds, 0.5), 3) as frt_business_p50_seconds,
-        round(quantile_cont(frt_business_seconds, 0.9), 3) as frt_business_p90_seconds
+        {{ round_double(percentile_cont('frt_seconds', 0.5), 3) }} as frt_p50_seconds,
+        {{ round_double(percentile_cont('frt_seconds', 0.9), 3) }} as frt_p90_seconds,
+        {{ round_double(percentile_cont('frt_business_seconds', 0.5), 3) }} as frt_business_p50_seconds,
+        {{ round_double(percentile_cont('frt_business_seconds', 0.9), 3) }} as frt_business_p90_seconds
     from inquiries
     group by grouping sets ((started_date, department), (started_date))
 )

@@ -28,8 +28,5 @@ candidates as (
     {{ existing_versions_of('typed', 'content_event_id') }}
 )
 
-select * from candidates
-qualify row_number() over (
-    partition by content_event_id
-    order by _dt desc, _file desc, _line desc
-) = 1
+select {{ distinct_on('content_event_id') }} * from candidates
+{{ keep_first('content_event_id', '_dt desc, _file desc, _line desc') }}

@@ -4,7 +4,7 @@ with source as (
     where {{ delivered_by_as_of() }}
 )
 
-select
+select {{ distinct_on('push_id') }}
     push_id,
     {{ clean_text('content_id') }} as content_id,
     {{ clean_text('title') }} as title,

@@ -4,7 +4,7 @@ with source as (
     where {{ delivered_by_as_of() }}
 )
 
-select
+select {{ distinct_on('roomid, member_id, action, event_time') }}
     md5(concat_ws('|', roomid, member_id, action, event_time)) as membership_event_id,
     roomid,
     member_id,
@@ -13,7 +13,4 @@ select
     {{ epoch_ms_time('event_time') }} as event_at,
     _dt, _file, _line, _load_id
 from source
-qualify row_number() over (
-    partition by roomid, member_id, action, event_time
-    order by _dt desc, _file desc, _line desc
-) = 1
+{{ keep_first('roomid, member_id, action, event_time', '_dt desc, _file desc, _line desc') }}

@@ -4,7 +4,7 @@ with source as (
     where {{ delivered_by_as_of() }}
 )
 
-select
+select {{ distinct_on('roomid') }}
     roomid,
     {{ clean_text('name') }} as name,
     {{ clean_text('owner_staff_id') }} as owner_staff_id,

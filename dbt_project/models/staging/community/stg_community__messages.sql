@@ -21,14 +21,14 @@ typed as (
         "from" as sender_id,
         from_type as sender_type,
         tolist,
-        json_extract_string(tolist, '$[0]') as first_recipient_id,
+        {{ json_array_text('tolist', 0) }} as first_recipient_id,
         case
             when from_type = 'customer' then "from"
-            when chat_type = 'single' then json_extract_string(tolist, '$[0]')
+            when chat_type = 'single' then {{ json_array_text('tolist', 0) }}
         end as customer_id,
         case
             when from_type in ('staff', 'bot') then "from"
-            when chat_type = 'single' then json_extract_string(tolist, '$[0]')
+            when chat_type = 'single' then {{ json_array_text('tolist', 0) }}
         end as staff_id,
         cast(msgtime as bigint) as msgtime_ms,
         {{ epoch_ms_time('msgtime') }} as sent_at,
@@ -45,5 +45,5 @@ candidates as (
     {{ existing_versions_of('typed', 'msgid') }}
 )
 
-select * from candidates
+select {{ distinct_on('msgid') }} * from candidates
 {{ latest_version('msgid', 'msgtime_ms') }}

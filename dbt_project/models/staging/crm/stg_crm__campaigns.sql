@@ -4,7 +4,7 @@ with source as (
     where {{ delivered_by_as_of() }}
 )
 
-select
+select {{ distinct_on('campaign_id') }}
     campaign_id,
     coalesce({{ clean_text('channel') }}, 'unknown') as channel,
     {{ clean_text('department') }} as department,

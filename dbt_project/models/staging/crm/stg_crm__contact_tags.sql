@@ -4,7 +4,7 @@ with source as (
     where {{ delivered_by_as_of() }}
 )
 
-select
+select {{ distinct_on('source.contact_id, source.tag_group, source.tag_name, source.action, source.tagged_at') }}
     md5(concat_ws('|', contact_id, tag_group, tag_name, action, tagged_at)) as tag_event_id,
     contact_id,
     trim(tag_group) as tag_group,
@@ -15,7 +15,4 @@ select
     {{ clean_text('staff_id') }} is null as is_automated,
     _dt, _file, _line, _load_id
 from source
-qualify row_number() over (
-    partition by contact_id, tag_group, tag_name, action, tagged_at
-    order by _dt desc, _file desc, _line desc
-) = 1
+{{ keep_first('source.contact_id, source.tag_group, source.tag_name, source.action, source.tagged_at', '_dt desc, _file desc, _line desc') }}

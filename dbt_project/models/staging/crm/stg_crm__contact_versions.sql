@@ -5,7 +5,7 @@ with source as (
     where {{ delivered_by_as_of() }}
 )
 
-select
+select {{ distinct_on('source.contact_id, source.updated_at') }}
     contact_id,
     {{ clean_text('external_userid') }} as external_userid,
     {{ clean_text('unionid') }} as unionid,
@@ -18,6 +18,4 @@ select
     is_deleted = 'true' as is_deleted,
     _dt, _file, _line
 from source
-qualify row_number() over (
-    partition by contact_id, updated_at order by _dt desc, _file desc, _line desc
-) = 1
+{{ keep_first('source.contact_id, source.updated_at', '_dt desc, _file desc, _line desc') }}

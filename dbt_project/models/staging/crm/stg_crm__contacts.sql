@@ -23,5 +23,5 @@ typed as (
     from source
 )
 
-select * from typed
+select {{ distinct_on('contact_id') }} * from typed
 {{ latest_version('contact_id', 'updated_at') }}

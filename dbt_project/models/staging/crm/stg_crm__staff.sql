@@ -4,12 +4,12 @@ with source as (
     where {{ delivered_by_as_of() }}
 )
 
-select
+select {{ distinct_on('staff_id') }}
     staff_id,
     {{ clean_text('name') }} as name,
     coalesce({{ clean_text('department') }}, 'unknown') as department,
     {{ clean_text('role') }} as role,
-    coalesce(try_cast(is_active as boolean), true) as is_active,
+    coalesce({{ try_cast('is_active', 'boolean') }}, true) as is_active,
     {{ crm_time('updated_at') }} as updated_at,
     _dt, _file, _line, _load_id
 from source

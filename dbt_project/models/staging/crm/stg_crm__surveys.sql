@@ -4,7 +4,7 @@ with source as (
     where {{ delivered_by_as_of() }}
 )
 
-select
+select {{ distinct_on('response_id') }}
     response_id,
     contact_id,
     cast(score as integer) as score,

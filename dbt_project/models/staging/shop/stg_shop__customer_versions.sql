@@ -5,7 +5,7 @@ with source as (
     where {{ delivered_by_as_of() }}
 )
 
-select
+select {{ distinct_on('source.buyer_id, cast(source.updated_at as timestamptz)') }}
     buyer_id,
     {{ normalize_phone('phone') }} as phone_normalized,
     {{ clean_text('unionid') }} as unionid,
@@ -13,7 +13,4 @@ select
     {{ shop_time('updated_at') }} as updated_at,
     _dt, _file, _line
 from source
-qualify row_number() over (
-    partition by buyer_id, cast(updated_at as timestamptz)
-    order by _dt desc, _file desc, _line desc
-) = 1
+{{ keep_first('source.buyer_id, cast(source.updated_at as timestamptz)', '_dt desc, _file desc, _line desc') }}

@@ -4,7 +4,7 @@ with source as (
     where {{ delivered_by_as_of() }}
 )
 
-select
+select {{ distinct_on('buyer_id') }}
     buyer_id,
     {{ normalize_phone('phone') }} as phone_normalized,
     {{ clean_text('unionid') }} as unionid,

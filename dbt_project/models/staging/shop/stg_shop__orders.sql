@@ -41,5 +41,5 @@ candidates as (
     {{ existing_versions_of('typed', 'order_id') }}
 )
 
-select * from candidates
+select {{ distinct_on('order_id') }} * from candidates
 {{ latest_version('order_id', 'updated_at_utc') }}

@@ -4,7 +4,7 @@ with source as (
     where {{ delivered_by_as_of() }}
 )
 
-select
+select {{ distinct_on('refund_id') }}
     refund_id,
     order_id,
     cast(amount as decimal(18, 2)) as amount,

@@ -1,0 +1,200 @@
+{#- Cross-database SQL: the project builds on DuckDB (the default target) and on PostgreSQL
+    (target `postgres`, include/siyu/postgres.py). Where the two dialects differ and dbt-core
+    has no cross-database macro, the models call one of these; each dispatches on the adapter
+    (`adapter.dispatch`, namespace `siyu`), with the DuckDB version the exact SQL the models
+    used before the port, so the DuckDB build does not change. -#}
+
+{#- Keep one row per `partition`: the first by `order`. DuckDB filters with QUALIFY; PostgreSQL
+    has no QUALIFY, and a wrapping subquery would need the column list (no `* EXCLUDE`), so it
+    uses DISTINCT ON: `select {{ distinct_on(p) }} ... from ... {{ keep_first(p, o) }}`.
+    PostgreSQL resolves a bare name in DISTINCT ON / ORDER BY to an *output* column first, so
+    callers write expressions whose meaning does not depend on that (qualified or unshadowed
+    input columns). -#}
+{% macro distinct_on(partition) -%}
+    {{ return(adapter.dispatch('distinct_on', 'siyu')(partition)) }}
+{%- endmacro %}
+{% macro default__distinct_on(partition) -%}{%- endmacro %}
+{% macro postgres__distinct_on(partition) -%}distinct on ({{ partition }}){%- endmacro %}
+
+{% macro keep_first(partition, order) -%}
+    {{ return(adapter.dispatch('keep_first', 'siyu')(partition, order)) }}
+{%- endmacro %}
+{% macro default__keep_first(partition, order) -%}
+qualify row_number() over (partition by {{ partition }} order by {{ order }}) = 1
+{%- endmacro %}
+{% macro postgres__keep_first(partition, order) -%}
+order by {{ partition }}, {{ order }}
+{%- endmacro %}
+
+{#- Union of the new batch and the table's current rows. DuckDB matches columns by name;
+    PostgreSQL by position, which is the same here: both sides select * of tables built by
+    the same model SQL. -#}
+{% macro union_all_by_name() -%}
+    {{ return(adapter.dispatch('union_all_by_name', 'siyu')()) }}
+{%- endmacro %}
+{% macro default__union_all_by_name() -%}union all by name{%- endmacro %}
+{% macro postgres__union_all_by_name() -%}union all{%- endmacro %}
+
+{#- NULL instead of an error when the text is not a valid value of the type (DuckDB
+    TRY_CAST). PostgreSQL 15 has no safe cast, so the text is checked by pattern first. -#}
+{% macro try_cast(expr, type) -%}
+    {{ return(adapter.dispatch('try_cast', 'siyu')(expr, type)) }}
+{%- endmacro %}
+{% macro default__try_cast(expr, type) -%}try_cast({{ expr }} as {{ type }}){%- endmacro %}
+{% macro postgres__try_cast(expr, type) -%}
+    {%- set t = type | lower -%}
+    {%- if t == 'boolean' -%}
+        {%- set pattern = '^\s*(true|false|t|f|yes|no|y|n|on|off|1|0)\s*$' -%}
+    {%- elif t in ('integer', 'bigint', 'smallint') -%}
+        {%- set pattern = '^\s*[+-]?[0-9]+\s*$' -%}
+    {%- else -%}
+        {%- set pattern = '^\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)\s*$' -%}
+    {%- endif -%}
+    (case when cast({{ expr }} as text) ~* '{{ pattern }}' then cast(trim(cast({{ expr }} as text)) as {{ type }}) end)
+{%- endmacro %}
+
+{#- Text of element `index` (0-based) of a JSON array, or of field `key` of that element. -#}
+{% macro json_array_text(col, index, key=none) -%}
+    {{ return(adapter.dispatch('json_array_text', 'siyu')(col, index, key)) }}
+{%- endmacro %}
+{% macro default__json_array_text(col, index, key) -%}
+    {%- if key is none -%}json_extract_string({{ col }}, '$[{{ index }}]')
+    {%- else -%}json_extract_string({{ col }}, '$[' || {{ index }} || '].{{ key }}')
+    {%- endif -%}
+{%- endmacro %}
+{% macro postgres__json_array_text(col, index, key) -%}
+    {%- if key is none -%}(cast({{ col }} as json) ->> cast({{ index }} as integer))
+    {%- else -%}((cast({{ col }} as json) -> cast({{ index }} as integer)) ->> '{{ key }}')
+    {%- endif -%}
+{%- endmacro %}
+
+{#- 0, 1, ..., n - 1 as rows of a set-returning select-list expression. -#}
+{% macro index_series(n) -%}
+    {{ return(adapter.dispatch('index_series', 'siyu')(n)) }}
+{%- endmacro %}
+{% macro default__index_series(n) -%}unnest(range(cast({{ n }} as bigint))){%- endmacro %}
+{% macro postgres__index_series(n) -%}generate_series(0, cast({{ n }} as bigint) - 1){%- endmacro %}
+
+{#- Timestamps from `start_ts` to `end_ts` (inclusive) one day apart, as rows. -#}
+{% macro day_series(start_ts, end_ts) -%}
+    {{ return(adapter.dispatch('day_series', 'siyu')(start_ts, end_ts)) }}
+{%- endmacro %}
+{% macro default__day_series(start_ts, end_ts) -%}
+unnest(generate_series({{ start_ts }}, {{ end_ts }}, interval '1 day'))
+{%- endmacro %}
+{% macro postgres__day_series(start_ts, end_ts) -%}
+generate_series(cast({{ start_ts }} as timestamp), cast({{ end_ts }} as timestamp), interval '1 day')
+{%- endmacro %}
+
+{#- The literal values as rows (a list literal in DuckDB, an array in PostgreSQL). -#}
+{% macro unnest_values(values) -%}
+    {{ return(adapter.dispatch('unnest_values', 'siyu')(values)) }}
+{%- endmacro %}
+{% macro default__unnest_values(values) -%}unnest([{{ values | join(', ') }}]){%- endmacro %}
+{% macro postgres__unnest_values(values) -%}unnest(array[{{ values | join(', ') }}]){%- endmacro %}
+
+{#- Milliseconds since the epoch of a timestamp (DuckDB epoch_ms). -#}
+{% macro epoch_ms(ts) -%}
+    {{ return(adapter.dispatch('epoch_ms', 'siyu')(ts)) }}
+{%- endmacro %}
+{% macro default__epoch_ms(ts) -%}epoch_ms({{ ts }}){%- endmacro %}
+{% macro postgres__epoch_ms(ts) -%}
+cast(floor(extract(epoch from {{ ts }}) * 1000) as bigint)
+{%- endmacro %}
+
+{#- Continuous percentile (linear interpolation) of `expr` in the group. -#}
+{% macro percentile_cont(expr, p) -%}
+    {{ return(adapter.dispatch('percentile_cont', 'siyu')(expr, p)) }}
+{%- endmacro %}
+{% macro default__percentile_cont(expr, p) -%}quantile_cont({{ expr }}, {{ p }}){%- endmacro %}
+{#- PostgreSQL's percentile_cont interpolates as lo + (hi - lo) * d, DuckDB's quantile_cont as
+    lo * (1 - d) + hi * d (d = fraction of (n - 1) * p): the two differ in the last bit, which
+    a later round() to 3 decimals can turn into 0.001 (2344.2795 vs 2344.27949999...). So on
+    PostgreSQL the percentile is computed DuckDB's way from the sorted values. -#}
+{% macro postgres__percentile_cont(expr, p) -%}
+    {%- set v = 'cast(' ~ expr ~ ' as double precision)' -%}
+    {%- set sorted = '(array_agg(' ~ v ~ ' order by ' ~ v ~ ') filter (where ' ~ v ~ ' is not null))' -%}
+    {%- set rn = '(cast(count(' ~ expr ~ ') - 1 as double precision) * ' ~ p ~ ')' -%}
+    {%- set d = '(' ~ rn ~ ' - floor(' ~ rn ~ '))' -%}
+(case
+    when count({{ expr }}) = 0 then null
+    when {{ d }} = 0 then {{ sorted }}[cast(floor({{ rn }}) as integer) + 1]
+    else {{ sorted }}[cast(floor({{ rn }}) as integer) + 1] * (cast(1 as double precision) - {{ d }})
+        + {{ sorted }}[cast(ceil({{ rn }}) as integer) + 1] * {{ d }}
+end)
+{%- endmacro %}
+
+{#- Any value of the group; used where the value is the same on every row. PostgreSQL 15 has
+    no any_value (16 has), min() is one. -#}
+{% macro any_value(expr) -%}
+    {{ return(adapter.dispatch('any_value', 'siyu')(expr)) }}
+{%- endmacro %}
+{% macro default__any_value(expr) -%}any_value({{ expr }}){%- endmacro %}
+{% macro postgres__any_value(expr) -%}min({{ expr }}){%- endmacro %}
+
+{#- round() of a double to `places` decimals, half away from zero, as DuckDB computes it:
+    round(x * 10^places) / 10^places in double precision. (PostgreSQL rounds only numeric to n
+    places, and its double -> numeric cast keeps 15 significant digits, which turns
+    2344.27949999... into 2344.2795 and then rounds it up.) -#}
+{% macro round_double(expr, places) -%}
+    {{ return(adapter.dispatch('round_double', 'siyu')(expr, places)) }}
+{%- endmacro %}
+{% macro default__round_double(expr, places) -%}round({{ expr }}, {{ places }}){%- endmacro %}
+{% macro postgres__round_double(expr, places) -%}
+    {%- set v = 'cast(' ~ expr ~ ' as double precision)' -%}
+    {%- set m = 'cast(' ~ (10 ** places) ~ ' as double precision)' -%}
+(sign({{ v }}) * floor(abs({{ v }}) * {{ m }} + 0.5) / {{ m }})
+{%- endmacro %}
+
+{#- A double cast to DECIMAL(precision, scale) as DuckDB does it (scaled, rounded half away
+    from zero in double precision). On PostgreSQL the same expression would mostly be an exact
+    numeric (numeric / integer), which rounds the other way at ties like 4137.21 / 54 =
+    76.615: the value goes through double precision first. -#}
+{% macro decimal_of_double(expr, precision=18, scale=2) -%}
+    {{ return(adapter.dispatch('decimal_of_double', 'siyu')(expr, precision, scale)) }}
+{%- endmacro %}
+{% macro default__decimal_of_double(expr, precision, scale) -%}
+cast({{ expr }} as decimal({{ precision }}, {{ scale }}))
+{%- endmacro %}
+{% macro postgres__decimal_of_double(expr, precision, scale) -%}
+    {%- set v = 'cast(' ~ expr ~ ' as double precision)' -%}
+    {%- set m = 'cast(' ~ (10 ** scale) ~ ' as double precision)' -%}
+cast(cast(sign({{ v }}) * floor(abs({{ v }}) * {{ m }} + 0.5) as numeric) / {{ 10 ** scale }}
+    as decimal({{ precision }}, {{ scale }}))
+{%- endmacro %}
+
+{#- True when the text matches the regular expression anywhere / as a whole. -#}
+{% macro regexp_contains(expr, pattern) -%}
+    {{ return(adapter.dispatch('regexp_contains', 'siyu')(expr, pattern)) }}
+{%- endmacro %}
+{% macro default__regexp_contains(expr, pattern) -%}regexp_matches({{ expr }}, '{{ pattern }}'){%- endmacro %}
+{% macro postgres__regexp_contains(expr, pattern) -%}({{ expr }} ~ '{{ pattern }}'){%- endmacro %}
+
+{% macro regexp_full_match(expr, pattern) -%}
+    {{ return(adapter.dispatch('regexp_full_match', 'siyu')(expr, pattern)) }}
+{%- endmacro %}
+{% macro default__regexp_full_match(expr, pattern) -%}regexp_full_match({{ expr }}, '{{ pattern }}'){%- endmacro %}
+{% macro postgres__regexp_full_match(expr, pattern) -%}({{ expr }} ~ '^(?:{{ pattern }})$'){%- endmacro %}
+
+{#- Business-local wall time (TIMESTAMP) of a TIMESTAMPTZ. -#}
+{% macro to_local(ts, tz) -%}
+    {{ return(adapter.dispatch('to_local', 'siyu')(ts, tz)) }}
+{%- endmacro %}
+{% macro default__to_local(ts, tz) -%}timezone({{ tz }}, {{ ts }}){%- endmacro %}
+{% macro postgres__to_local(ts, tz) -%}({{ ts }} at time zone {{ tz }}){%- endmacro %}
+
+{#- Parse 'YYYY-MM-DD HH:MM:SS' text to a TIMESTAMP. -#}
+{% macro parse_timestamp(expr) -%}
+    {{ return(adapter.dispatch('parse_timestamp', 'siyu')(expr)) }}
+{%- endmacro %}
+{% macro default__parse_timestamp(expr) -%}strptime({{ expr }}, '%Y-%m-%d %H:%M:%S'){%- endmacro %}
+{% macro postgres__parse_timestamp(expr) -%}
+cast({{ expr }} as timestamp)
+{%- endmacro %}
+
+{#- UTC TIMESTAMPTZ of epoch milliseconds. -#}
+{% macro from_epoch_ms(expr) -%}
+    {{ return(adapter.dispatch('from_epoch_ms', 'siyu')(expr)) }}
+{%- endmacro %}
+{% macro default__from_epoch_ms(expr) -%}timezone('UTC', epoch_ms({{ expr }})){%- endmacro %}
+{% macro postgres__from_epoch_ms(expr) -%}to_timestamp({{ expr }} / 1000.0){%- endmacro %}

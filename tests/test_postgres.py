@@ -1,0 +1,244 @@
+"""The PostgreSQL target: one landing zone built with `siyu run` on DuckDB and with
+`siyu run --target postgres` on a real PostgreSQL server gives the same published marts, and the
+BI role reads the published schema but not the raw layer or staging.
+
+The server is started here, on loopback, from the Debian package's binaries (installed with
+apt-get when missing and running as root; `make test` installs it too): initdb into a fresh
+temporary directory, a free port, the unix socket in that directory, stopped at teardown.
+initdb and postgres refuse to run as root, so as root they run as the `postgres` OS user.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import math
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import psycopg2
+import pytest
+from psycopg2 import errors
+from siyu import postgres as pgmod
+from siyu.config import Settings
+
+BIN = Path(sys.executable).parent
+SUPERUSER = "siyu"
+SUPERUSER_PASSWORD = "siyu-test-admin"
+BI_USER = "bi_reader"
+BI_PASSWORD = "bi-test-reader"
+REL_TOL = 1e-9
+
+
+def _pg_bin() -> Path:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not found and os.geteuid() == 0:
+        subprocess.run(["apt-get", "update", "-qq"], check=True, capture_output=True)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "postgresql"],
+                       check=True, capture_output=True,
+                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not found:
+        pytest.fail("PostgreSQL server binaries not found (/usr/lib/postgresql/*/bin/initdb): "
+                    "install the Debian package `postgresql` (make system-deps)")
+    return Path(found[-1]).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def pg_server():
+    """A throwaway PostgreSQL cluster on 127.0.0.1 (C collation: strings sort byte-wise, as
+    in DuckDB). Yields its PgSettings (superuser, database siyu)."""
+    bindir = _pg_bin()
+    as_root = os.geteuid() == 0
+    # not under pytest's tmp dir: that is private to root, and the server runs as `postgres`
+    root = Path(tempfile.mkdtemp(prefix="siyu-pg-"))
+    run_as = ["runuser", "-u", "postgres", "--"] if as_root else []
+    (root / "pwfile").write_text(SUPERUSER_PASSWORD + "\n")
+    if as_root:
+        shutil.chown(root, "postgres")
+        shutil.chown(root / "pwfile", "postgres")
+    data, port = root / "data", _free_port()
+    subprocess.run([*run_as, bindir / "initdb", "-D", data, "-U", SUPERUSER,
+                    "--pwfile", root / "pwfile", "--auth-local=trust",
+                    "--auth-host=scram-sha-256", "--locale=C", "--encoding=UTF8"],
+                   check=True, capture_output=True)
+    options = (f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c fsync=off "
+               "-c synchronous_commit=off -c full_page_writes=off")
+    subprocess.run([*run_as, bindir / "pg_ctl", "-D", data, "-l", root / "server.log",
+                    "-o", options, "-w", "start"], check=True, capture_output=True)
+    try:
+        admin = pgmod.PgSettings(port=port, user=SUPERUSER, password=SUPERUSER_PASSWORD,
+                                 database="postgres")
+        con = admin.connect()
+        con.autocommit = True
+        con.cursor().execute("CREATE DATABASE siyu")
+        con.close()
+        yield pgmod.PgSettings(port=port, user=SUPERUSER, password=SUPERUSER_PASSWORD,
+                               database="siyu")
+    finally:
+        subprocess.run([*run_as, bindir / "pg_ctl", "-D", data, "-m", "fast", "-w", "stop"],
+                       capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def landing(tmp_path_factory) -> tuple[Path, dict]:
+    out = tmp_path_factory.mktemp("pg-landing") / "landing"
+    subprocess.run([BIN / "siyu", "generate", "--out", out, "--users", "300", "--days", "35",
+                    "--start", "2025-03-01", "--seed", "5"],
+                   check=True, capture_output=True, text=True)
+    return out, json.loads((out / "_manifest.json").read_text())
+
+
+def _env(tmp: Path, landing: Path, pg: pgmod.PgSettings | None = None) -> dict:
+    env = dict(os.environ)
+    env.pop("SIYU_RAW_DIR", None)
+    env.pop("SIYU_DBT_TARGET", None)
+    env.update(SIYU_LANDING_ROOT=str(landing), SIYU_WAREHOUSE=str(tmp / "wh" / "siyu.duckdb"),
+               SIYU_LOG_DIR=str(tmp / "logs"), SIYU_TIMEZONE="Asia/Shanghai")
+    if pg is not None:
+        env.update(pg.env())
+        env.update(SIYU_PG_BI_USER=BI_USER, SIYU_PG_BI_PASSWORD=BI_PASSWORD)
+    return env
+
+
+def _siyu_run(env: dict, as_of: str, *extra: str) -> None:
+    proc = subprocess.run([BIN / "siyu", "run", "--as-of", as_of, *extra], env=env,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+
+
+def _value(v):
+    """One cell in a comparable form: numerics as float, aware timestamps as naive UTC."""
+    if isinstance(v, Decimal):
+        return float(v)
+    if isinstance(v, datetime) and v.tzinfo is not None:
+        return v.astimezone(timezone.utc).replace(tzinfo=None)
+    return v
+
+
+def _sort_key(row: tuple) -> tuple:
+    # floats rounded for ordering only, so last-bit differences do not reorder rows
+    return tuple((v is None, f"{v:.9g}" if isinstance(v, float) else str(v)) for v in row)
+
+
+def _table(columns: list[str], rows: list[tuple]) -> tuple[list[str], list[tuple]]:
+    return columns, sorted((tuple(_value(v) for v in r) for r in rows), key=_sort_key)
+
+
+def _duckdb_marts(path: Path) -> dict:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        names = [r[0] for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' ORDER BY 1"
+        ).fetchall()]
+        out = {}
+        for name in names:
+            cur = con.execute(f'SELECT * FROM marts."{name}"')
+            out[name] = _table([d[0] for d in cur.description], cur.fetchall())
+        return out
+    finally:
+        con.close()
+
+
+def _postgres_marts(pg: pgmod.PgSettings) -> dict:
+    con = pg.connect()
+    try:
+        with con.cursor() as cur:
+            cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'marts' ORDER BY 1")
+            names = [r[0] for r in cur.fetchall()]
+            out = {}
+            for name in names:
+                cur.execute(f'SELECT * FROM marts."{name}"')
+                out[name] = _table([d[0] for d in cur.description], cur.fetchall())
+        return out
+    finally:
+        con.close()
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=REL_TOL, abs_tol=REL_TOL)
+    return a == b
+
+
+def _differences(duck: dict, pg: dict) -> list[str]:
+    problems = []
+    if sorted(duck) != sorted(pg):
+        problems.append(f"tables differ: only duckdb {sorted(set(duck) - set(pg))}, "
+                        f"only postgres {sorted(set(pg) - set(duck))}")
+    for name in sorted(set(duck) & set(pg)):
+        (dcols, drows), (pcols, prows) = duck[name], pg[name]
+        if dcols != pcols:
+            problems.append(f"{name}: columns {dcols} != {pcols}")
+            continue
+        if len(drows) != len(prows):
+            problems.append(f"{name}: {len(drows)} rows on duckdb, {len(prows)} on postgres")
+            continue
+        for i, (dr, pr) in enumerate(zip(drows, prows, strict=True)):
+            bad = [c for c, a, b in zip(dcols, dr, pr, strict=True) if not _same(a, b)]
+            if bad:
+                problems.append(f"{name} row {i}: columns {bad}: duckdb {dr} != postgres {pr}")
+                break
+    return problems
+
+
+def test_postgres_build_equals_duckdb_and_bi_role_is_read_only(tmp_path, landing, pg_server):
+    landing_root, manifest = landing
+    as_of = manifest["as_of"]
+
+    _siyu_run(_env(tmp_path / "duck", landing_root), as_of)
+    pg_env = _env(tmp_path / "pg", landing_root, pg_server)
+    _siyu_run(pg_env, as_of, "--target", "postgres")
+
+    duck = _duckdb_marts(tmp_path / "duck" / "wh" / "siyu.duckdb")
+    pg = _postgres_marts(pg_server)
+    assert len(duck) >= 20 and sum(len(rows) for _, rows in duck.values()) > 1000
+    problems = _differences(duck, pg)
+    assert not problems, "\n".join(problems)
+
+    # write-audit-publish: the build went to <schema>__building, renamed over the published
+    # schemas; none is left behind
+    con = pg_server.connect()
+    with con.cursor() as cur:
+        cur.execute("SELECT nspname FROM pg_namespace WHERE strpos(nspname, '__') > 0")
+        assert cur.fetchall() == []
+    con.close()
+
+    # the raw copy is replaced, not appended to, by a second copy
+    wh = tmp_path / "pg" / "wh"
+    settings = Settings.from_env(warehouse=wh / "siyu.duckdb", raw_dir=wh / "siyu_raw")
+    first = pgmod.copy_raw(settings, pg_server)
+    assert pgmod.copy_raw(settings, pg_server) == first
+
+    # the BI login reads the published marts, and nothing upstream of them
+    bi = pg_server.connect(user=BI_USER, password=BI_PASSWORD)
+    try:
+        with bi.cursor() as cur:
+            cur.execute("SELECT count(*) FROM marts.dim_users")
+            assert cur.fetchone()[0] > 0
+        bi.rollback()
+        for relation in ("raw_crm.contacts", "staging.stg_crm__contacts"):
+            with pytest.raises(errors.InsufficientPrivilege), bi.cursor() as cur:
+                cur.execute(f"SELECT * FROM {relation} LIMIT 1")
+            bi.rollback()
+        with pytest.raises(psycopg2.Error), bi.cursor() as cur:
+            cur.execute("CREATE TABLE marts.bi_was_here (i int)")
+        bi.rollback()
+    finally:
+        bi.close()
