@@ -34,8 +34,9 @@ def tiny(tmp_path) -> duckdb.DuckDBPyConnection:
     con.execute("CREATE SCHEMA marts; CREATE SCHEMA staging")
     con.execute("""CREATE TABLE marts.dim_users (user_id VARCHAR, source_channel VARCHAR,
         owner_staff_id VARCHAR, department VARCHAR, first_seen_at TIMESTAMP,
-        first_purchase_at TIMESTAMP)""")
-    con.executemany("INSERT INTO marts.dim_users VALUES (?, ?, ?, ?, ?, ?)", [
+        first_purchase_at TIMESTAMP, primary_contact_id VARCHAR)""")
+    con.executemany("""INSERT INTO marts.dim_users VALUES (?, ?, ?, ?, ?, ?,
+        CASE WHEN ? = 'unknown' THEN NULL ELSE 'C' || ? END)""", [(*u, u[1], u[0]) for u in [
         # matured (seen > 30 days before the end) and bought 19 days later: converted
         ("u1", "douyin_ad", "sales_000", "sales", "2025-05-01 10:00", "2025-05-20 10:00"),
         # matured, bought 36 days later: not converted
@@ -48,7 +49,9 @@ def tiny(tmp_path) -> duckdb.DuckDBPyConnection:
         ("u5", "referral", "sales_001", "sales", "2025-03-01 10:00", "2025-03-02 10:00"),
         # seen + 30 days = 06-29 00:30 > end: a lead, not matured
         ("u6", "referral", "sales_001", "sales", "2025-05-30 00:30", None),
-    ])
+        # first seen by a purchase, no CRM contact: not a lead (would convert by construction)
+        ("u7", "unknown", None, None, "2025-05-02 10:00", "2025-05-02 10:00"),
+    ]])
     con.execute("""CREATE TABLE staging.stg_crm__staff (staff_id VARCHAR, name VARCHAR,
         department VARCHAR, updated_at TIMESTAMP)""")
     con.executemany("INSERT INTO staging.stg_crm__staff VALUES (?, ?, ?, ?)", [

@@ -41,11 +41,12 @@ DEFINITIONS: dict[str, Definition] = {
     ),
     "lead_quality": Definition(
         "extracts (kpis.md §Users and lifecycle, §Orders and revenue)",
-        "线索质量 = 首次出现在当日前90天内且已满30天的用户中，首次出现后30天内完成首单（合格购买）的比例，"
-        "按获客渠道。",
-        "Lead quality = share of the users first seen in the 90 days up to the day, and at "
-        "least 30 days before its end, whose first qualifying purchase came within 30 days of "
-        "first seen; by acquisition channel.",
+        "线索质量 = 有CRM联系人、首次出现在当日前90天内且已满30天的用户中，首次出现后30天内完成首单"
+        "（合格购买）的比例，按获客渠道。",
+        "Lead quality = share of the users with a CRM contact, first seen in the 90 days up to "
+        "the day and at least 30 days before its end, whose first qualifying purchase came "
+        "within 30 days of first seen; by acquisition channel (buyers without a contact are "
+        "not leads).",
     ),
     "conversion": Definition(
         "extracts (kpis.md §Users and lifecycle, §Orders and revenue)",

@@ -169,7 +169,10 @@ _LEADS = """
                coalesce(u.first_purchase_at <= u.first_seen_at + INTERVAL 30 DAY, false)
                    AS converted
         FROM marts.dim_users u
-        WHERE u.first_seen_at > CAST($day + 1 AS TIMESTAMP) - INTERVAL 90 DAY
+        -- a lead is a person the CRM holds a contact for: a buyer first seen by a purchase
+        -- (no contact, channel 'unknown') was never a lead and would convert by construction
+        WHERE u.primary_contact_id IS NOT NULL
+          AND u.first_seen_at > CAST($day + 1 AS TIMESTAMP) - INTERVAL 90 DAY
           AND u.first_seen_at < CAST($day + 1 AS TIMESTAMP)
     )"""
 
