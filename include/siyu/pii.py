@@ -50,3 +50,16 @@ def mask_name(name: str | None) -> str | None:
     if len(name) <= 1:
         return "*"
     return name[0] + "*" * (len(name) - 1)
+
+
+def mask_email(email: str | None) -> str | None:
+    """z***@example.com: first character of the local part, three stars, the domain.
+
+    Three stars whatever the length, so the mask does not reveal the local part's length.
+    A value without a local part and '@' is all stars."""
+    if email is None or email == "":
+        return None
+    at = email.find("@")
+    if at < 1:
+        return "***"
+    return email[0] + "***" + email[at:]

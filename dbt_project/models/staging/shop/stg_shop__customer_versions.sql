@@ -7,7 +7,7 @@ with source as (
 
 select
     buyer_id,
-    {{ normalize_phone('phone') }} as phone_normalized,
+    {{ pii_hash(normalize_phone('phone')) }} as phone_hash,
     {{ clean_text('unionid') }} as unionid,
     {{ shop_time('registered_at') }} as registered_at,
     {{ shop_time('updated_at') }} as updated_at,

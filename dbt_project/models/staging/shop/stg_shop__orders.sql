@@ -17,7 +17,8 @@ typed as (
     select
         order_id,
         buyer_id,
-        {{ normalize_phone('buyer_phone') }} as buyer_phone_normalized,
+        {{ pii_hash(normalize_phone('buyer_phone')) }} as buyer_phone_hash,
+        {{ mask_phone(normalize_phone('buyer_phone')) }} as buyer_phone_masked,
         {{ clean_text('unionid') }} as unionid,
         coalesce({{ clean_text('channel') }}, 'unknown') as channel,
         status,
