@@ -58,3 +58,11 @@
 {% macro linkable_email(col) -%}
     (case when not regexp_matches({{ normalize_email(col) }}, '\s') then {{ normalize_email(col) }} end)
 {%- endmacro %}
+
+{#- BI serving (models/bi): a view names the mart it reads without the database (catalog)
+    part. DuckDB names a file's catalog after the file (`siyu.building` while dbt builds the
+    working copy, `siyu` once it is published, whatever alias a BI tool attaches it under), so
+    a view that stored the catalog name would break on the atomic rename. -#}
+{% macro bi_ref(model_name) -%}
+    {{ return(ref(model_name).include(database=False)) }}
+{%- endmacro %}

@@ -8,6 +8,7 @@ with source as (
 select
     buyer_id,
     {{ pii_hash(normalize_phone('phone')) }} as phone_hash,
+    {{ mask_phone(normalize_phone('phone')) }} as phone_masked,
     {{ clean_text('unionid') }} as unionid,
     {{ shop_time('registered_at') }} as registered_at,
     {{ shop_time('updated_at') }} as updated_at,

@@ -10,6 +10,7 @@ select
     order_id,
     buyer_id,
     {{ pii_hash(normalize_phone('buyer_phone')) }} as buyer_phone_hash,
+    {{ mask_phone(normalize_phone('buyer_phone')) }} as buyer_phone_masked,
     {{ clean_text('unionid') }} as unionid,
     min({{ shop_time('created_at') }}) as created_at,
     min({{ shop_time('updated_at') }}) as first_updated_at
