@@ -120,3 +120,51 @@ def test_sql_masks_equal_python(con):
     emails = [e for e in EMAILS.values() if e] + ["@example.com"]
     assert _sql_values(con, m.mask_email("v"), emails) == [pii.mask_email(e) for e in emails]
     assert _sql_values(con, m.mask_phone("v"), ["13800138000"]) == ["138****8000"]
+
+
+def test_quality_results_and_data_docs_carry_no_clear_personal_data(tmp_path):
+    """Checks that fail on names and phones of a raw batch, including kinds that would show
+    values (in-set, min, partial unexpected lists): ops.dq_results and every Data Docs file
+    (HTML and the stored GX JSON) hold counts, never the values."""
+    import pandas as pd
+    from siyu import quality as Q
+
+    phones = ["+86 138 0013 8000", "13912345678", "021-5555-0199"]
+    names = ["张伟", "李秀英", "Zhang Wei"]
+    emails = ["Zhang.Wei@Example.com", "li@example.com", "bad-address"]
+    df = pd.DataFrame({"contact_id": ["C1", "C2", "C3"], "name": names, "phone": phones,
+                       "email": emails})
+    expectations = [
+        {"type": "expect_column_values_to_match_regex",
+         "kwargs": {"column": "phone", "regex": r"^1\d{10}$"}, "severity": "warning"},
+        {"type": "expect_column_values_to_be_in_set",
+         "kwargs": {"column": "name", "value_set": ["nobody"]}, "severity": "warning"},
+        {"type": "expect_column_min_to_be_between",
+         "kwargs": {"column": "phone", "min_value": "2"}, "severity": "warning"},
+        {"type": "expect_column_values_to_match_regex",
+         "kwargs": {"column": "email", "regex": "^[a-z]+@"}, "severity": "warning"},
+        {"type": "expect_column_values_to_not_match_regex",
+         "kwargs": {"column": "contact_id", "regex": "C"}, "severity": "warning"},
+    ]
+    suite = Q.Suite(name="raw.crm.contacts", kind="raw", table="contacts",
+                    spec={"name": "raw.crm.contacts", "expectations": expectations})
+    report = Q.validate_frame(suite, df, "run-pii", batch="2025-03-10")
+    assert [r.success for r in report.results] == [False] * 5  # every check saw the values
+    ops = tmp_path / "warehouse.duckdb"
+    report.store(ops)
+    index = Q.build_data_docs(tmp_path / "quality" / "data_docs", [report])
+    con = duckdb.connect(str(ops), read_only=True)
+    stored = " ".join(str(v) for row in con.sql("SELECT * FROM warehouse.ops.dq_results").fetchall()
+                      for v in row)
+    con.close()
+    texts = {"ops.dq_results": stored}
+    for path in (tmp_path / "quality").rglob("*"):
+        if path.is_file() and path.suffix in {".html", ".json", ".yml"}:
+            texts[str(path)] = path.read_text(encoding="utf-8", errors="replace")
+    assert index.exists() and len(texts) > 3
+    secrets = ["13800138000", "138 0013 8000", "13912345678", "5555-0199", "张伟", "李秀英",
+               "Zhang Wei", "Zhang.Wei", "li@example.com", "bad-address"]
+    leaks = {(where, s) for where, text in texts.items() for s in secrets if s in text}
+    assert leaks == set()
+    # the contact id (not personal data) still shows the check worked on real values
+    assert "3 of 3 unexpected" in stored

@@ -63,3 +63,8 @@ def mask_email(email: str | None) -> str | None:
     if at < 1:
         return "***"
     return email[0] + "***" + email[at:]
+
+
+# Raw-layer columns that hold clear personal data (sources.md: names, phones, e-mails,
+# nicknames). Quality checks on them may count, never show, their values.
+PII_COLUMNS = frozenset({"name", "phone", "email", "buyer_phone", "nickname"})
