@@ -4,6 +4,7 @@
     siyu ingest     load landing partitions of one or more sources into the raw layer
     siyu run        ingest + dbt build up to an as-of date (what the daily DAG does)
     siyu quarantine show what the loader rejected, with file, line and reason
+    siyu export     write a schema of the warehouse (default: the masked bi views) as Parquet
 
 Paths and the business timezone come from flags or from the SIYU_* environment variables
 (see ``siyu.config``). Every command exits non-zero when it fails.
@@ -33,6 +34,7 @@ examples:
   siyu run --landing data/landing --warehouse data/warehouse/siyu.duckdb --as-of 2025-06-29
   siyu ingest --source crm --from 2025-03-01 --to 2025-03-31
   siyu quarantine --warehouse data/warehouse/siyu.duckdb
+  siyu export --format parquet --warehouse data/warehouse/siyu.duckdb --out exports/
 """
 
 
@@ -160,6 +162,14 @@ def cmd_quarantine(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from .export import export_parquet
+
+    export_parquet(_settings(args).warehouse, args.out, schema=args.schema,
+                   tables=args.table, progress=_say)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="siyu",
@@ -224,6 +234,23 @@ def build_parser() -> argparse.ArgumentParser:
     _add_paths(q, landing=False)
     q.add_argument("--limit", type=int, default=50, help="rows per source (default 50)")
     q.set_defaults(func=cmd_quarantine)
+
+    x = sub.add_parser(
+        "export",
+        help="write a schema of the warehouse as Parquet files",
+        description="Write every table and view of a schema of the (published) warehouse as "
+        "Parquet, one file per table, with DuckDB's own COPY ... (FORMAT parquet), plus "
+        "_manifest.json (build, tables, rows). The default schema is bi: the masked views BI "
+        "tools read, with no clear names, phones or e-mails. The warehouse is opened "
+        "read-only, so an export can run while the pipeline builds. Prints one line per "
+        "table: name, rows, seconds.",
+    )
+    x.add_argument("--format", choices=["parquet"], default="parquet", help="file format")
+    x.add_argument("--warehouse", type=Path, help="DuckDB warehouse file (SIYU_WAREHOUSE)")
+    x.add_argument("--out", type=Path, required=True, help="output directory")
+    x.add_argument("--schema", default="bi", help="schema to export (default bi)")
+    x.add_argument("--table", action="append", help="only this table (repeatable)")
+    x.set_defaults(func=cmd_export)
     return parser
 
 
