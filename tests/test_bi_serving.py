@@ -27,7 +27,9 @@ import duckdb
 import pytest
 
 BIN = Path(sys.executable).parent
-PHONE_LIKE = re.compile(r"(?<!\d)(?:\+?86[\s-]?)?1\d{2}[\s-]?\d{4}[\s-]?\d{4}(?!\d)")
+# a mobile number on its own (not digits inside a hex id such as a hash or a content event id)
+PHONE_LIKE = re.compile(
+    r"(?<![0-9A-Za-z])(?:\+?86[\s-]?)?1\d{2}[\s-]?\d{4}[\s-]?\d{4}(?![0-9A-Za-z])")
 EMAIL_CLEAR = re.compile(r"[^\s@*]{2,}@[^\s@]+\.[a-z]{2,}", re.IGNORECASE)
 
 

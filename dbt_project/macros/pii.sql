@@ -66,3 +66,35 @@
 {% macro bi_ref(model_name) -%}
     {{ return(ref(model_name).include(database=False)) }}
 {%- endmacro %}
+
+{#- Pre-hook of incremental models that keep identifier values across runs
+    (audit_identity__assignments): a warehouse built before hashing came in holds clear
+    phones and e-mails there; they are deleted (the hashed rows replace them), so an upgrade
+    does not need a full refresh to stop carrying personal data. -#}
+{% macro drop_clear_identifiers() -%}
+    {%- set existing = adapter.get_relation(database=this.database, schema=this.schema,
+                                            identifier=this.identifier) -%}
+    {%- if existing is not none -%}
+    delete from {{ existing }}
+    where identifier_type in ('phone', 'email')
+      and not regexp_full_match(identifier_value, '[0-9a-f]{64}')
+    {%- else -%}
+    select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Pre-hook of incremental staging that used to carry a clear column (stg_shop__orders had
+    buyer_phone_normalized): drop it from the existing table before the run, since the
+    incremental merge (`union all by name` with the table's rows) would otherwise carry the
+    old column, and its clear phones, forward. -#}
+{% macro drop_clear_columns(columns) -%}
+    {%- set existing = adapter.get_relation(database=this.database, schema=this.schema,
+                                            identifier=this.identifier) -%}
+    {%- if existing is not none -%}
+    {%- for column in columns %}
+    alter table {{ existing }} drop column if exists {{ column }};
+    {%- endfor %}
+    {%- else -%}
+    select 1
+    {%- endif -%}
+{%- endmacro %}
