@@ -211,6 +211,10 @@ def test_bi_reads_the_published_file_while_the_pipeline_builds(built):
     after = _bi_read(engine)
     engine.dispose()
 
+    new_seen = sum(1 for r in reads if r == after)
+    print(f"\n{len(reads)} BI reads while siyu run built and published "
+          f"({len(reads) - new_seen} of the old build, {new_seen} of the new), "
+          f"{len(failures)} failed")
     assert failures == []
     assert len(reads) >= 10
     assert after[0] != before[0] and after[1] == after[2] == built["last"]
