@@ -2,8 +2,12 @@
 
 The raw layer (``*_raw/*.duckdb``) is the only place with clear names and phone numbers.
 Anything shown to people (extracts, e-mails, BI views, logs) goes through these maskers;
-identity matching uses salted hashes (see the dbt macros ``pii_hash``/``mask_phone``/``mask_name``,
-which implement the same rules in SQL).
+identity matching uses salted hashes (see the dbt macros ``pii_hash``/``mask_phone``/``mask_name``/
+``mask_email`` in ``dbt_project/macros/pii.sql``, which implement the same rules in SQL;
+``tests/test_pii.py`` checks both give identical values).
+
+The salt is a deployment secret (``SIYU_PII_SALT``): a hash of an 11-digit phone is only as
+private as the salt, since the ~10^10 possible numbers can be hashed in minutes.
 """
 
 from __future__ import annotations
