@@ -49,7 +49,7 @@ def test_help_lists_and_explains_every_command(capsys):
     assert exit_.value.code == 0
     top = capsys.readouterr().out
     subs = _subcommands()
-    assert {"generate", "ingest", "run", "quarantine", "deliver"} <= set(subs)
+    assert {"generate", "ingest", "run", "quarantine", "deliver", "export"} <= set(subs)
     for name, sub in subs.items():
         # listed twice: in the overview of a day's work and among the subcommands
         assert top.count(f"  {name} ") >= 2, f"`siyu --help` does not explain {name}"

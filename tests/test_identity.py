@@ -4,6 +4,10 @@ Each fixture writes a tiny landing zone, runs the real pipeline (`siyu run`: ing
 dbt build) and the tests read the warehouse read-only and compare with values worked out by
 hand. One shared landing zone (one run) holds the disjoint scenarios of cases 1, 2, 3 and 5;
 the stability case needs its own warehouse and three runs (day 1, 2, 3).
+
+Phones and e-mails leave the raw layer only as salted hashes (siyu.pii.pii_hash, the same in
+dbt): the warehouse's values are mapped back to the clear values this file wrote (`clear`),
+so the expectations read as before and prove the hashes link exactly as the values did.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from siyu.pii import pii_hash
 
 from .fixtures_landing import (
     Landing,
@@ -113,11 +118,28 @@ def shared_wh(tmp_path_factory) -> Path:
     return warehouse
 
 
+def h(value: str) -> str:
+    """The warehouse's identifier_value of a normalised phone or e-mail."""
+    return pii_hash(value)
+
+
+def clear(identifier_type: str, value: str) -> str:
+    """The clear value (written by this file) of a hashed phone/e-mail; other types as they are.
+    A phone or e-mail in the warehouse is never clear: it must be a 64-hex hash."""
+    if identifier_type not in ("phone", "email"):
+        return value
+    assert len(value) == 64 and set(value) <= set("0123456789abcdef"), value
+    known = [CHAIN_PHONE, "13912345678", OVERSHARED_PHONE, SHARED_50_PHONE, EMAIL,
+             "other9@example.com", "13722220009", "13722220001", "13722220003", "13722220004",
+             Q_EMAIL]
+    return {h(v): v for v in known}.get(value, value)
+
+
 def identifiers(wh: Path) -> dict[tuple[str, str], str]:
-    """(identifier_type, identifier_value) -> user_id from marts.dim_user_identifiers."""
+    """(identifier_type, clear identifier_value) -> user_id from marts.dim_user_identifiers."""
     rows = query(wh, "SELECT identifier_type, identifier_value, user_id "
                      "FROM marts.dim_user_identifiers")
-    return {(t, v): u for t, v, u in rows}
+    return {(t, clear(t, v)): u for t, v, u in rows}
 
 
 def dim_users(wh: Path) -> set[str]:
@@ -154,11 +176,11 @@ def test_transitive_chain_across_crm_shop_and_wecom_is_one_user(shared_wh):
     recs = dict(query(shared_wh, "SELECT identifier_type || ':' || identifier_value, "
                                  "source_records FROM marts.dim_user_identifiers WHERE user_id = ?",
                       [user]))
-    assert recs[f"phone:{CHAIN_PHONE}"] == 2  # C1 (+86 spelling) and B1
+    assert recs[f"phone:{h(CHAIN_PHONE)}"] == 2  # C1 (+86 spelling) and B1
     assert recs[f"unionid:{CHAIN_UNIONID}"] == 2  # B1 and B2
     assert recs[f"external_userid:{CHAIN_WM}"] == 1  # C1
     # the links audit names the phone (C1-B1), the unionid (B1-B2) and wmA (C1-WeCom)
-    links = {(t, v): (n, c, b) for t, v, n, c, b in query(
+    links = {(t, clear(t, v)): (n, c, b) for t, v, n, c, b in query(
         shared_wh, "SELECT identifier_type, identifier_value, records_linked, contacts_linked, "
                    "buyers_linked FROM audit.audit_identity__links WHERE user_id = ?", [user])}
     assert links[("phone", CHAIN_PHONE)] == (2, 1, 1)
@@ -185,7 +207,7 @@ def test_malformed_phone_never_links(shared_wh):
     # each of them is a user of one identifier (its contact_id)
     assert sorted(v for v in ids.values() if v in (a, b)) == sorted([a, b])
     assert query(shared_wh, "SELECT count(*) FROM audit.audit_identity__overshared_identifiers "
-                            "WHERE identifier_value = ?", [BAD_PHONE]) == [(0,)]
+                            "WHERE identifier_value = ?", [h(BAD_PHONE)]) == [(0,)]
 
 
 # --------------------------------------------------------------------------- case 3
@@ -200,8 +222,9 @@ def test_overshared_phone_links_nobody_and_is_audited(shared_wh):
     assert len(set(users)) == 51  # nobody linked
     assert set(users) <= dim_users(shared_wh)
     assert ("phone", OVERSHARED_PHONE) not in ids
-    audit = query(shared_wh, "SELECT identifier_type, identifier_value, records, contacts, buyers, "
-                             "threshold FROM audit.audit_identity__overshared_identifiers")
+    audit = [(t, clear(t, v), *rest) for t, v, *rest in query(
+        shared_wh, "SELECT identifier_type, identifier_value, records, contacts, buyers, "
+                   "threshold FROM audit.audit_identity__overshared_identifiers")]
     assert audit == [("phone", OVERSHARED_PHONE, 51, 30, 21, 50)]
 
 
@@ -212,7 +235,7 @@ def test_exactly_fifty_sharing_records_are_linked(shared_wh):
     assert {ids[k] for k in records} == {ids[("phone", SHARED_50_PHONE)]}
     assert query(shared_wh, "SELECT source_records FROM marts.dim_user_identifiers "
                             "WHERE identifier_type = 'phone' AND identifier_value = ?",
-                 [SHARED_50_PHONE]) == [(50,)]
+                 [h(SHARED_50_PHONE)]) == [(50,)]
     assert query(shared_wh, "SELECT contacts, buyer_ids FROM marts.dim_users WHERE user_id = ?",
                  [ids[("phone", SHARED_50_PHONE)]]) == [(25, 25)]
 
@@ -226,7 +249,7 @@ def test_email_is_trimmed_and_lowercased_and_needs_an_at(shared_wh):
         ("email", EMAIL)]
     assert query(shared_wh, "SELECT source_records FROM marts.dim_user_identifiers "
                             "WHERE identifier_type = 'email' AND identifier_value = ?",
-                 [EMAIL]) == [(2,)]
+                 [h(EMAIL)]) == [(2,)]
     assert [k for k in ids if k[0] == "email" and k[1].strip().lower() == EMAIL] == [
         ("email", EMAIL)]
     assert ids[("contact_id", "C50000003")] != ids[("contact_id", "C50000004")]
@@ -273,10 +296,10 @@ def stability_runs(tmp_path_factory) -> dict:
         out[day] = {
             "ids": identifiers(warehouse),
             "users": dim_users(warehouse),
-            "changes": query(warehouse, "SELECT identifier_type, identifier_value, "
-                                        "previous_user_id, current_user_id, change_kind, "
-                                        "previous_as_of, changed_as_of "
-                                        "FROM audit.audit_identity__user_id_changes"),
+            "changes": [(t, clear(t, v), *rest) for t, v, *rest in query(
+                warehouse, "SELECT identifier_type, identifier_value, previous_user_id, "
+                           "current_user_id, change_kind, previous_as_of, changed_as_of "
+                           "FROM audit.audit_identity__user_id_changes")],
         }
     return out
 

@@ -4,6 +4,7 @@
     siyu ingest     load landing partitions of one or more sources into the raw layer
     siyu run        ingest + dbt build up to an as-of date (what the daily DAG does)
     siyu quarantine show what the loader rejected, with file, line and reason
+    siyu export     write a schema of the warehouse (default: the masked bi views) as Parquet
 
 Paths and the business timezone come from flags or from the SIYU_* environment variables
 (see ``siyu.config``). Every command exits non-zero when it fails.
@@ -31,6 +32,7 @@ department. A day's work, in order:
   run         ingest + dbt build + quality gate + publish, up to an as-of date (the daily job)
   quarantine  list the lines the loader rejected, with file, line and reason
   deliver     build each department's extract (XLSX, CSV, HTML report) for a day; --send e-mails it
+  export      write the masked BI views (or any schema) as Parquet files for other tools
 
 `siyu COMMAND --help` explains a command, its flags, and gives an example. In production the
 Airflow DAGs in dags/ call the same code on a schedule.
@@ -47,6 +49,7 @@ examples:
   siyu run --landing data/landing --warehouse data/warehouse/siyu.duckdb --as-of 2025-06-29
   siyu ingest --source crm --from 2025-03-01 --to 2025-03-31
   siyu quarantine --warehouse data/warehouse/siyu.duckdb
+  siyu export --format parquet --warehouse data/warehouse/siyu.duckdb --out exports/
 """
 
 
@@ -198,6 +201,14 @@ def cmd_deliver(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from .export import export_parquet
+
+    export_parquet(_settings(args).warehouse, args.out, schema=args.schema,
+                   tables=args.table, progress=_say)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="siyu",
@@ -327,6 +338,26 @@ examples:
     d.add_argument("--smtp-port", type=int, metavar="PORT", help="SMTP port (SIYU_SMTP_PORT, default 25)")
     d.add_argument("--smtp-from", metavar="ADDRESS", help="sender address (SIYU_SMTP_FROM)")
     d.set_defaults(func=cmd_deliver)
+
+    x = sub.add_parser(
+        "export",
+        help="write a schema of the warehouse as Parquet files",
+        description="Write every table and view of a schema of the (published) warehouse as "
+        "Parquet, one file per table, with DuckDB's own COPY ... (FORMAT parquet), plus "
+        "_manifest.json (build, tables, rows). The default schema is bi: the masked views BI "
+        "tools read, with no clear names, phones or e-mails. The warehouse is opened "
+        "read-only, so an export can run while the pipeline builds. Prints one line per "
+        "table: name, rows, seconds.",
+        epilog="examples:\n  siyu export --format parquet --warehouse data/warehouse/siyu.duckdb "
+        "--out data/export\n  siyu export --out data/export --schema marts --table kpi_sales_daily",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    x.add_argument("--format", choices=["parquet"], default="parquet", help="file format")
+    x.add_argument("--warehouse", type=Path, help="DuckDB warehouse file (SIYU_WAREHOUSE)")
+    x.add_argument("--out", type=Path, required=True, help="output directory")
+    x.add_argument("--schema", default="bi", help="schema to export (default bi)")
+    x.add_argument("--table", action="append", help="only this table (repeatable)")
+    x.set_defaults(func=cmd_export)
     return parser
 
 

@@ -2,8 +2,12 @@
 
 The raw layer (``*_raw/*.duckdb``) is the only place with clear names and phone numbers.
 Anything shown to people (extracts, e-mails, BI views, logs) goes through these maskers;
-identity matching uses salted hashes (see the dbt macros ``pii_hash``/``mask_phone``/``mask_name``,
-which implement the same rules in SQL).
+identity matching uses salted hashes (see the dbt macros ``pii_hash``/``mask_phone``/``mask_name``/
+``mask_email`` in ``dbt_project/macros/pii.sql``, which implement the same rules in SQL;
+``tests/test_pii.py`` checks both give identical values).
+
+The salt is a deployment secret (``SIYU_PII_SALT``): a hash of an 11-digit phone is only as
+private as the salt, since the ~10^10 possible numbers can be hashed in minutes.
 """
 
 from __future__ import annotations
@@ -50,3 +54,21 @@ def mask_name(name: str | None) -> str | None:
     if len(name) <= 1:
         return "*"
     return name[0] + "*" * (len(name) - 1)
+
+
+def mask_email(email: str | None) -> str | None:
+    """z***@example.com: first character of the local part, three stars, the domain.
+
+    Three stars whatever the length, so the mask does not reveal the local part's length.
+    A value without a local part and '@' is all stars."""
+    if email is None or email == "":
+        return None
+    at = email.find("@")
+    if at < 1:
+        return "***"
+    return email[0] + "***" + email[at:]
+
+
+# Raw-layer columns that hold clear personal data (sources.md: names, phones, e-mails,
+# nicknames). Quality checks on them may count, never show, their values.
+PII_COLUMNS = frozenset({"name", "phone", "email", "buyer_phone", "nickname"})

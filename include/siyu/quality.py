@@ -20,7 +20,9 @@ Plain functions, no Airflow: the DAG tasks and the CLI call them with paths.
 
 Personal data: observed values are counts, totals and enum values, never row contents
 (``partial_unexpected_count`` is 0), so reports, the ops tables, the Data Docs and error
-messages carry no names, phones or emails.
+messages carry no names, phones or emails. Belt and braces for checks on a personal-data
+column (``siyu.pii.PII_COLUMNS``): their GX results are cut down to counts before anything is
+stored or rendered, so even a min/max or in-set check added later cannot show a phone.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ import duckdb
 
 from . import contract as C
 from .config import Settings
+from .pii import PII_COLUMNS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -410,6 +413,25 @@ def _exception_message(er: Any) -> str | None:
     return None
 
 
+_COUNT_KEYS = ("element_count", "unexpected_count", "unexpected_percent", "missing_count",
+               "missing_percent", "unexpected_percent_total", "unexpected_percent_nonmissing")
+
+
+def _pii_columns(kwargs: dict) -> set[str]:
+    cols = [kwargs.get(k) for k in ("column", "column_A", "column_B")]
+    cols += list(kwargs.get("column_list") or [])
+    return {c for c in cols if isinstance(c, str)} & PII_COLUMNS
+
+
+def _scrub_pii(er: Any) -> None:
+    """Keep only the counts of a result on a personal-data column (in place: the same object
+    goes to ops.dq_results and, through the validation result, to the Data Docs)."""
+    if not _pii_columns(er.expectation_config.kwargs or {}):
+        return
+    result = er.result or {}
+    er.result = {k: result[k] for k in _COUNT_KEYS if k in result}
+
+
 def _observed(spec: dict, er: Any, df: pd.DataFrame | None, suite: Suite, frame_row: dict) -> str:
     error = _exception_message(er)
     if error:
@@ -432,7 +454,8 @@ def _observed(spec: dict, er: Any, df: pd.DataFrame | None, suite: Suite, frame_
             f"{result.get('unexpected_count')} of {result.get('element_count')} unexpected"
             f" ({(result.get('unexpected_percent') or 0):.3g}%)"
         )
-        if type_ == "expect_column_values_to_be_in_set" and not er.success and df is not None:
+        if (type_ == "expect_column_values_to_be_in_set" and not er.success and df is not None
+                and not _pii_columns(kwargs)):
             # enum codes, never personal data: name a few unknown values
             col = kwargs["column"]
             allowed = {str(v) for v in kwargs["value_set"]}
@@ -517,6 +540,7 @@ class _Engine:
         frame_row = df.iloc[0].to_dict() if len(df) == 1 else {}
         rows: list[tuple[int, QualityResult]] = []
         for er in result.results:
+            _scrub_pii(er)
             i = position.get(er.expectation_config.id)
             if i is None:  # should not happen; fall back to matching by label
                 label = expectation_label(er.expectation_config.type, er.expectation_config.kwargs)

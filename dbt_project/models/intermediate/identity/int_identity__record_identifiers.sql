@@ -3,25 +3,28 @@
 -- the community data; its anchor is the record's own key (contact_id, buyer_id,
 -- external_userid). Identifiers are normalised in staging (malformed phones and emails are
 -- NULL there), so a malformed identifier never links two people (sources.md "Identity").
+-- Phones and e-mails arrive as salted hashes of the normalised value (macros/pii.sql): equal
+-- values have equal hashes, so they link exactly as the clear values would, and no clear
+-- phone or e-mail leaves the raw layer.
 -- Other identifiers are taken as delivered, except placeholders for "no value" ('null',
 -- 'none', '0', ...) and values with white space inside, which are dropped.
 {%- set end = as_of_end() %}
 
 with contact_versions as (
-    select contact_id, external_userid, unionid, phone_normalized, email_normalized,
+    select contact_id, external_userid, unionid, phone_hash, email_hash,
            coalesce(created_at, updated_at) as seen_at
     from {{ ref('stg_crm__contact_versions') }}
     where updated_at < {{ end }}
 ),
 
 customer_versions as (
-    select buyer_id, phone_normalized, unionid, coalesce(registered_at, updated_at) as seen_at
+    select buyer_id, phone_hash, unionid, coalesce(registered_at, updated_at) as seen_at
     from {{ ref('stg_shop__customer_versions') }}
     where updated_at < {{ end }}
 ),
 
 order_buyers as (
-    select buyer_id, buyer_phone_normalized, unionid, coalesce(created_at, first_updated_at) as seen_at
+    select buyer_id, buyer_phone_hash, unionid, coalesce(created_at, first_updated_at) as seen_at
     from {{ ref('stg_shop__order_buyers') }}
     where first_updated_at < {{ end }}
 ),
@@ -52,11 +55,11 @@ pairs as (
     {%- set record_sets = [
         ('contact', 'contact_versions', 'contact_id',
             [('contact_id', 'contact_id'), ('external_userid', 'external_userid'),
-             ('unionid', 'unionid'), ('phone', 'phone_normalized'), ('email', 'email_normalized')]),
+             ('unionid', 'unionid'), ('phone', 'phone_hash'), ('email', 'email_hash')]),
         ('buyer', 'customer_versions', 'buyer_id',
-            [('buyer_id', 'buyer_id'), ('phone', 'phone_normalized'), ('unionid', 'unionid')]),
+            [('buyer_id', 'buyer_id'), ('phone', 'phone_hash'), ('unionid', 'unionid')]),
         ('buyer', 'order_buyers', 'buyer_id',
-            [('buyer_id', 'buyer_id'), ('phone', 'buyer_phone_normalized'), ('unionid', 'unionid')]),
+            [('buyer_id', 'buyer_id'), ('phone', 'buyer_phone_hash'), ('unionid', 'unionid')]),
         ('community', 'message_customers', 'external_userid', [('external_userid', 'external_userid')]),
         ('community', 'member_customers', 'external_userid', [('external_userid', 'external_userid')]),
         ('community', 'content_recipients', 'external_userid', [('external_userid', 'external_userid')]),

@@ -3,6 +3,7 @@
     unique_key=['identifier_type', 'identifier_value', 'user_id'],
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',
+    pre_hook="{{ drop_clear_identifiers() }}",
 ) }}
 -- History of identifier -> user assignments across runs (incremental: each run upserts
 -- the current assignments; a pair that is no longer current keeps its last run). It is

@@ -3,11 +3,12 @@
     unique_key='msgid',
     incremental_strategy='delete+insert',
     on_schema_change='sync_all_columns',
-    pre_hook="{{ reset_if_ahead_of_as_of() }}",
+    pre_hook=["{{ reset_if_ahead_of_as_of() }}", "{{ drop_clear_columns(['content']) }}"],
 ) }}
 -- WeCom messages, one row per msgid (re-pulls count once). Incremental (macros/incremental.sql):
 -- a run reads the lookback window of partitions. Revoked and bot messages are
--- kept here, flagged; every KPI ignores them (kpis.md).
+-- kept here, flagged; every KPI ignores them (kpis.md). The message text (`content`) stays
+-- in the raw layer: free text customers type holds phones and names, and no KPI needs it.
 with source as (
     select * from {{ source('raw_community', 'messages') }}
     where {{ incremental_partitions() }}
@@ -33,7 +34,6 @@ typed as (
         cast(msgtime as bigint) as msgtime_ms,
         {{ epoch_ms_time('msgtime') }} as sent_at,
         msgtype,
-        content,
         msgtype = 'revoke' as is_revoked,
         from_type = 'bot' as is_bot,
         _dt, _file, _line, _load_id

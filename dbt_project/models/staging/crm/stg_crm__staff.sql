@@ -6,7 +6,7 @@ with source as (
 
 select {{ distinct_on('staff_id') }}
     staff_id,
-    {{ clean_text('name') }} as name,
+    {{ mask_name(clean_text('name')) }} as name_masked,
     coalesce({{ clean_text('department') }}, 'unknown') as department,
     {{ clean_text('role') }} as role,
     coalesce({{ try_cast('is_active', 'boolean') }}, true) as is_active,

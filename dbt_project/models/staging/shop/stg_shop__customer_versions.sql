@@ -7,7 +7,8 @@ with source as (
 
 select {{ distinct_on('source.buyer_id, cast(source.updated_at as timestamptz)') }}
     buyer_id,
-    {{ normalize_phone('phone') }} as phone_normalized,
+    {{ pii_hash(normalize_phone('phone')) }} as phone_hash,
+    {{ mask_phone(normalize_phone('phone')) }} as phone_masked,
     {{ clean_text('unionid') }} as unionid,
     {{ shop_time('registered_at') }} as registered_at,
     {{ shop_time('updated_at') }} as updated_at,

@@ -6,9 +6,11 @@ with source as (
 
 select {{ distinct_on('buyer_id') }}
     buyer_id,
-    {{ normalize_phone('phone') }} as phone_normalized,
+    {{ pii_hash(normalize_phone('phone')) }} as phone_hash,
+    {{ mask_phone(normalize_phone('phone')) }} as phone_masked,
+    {{ normalize_phone('phone') }} is not null as is_phone_valid,
     {{ clean_text('unionid') }} as unionid,
-    {{ clean_text('nickname') }} as nickname,
+    {{ mask_name(clean_text('nickname')) }} as nickname_masked,
     {{ shop_time('registered_at') }} as registered_at,
     {{ shop_time('updated_at') }} as updated_at,
     _dt, _file, _line, _load_id

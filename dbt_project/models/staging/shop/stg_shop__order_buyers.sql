@@ -9,7 +9,8 @@ with source as (
 select
     order_id,
     buyer_id,
-    {{ normalize_phone('buyer_phone') }} as buyer_phone_normalized,
+    {{ pii_hash(normalize_phone('buyer_phone')) }} as buyer_phone_hash,
+    {{ mask_phone(normalize_phone('buyer_phone')) }} as buyer_phone_masked,
     {{ clean_text('unionid') }} as unionid,
     min({{ shop_time('created_at') }}) as created_at,
     min({{ shop_time('updated_at') }}) as first_updated_at

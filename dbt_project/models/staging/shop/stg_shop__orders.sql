@@ -3,7 +3,8 @@
     unique_key='order_id',
     incremental_strategy='delete+insert',
     on_schema_change='sync_all_columns',
-    pre_hook="{{ reset_if_ahead_of_as_of() }}",
+    pre_hook=["{{ reset_if_ahead_of_as_of() }}",
+              "{{ drop_clear_columns(['buyer_phone_normalized']) }}"],
 ) }}
 -- Current snapshot of every order (latest updated_at; ties to the later delivery).
 -- Incremental (macros/incremental.sql): a run reads the lookback window of partitions and
@@ -17,7 +18,8 @@ typed as (
     select
         order_id,
         buyer_id,
-        {{ normalize_phone('buyer_phone') }} as buyer_phone_normalized,
+        {{ pii_hash(normalize_phone('buyer_phone')) }} as buyer_phone_hash,
+        {{ mask_phone(normalize_phone('buyer_phone')) }} as buyer_phone_masked,
         {{ clean_text('unionid') }} as unionid,
         coalesce({{ clean_text('channel') }}, 'unknown') as channel,
         status,

@@ -1,0 +1,100 @@
+{#- Personal data (PIPL). The raw layer is the only place with clear names, phones and
+    e-mails: staging turns a phone or e-mail into a salted hash (identity matching) and a
+    masked display form (people), and a name into its masked form only. The same rules are
+    implemented in Python by include/siyu/pii.py (pii_hash, mask_phone, mask_name,
+    mask_email); tests/test_pii.py renders these macros and checks both give identical values. -#}
+
+{#- The deployment's secret salt: var('pii_salt') when set, else env SIYU_PII_SALT, else the
+    public demo salt (same fallback as siyu.pii.salt(), which treats an empty variable as
+    unset). Changing it re-keys every hash and therefore every user_id anchored on a phone or
+    e-mail. The salt is rendered into the compiled SQL (dbt_project/target, dbt's debug log):
+    protect those like the environment. -#}
+{% macro pii_salt() -%}
+    {{- return(var('pii_salt', none) or env_var('SIYU_PII_SALT', '') or 'siyu-demo-salt-change-me') -}}
+{%- endmacro %}
+
+{#- sha256 hex of salt || value; NULL stays NULL. `value` must already be normalised
+    (normalize_phone / normalize_email), so every spelling of one phone gets one hash. -#}
+{% macro pii_hash(value) -%}
+    (case when {{ value }} is not null and {{ value }} <> ''
+          then sha256('{{ pii_salt() | replace("'", "''") }}' || {{ value }}) end)
+{%- endmacro %}
+
+{#- 138****8000: first 3 and last 4 digits of the national number (digits only, a leading
+    86 of a 13-digit number dropped), the rest starred; fewer than 8 digits: all starred. -#}
+{% macro mask_phone(col) -%}
+    {%- set digits = "regexp_replace(" ~ col ~ ", '\\D', '', 'g')" -%}
+    {%- set d = "(case when " ~ digits ~ " like '86%' and length(" ~ digits ~ ") = 13 then substr("
+        ~ digits ~ ", 3) else " ~ digits ~ " end)" -%}
+    (case when nullif({{ col }}, '') is not null then
+        case when length({{ d }}) < 8 then repeat('*', length({{ d }}))
+             else left({{ d }}, 3) || repeat('*', length({{ d }}) - 7) || right({{ d }}, 4)
+        end
+    end)
+{%- endmacro %}
+
+{#- First character kept, the rest starred (张** / J***); one character: '*'. -#}
+{% macro mask_name(col) -%}
+    (case when nullif({{ col }}, '') is not null then
+        case when length(trim({{ col }})) <= 1 then '*'
+             else left(trim({{ col }}), 1) || repeat('*', length(trim({{ col }})) - 1)
+        end
+    end)
+{%- endmacro %}
+
+{#- z***@example.com: first character of the local part, three stars, the domain. -#}
+{% macro mask_email(col) -%}
+    (case when nullif({{ col }}, '') is not null then
+        case when strpos({{ col }}, '@') > 1
+             then left({{ col }}, 1) || '***' || substr({{ col }}, strpos({{ col }}, '@'))
+             else '***'
+        end
+    end)
+{%- endmacro %}
+
+{#- A normalised e-mail that may identify somebody: identity resolution never lets a value
+    with white space inside link anybody (int_identity__record_identifiers), and a hash has
+    none, so the rule is applied here, before hashing, to keep the same links. -#}
+{% macro linkable_email(col) -%}
+    (case when not regexp_matches({{ normalize_email(col) }}, '\s') then {{ normalize_email(col) }} end)
+{%- endmacro %}
+
+{#- BI serving (models/bi): a view names the mart it reads without the database (catalog)
+    part. DuckDB names a file's catalog after the file (`siyu.building` while dbt builds the
+    working copy, `siyu` once it is published, whatever alias a BI tool attaches it under), so
+    a view that stored the catalog name would break on the atomic rename. -#}
+{% macro bi_ref(model_name) -%}
+    {{ return(ref(model_name).include(database=False)) }}
+{%- endmacro %}
+
+{#- Pre-hook of incremental models that keep identifier values across runs
+    (audit_identity__assignments): a warehouse built before hashing came in holds clear
+    phones and e-mails there; they are deleted (the hashed rows replace them), so an upgrade
+    does not need a full refresh to stop carrying personal data. -#}
+{% macro drop_clear_identifiers() -%}
+    {%- set existing = adapter.get_relation(database=this.database, schema=this.schema,
+                                            identifier=this.identifier) -%}
+    {%- if existing is not none -%}
+    delete from {{ existing }}
+    where identifier_type in ('phone', 'email')
+      and not regexp_full_match(identifier_value, '[0-9a-f]{64}')
+    {%- else -%}
+    select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Pre-hook of incremental staging that used to carry a clear column (stg_shop__orders had
+    buyer_phone_normalized): drop it from the existing table before the run, since the
+    incremental merge (`union all by name` with the table's rows) would otherwise carry the
+    old column, and its clear phones, forward. -#}
+{% macro drop_clear_columns(columns) -%}
+    {%- set existing = adapter.get_relation(database=this.database, schema=this.schema,
+                                            identifier=this.identifier) -%}
+    {%- if existing is not none -%}
+    {%- for column in columns %}
+    alter table {{ existing }} drop column if exists {{ column }};
+    {%- endfor %}
+    {%- else -%}
+    select 1
+    {%- endif -%}
+{%- endmacro %}

@@ -1,0 +1,32 @@
+{{ config(alias='dim_users') }}
+-- BI view of marts.dim_users: the same rows and columns (no personal data in this mart).
+select
+    user_id,
+    first_seen_at,
+    source_channel,
+    owner_staff_id,
+    department,
+    primary_contact_id,
+    is_active_contact,
+    contacts,
+    buyer_ids,
+    external_userids,
+    first_purchase_at,
+    last_purchase_at,
+    qualifying_purchases,
+    qualifying_purchases_365d,
+    ltv,
+    net_revenue_365d,
+    lifetime_aov,
+    last_interaction_at,
+    interactions_30d,
+    lifecycle_stage,
+    rfm_r,
+    rfm_f,
+    rfm_m,
+    latest_nps_score,
+    latest_nps_at,
+    current_tags,
+    tag_groups_held,
+    has_required_tag_groups
+from {{ bi_ref('dim_users') }}

@@ -1,0 +1,11 @@
+{{ config(alias='kpi_repurchase_90d') }}
+-- BI view of marts.kpi_repurchase_90d: the same rows and columns (no personal data in this mart).
+select
+    cohort_month,
+    channel,
+    cohort_users,
+    matured_users,
+    repurchased_users,
+    repurchase_rate_90d,
+    immature_users
+from {{ bi_ref('kpi_repurchase_90d') }}
