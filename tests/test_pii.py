@@ -43,14 +43,28 @@ def _macros(pii_salt=None, env: dict | None = None):
     """The macros of normalize.sql and pii.sql as plain Jinja callables."""
     environment = jinja2.Environment(extensions=["jinja2.ext.do"])
     env = env or {}
+    adapter = _DuckDBAdapter()
     environment.globals.update(
         var=lambda name, default=None: {"pii_salt": pii_salt}.get(name, default),
         env_var=lambda name, default="": env.get(name, default),
         # dbt's return(): the macro's value; these macros only return strings
         **{"return": lambda value: value},
+        adapter=adapter,
     )
-    source = (MACROS / "normalize.sql").read_text() + (MACROS / "pii.sql").read_text()
-    return environment.from_string(source).module
+    source = "".join((MACROS / name).read_text()
+                     for name in ("cross_db.sql", "normalize.sql", "pii.sql"))
+    adapter.macros = environment.from_string(source).module
+    return adapter.macros
+
+
+class _DuckDBAdapter:
+    """dbt's adapter.dispatch for the duckdb target: the `default__` implementation of the
+    cross-database macros (cross_db.sql), which is what dbt-duckdb compiles."""
+
+    macros = None
+
+    def dispatch(self, name: str, package: str | None = None):
+        return getattr(self.macros, f"default__{name}")
 
 
 def _sql_values(con: duckdb.DuckDBPyConnection, expr: str, inputs: list[str]) -> list:

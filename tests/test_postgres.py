@@ -226,19 +226,33 @@ def test_postgres_build_equals_duckdb_and_bi_role_is_read_only(tmp_path, landing
     first = pgmod.copy_raw(settings, pg_server)
     assert pgmod.copy_raw(settings, pg_server) == first
 
-    # the BI login reads the published marts, and nothing upstream of them
+    # the BI login reads the masked bi views (same rows as DuckDB's), and nothing else
+    duck_con = duckdb.connect(str(tmp_path / "duck" / "wh" / "siyu.duckdb"), read_only=True)
+    try:
+        duck_bi = {name: duck_con.execute(f'SELECT count(*) FROM bi."{name}"').fetchone()[0]
+                   for (name,) in duck_con.execute(
+                       "SELECT view_name FROM duckdb_views() WHERE schema_name = 'bi'").fetchall()}
+    finally:
+        duck_con.close()
+    assert "dim_users" in duck_bi and "dim_user_identifiers" in duck_bi
     bi = pg_server.connect(user=BI_USER, password=BI_PASSWORD)
     try:
         with bi.cursor() as cur:
-            cur.execute("SELECT count(*) FROM marts.dim_users")
-            assert cur.fetchone()[0] > 0
+            for name, rows in duck_bi.items():
+                cur.execute(f'SELECT count(*) FROM bi."{name}"')
+                assert cur.fetchone()[0] == rows, name
+            # phones and e-mails only masked (138****8000, z***@example.com), never the hash
+            cur.execute("SELECT identifier_value FROM bi.dim_user_identifiers "
+                        "WHERE identifier_type IN ('phone', 'email')")
+            values = [v for (v,) in cur.fetchall()]
+            assert values and all("*" in v and len(v) < 64 for v in values)
         bi.rollback()
-        for relation in ("raw_crm.contacts", "staging.stg_crm__contacts"):
+        for relation in ("raw_crm.contacts", "staging.stg_crm__contacts", "marts.dim_users"):
             with pytest.raises(errors.InsufficientPrivilege), bi.cursor() as cur:
                 cur.execute(f"SELECT * FROM {relation} LIMIT 1")
             bi.rollback()
         with pytest.raises(psycopg2.Error), bi.cursor() as cur:
-            cur.execute("CREATE TABLE marts.bi_was_here (i int)")
+            cur.execute("CREATE TABLE bi.bi_was_here (i int)")
         bi.rollback()
     finally:
         bi.close()

@@ -17,8 +17,15 @@
     (normalize_phone / normalize_email), so every spelling of one phone gets one hash. -#}
 {% macro pii_hash(value) -%}
     (case when {{ value }} is not null and {{ value }} <> ''
-          then sha256('{{ pii_salt() | replace("'", "''") }}' || {{ value }}) end)
+          then {{ sha256_hex("'" ~ (pii_salt() | replace("'", "''")) ~ "' || " ~ value) }} end)
 {%- endmacro %}
+
+{#- lower-case hex sha256 of a text's UTF-8 bytes, on every target (cross_db.sql style). -#}
+{% macro sha256_hex(expr) -%}
+    {{ return(adapter.dispatch('sha256_hex', 'siyu')(expr)) }}
+{%- endmacro %}
+{% macro default__sha256_hex(expr) -%}sha256({{ expr }}){%- endmacro %}
+{% macro postgres__sha256_hex(expr) -%}encode(sha256(convert_to({{ expr }}, 'UTF8')), 'hex'){%- endmacro %}
 
 {#- 138****8000: first 3 and last 4 digits of the national number (digits only, a leading
     86 of a 13-digit number dropped), the rest starred; fewer than 8 digits: all starred. -#}
@@ -56,7 +63,7 @@
     with white space inside link anybody (int_identity__record_identifiers), and a hash has
     none, so the rule is applied here, before hashing, to keep the same links. -#}
 {% macro linkable_email(col) -%}
-    (case when not regexp_matches({{ normalize_email(col) }}, '\s') then {{ normalize_email(col) }} end)
+    (case when not {{ regexp_contains(normalize_email(col), '\\s') }} then {{ normalize_email(col) }} end)
 {%- endmacro %}
 
 {#- BI serving (models/bi): a view names the mart it reads without the database (catalog)
@@ -77,7 +84,7 @@
     {%- if existing is not none -%}
     delete from {{ existing }}
     where identifier_type in ('phone', 'email')
-      and not regexp_full_match(identifier_value, '[0-9a-f]{64}')
+      and not {{ regexp_full_match('identifier_value', '[0-9a-f]{64}') }}
     {%- else -%}
     select 1
     {%- endif -%}

@@ -3,7 +3,9 @@ temporary AIRFLOW_HOME, driven only through the REST API v2 with a JWT from /aut
 
 1. The three ingest DAGs are triggered for the landing zone's as-of day; their raw asset
    events (extra ``as_of``) trigger ``siyu_build`` (scheduled on all three, AND), which builds,
-   audits and publishes the warehouse for that day and emits ``siyu_marts``.
+   audits and publishes the warehouse for that day and emits ``siyu_marts``, which triggers
+   ``siyu_deliver``: each department's extract is e-mailed (recipients from the Airflow
+   Variable ``siyu_recipients``) through the SMTP connection to the loopback server.
 2. A backfill of a 2-day range of ``siyu_ingest_crm`` through POST /api/v2/backfills.
 3. A run that fails (a landing root that does not exist) retries with backoff and, after its
    last try, its failure callback e-mails the alert through the Airflow SMTP connection to a
@@ -38,6 +40,7 @@ BIN = Path(sys.executable).parent
 TZ_OFFSET = "+08:00"  # Asia/Shanghai, the business timezone
 SOURCES = ("crm", "shop", "community")
 INGEST_DAGS = [f"siyu_ingest_{s}" for s in SOURCES]
+AUDIENCES = ("marketing", "operations", "sales", "service", "executive")
 # bounded waits: the whole scenario, and the backfill after it
 BUILD_TIMEOUT = float(os.environ.get("SIYU_SCHEDULER_TEST_TIMEOUT", 15 * 60))
 BACKFILL_TIMEOUT = 5 * 60
@@ -108,6 +111,9 @@ class Airflow:
             SIYU_TASK_RETRIES="2",
             SIYU_RETRY_DELAY_SECONDS="1",  # 1 s, 2 s: the backoff, quick
             SIYU_ALERT_EMAILS="oncall@siyu.test",
+            SIYU_OUTBOX=str(root / "outbox"),
+            AIRFLOW_VAR_SIYU_RECIPIENTS=json.dumps(
+                {audience: {"to": [f"{audience}-lead@siyu.test"]} for audience in AUDIENCES}),
             AIRFLOW_CONN_SMTP_DEFAULT=json.dumps({
                 "conn_type": "smtp", "host": "127.0.0.1", "port": smtp_port,
                 "extra": {"disable_ssl": True, "disable_tls": True, "retry_limit": 0,
@@ -284,7 +290,7 @@ def test_ingest_assets_trigger_the_build_and_a_backfill_runs(airflow, landing, s
 def _scenario(af: Airflow, as_of: str, deadline: float, inbox: Inbox) -> None:
     af.api("POST", "/api/v2/pools", {"name": "siyu_warehouse", "slots": 1,
                                      "description": "DuckDB: one writer of the warehouse"})
-    wanted = set(INGEST_DAGS) | {"siyu_build"}
+    wanted = set(INGEST_DAGS) | {"siyu_build", "siyu_deliver"}
 
     def parsed():
         dags = af.api("GET", "/api/v2/dags?dag_id_pattern=siyu&limit=100")["dags"]
@@ -338,7 +344,21 @@ def _scenario(af: Airflow, as_of: str, deadline: float, inbox: Inbox) -> None:
     assert stamped[0][1] is not None
     assert kpi_rows > 0
 
-    assert inbox.messages == []  # no failure, no alert
+    # the published build's asset triggers the delivery: one e-mail per department
+    delivered = wait_until("siyu_deliver to run and finish", lambda: finished("siyu_deliver"),
+                           deadline, af, every=5)
+    assert [(r["state"], r["run_type"]) for r in delivered] == [("success", "asset_triggered")]
+    wait_until("the department e-mails", lambda: len(inbox.messages) >= len(AUDIENCES),
+               time.monotonic() + 60, af, every=1)
+    assert sorted(e.rcpt_tos[0] for e in inbox.messages) == sorted(
+        f"{a}-lead@siyu.test" for a in AUDIENCES)
+    for envelope in inbox.messages:
+        msg = message_from_bytes(envelope.content, policy=policy.default)
+        assert as_of in msg["Subject"], msg["Subject"]
+        assert {p.get_filename().rsplit(".", 1)[-1] for p in msg.iter_attachments()} == {
+            "xlsx", "html"}
+    assert all((af.root / "outbox" / as_of / a).is_dir() for a in AUDIENCES)
+    inbox.messages.clear()  # no failure so far, so no alert among them
 
     # a run that fails: its alert arrives after the last retry
     day = date.fromisoformat(as_of)

@@ -15,4 +15,4 @@ select
     min({{ shop_time('created_at') }}) as created_at,
     min({{ shop_time('updated_at') }}) as first_updated_at
 from source
-group by 1, 2, 3, 4
+group by 1, 2, 3, 4, 5
