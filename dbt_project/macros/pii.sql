@@ -63,7 +63,7 @@
     with white space inside link anybody (int_identity__record_identifiers), and a hash has
     none, so the rule is applied here, before hashing, to keep the same links. -#}
 {% macro linkable_email(col) -%}
-    (case when not {{ regexp_contains(normalize_email(col), '\\s') }} then {{ normalize_email(col) }} end)
+    (case when not {{ regexp_contains(normalize_email(col), '[[:space:]]') }} then {{ normalize_email(col) }} end)
 {%- endmacro %}
 
 {#- BI serving (models/bi): a view names the mart it reads without the database (catalog)

@@ -87,5 +87,5 @@ from pairs
 where identifier_value is not null
   -- placeholders exported for "no value" never identify anybody
   and lower(identifier_value) not in ('null', 'none', 'undefined', 'nan', '0', '-')
-  and not {{ regexp_contains('identifier_value', '\\s') }}
+  and not {{ regexp_contains('identifier_value', '[[:space:]]') }}
 group by 1, 2, 3, 4
