@@ -71,6 +71,7 @@ run-demo: $(VENV)/.installed
 	@echo "airflow log  : $(SIYU_LOG_DIR)/airflow-dags-test.log (task logs in $(AIRFLOW_HOME)/logs)"
 	@echo "dbt log      : $(SIYU_LOG_DIR)/dbt"
 	@echo "marts        : schema marts of the warehouse (kpi_department_daily: every KPI, target, status)"
+	@echo "BI views     : schema bi (masked; open read-only: duckdb:///$(SIYU_WAREHOUSE)?access_mode=read_only); Parquet: $(BIN)/siyu export --out data/export"
 	@echo "data docs    : $(dir $(SIYU_WAREHOUSE))quality/data_docs/index.html (Great Expectations; results in ops.dq_results)"
 	@echo "dbt docs     : $(CURDIR)/dbt_project/target/index.html (serve: cd dbt_project && ../$(BIN)/dbt docs serve --profiles-dir .)"
 	@echo "extracts     : $(SIYU_OUTBOX)/$(DEMO_AS_OF)/<marketing|operations|sales|service|executive>/ (XLSX, CSV, HTML; e-mail them with: siyu deliver --send)"
