@@ -37,14 +37,8 @@ class Extract:
         return [self.xlsx, self.html]
 
 
-def build_extracts(
-    warehouse: Path,
-    day: date,
-    outbox: Path,
-    audiences: tuple[str, ...] = AUDIENCES,
-    language: str = "zh",
-    progress=None,
-) -> list[Extract]:
-    from .build import build_extracts as _build
 
-    return _build(warehouse, day, outbox, audiences=audiences, language=language, progress=progress)
+# after Extract and AUDIENCES: build.py imports them from this package
+from .build import build_extracts  # noqa: E402
+
+__all__ = ["AUDIENCES", "LANGUAGES", "Extract", "build_extracts"]

@@ -109,6 +109,14 @@ def svg_chart(days: list[date], values: list, fmt: str, target: float | None,
     return "".join(parts)
 
 
+def _definition_note(definition, language: str) -> str:
+    """The KPI's definition and its kpis.md section under a chart or a card."""
+    if definition is None:
+        return ""
+    return (f'<div class="def">{escape(definition.text(language))} '
+            f"({escape(definition.section)})</div>")
+
+
 def _charts(table: Table, targets: dict[str, tuple], language: str) -> str:
     days = [row[0] for row in table.rows]
     out = ['<div class="charts">']
@@ -120,9 +128,7 @@ def _charts(table: Table, targets: dict[str, tuple], language: str) -> str:
             f'<div class="label">{escape(t(column.name, language))} '
             f'{_pill(status, language) if status else ""}'
             f"</div>{svg_chart(days, [r[i] for r in table.rows], column.fmt, target, status, language)}"
-            + (f'<div class="def">{escape(definition.text(language))} '
-               f"({escape(definition.section)})</div>" if definition else "")
-            + "</figure>")
+            + _definition_note(definition, language) + "</figure>")
     out.append("</div>")
     return "".join(out)
 
@@ -138,9 +144,7 @@ def _cards(headline: Table, language: str) -> str:
             f'<div class="value">{escape(display(value, fmt, language))}</div>'
             f'<div>{escape(t("target", language))} {escape(display(target, fmt, language))} '
             f"{_pill(status, language)}</div>"
-            + (f'<div class="def">{escape(definition.text(language))} '
-               f"({escape(definition.section)})</div>" if definition else "")
-            + "</div>")
+            + _definition_note(definition, language) + "</div>")
     out.append("</div>")
     return "".join(out)
 
