@@ -20,6 +20,7 @@ import time
 from datetime import date
 from pathlib import Path
 
+from . import db
 from . import contract as C
 from .config import Settings
 
@@ -155,14 +156,13 @@ def cmd_run(args) -> int:
 
 
 def cmd_quarantine(args) -> int:
-    import duckdb
 
     settings = _settings(args)
     for source in C.SOURCES:
         path = settings.raw_db(source)
         if not path.exists():
             continue
-        con = duckdb.connect(str(path), read_only=True)
+        con = db.connect(path, read_only=True)
         try:
             rows = con.execute(
                 "SELECT entity, _dt, _file, _line, reason FROM quarantine "

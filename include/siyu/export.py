@@ -25,6 +25,8 @@ from pathlib import Path
 
 import duckdb
 
+from . import db
+
 DEFAULT_SCHEMA = "bi"
 MANIFEST = "_manifest.json"
 
@@ -92,7 +94,7 @@ def export_parquet(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     say = progress or (lambda _msg: None)
-    con = duckdb.connect(str(warehouse), read_only=True)
+    con = db.connect(warehouse, read_only=True)
     try:
         available = relations(con, schema)
         if not available:

@@ -36,6 +36,7 @@ from pathlib import Path
 
 import duckdb
 
+from . import db
 from . import contract as C
 from .contract import Entity
 
@@ -496,7 +497,7 @@ def raw_connection(raw_db: Path, wait_seconds: float = 3600) -> Iterator[duckdb.
                     raise TimeoutError(f"another writer holds {raw_db} for too long") from None
                 time.sleep(0.5)
         try:
-            con = duckdb.connect(str(raw_db))
+            con = db.connect(raw_db)
             try:
                 yield con
             finally:

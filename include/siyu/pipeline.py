@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
+from . import db
 from . import contract as C
 from . import loader
 from . import publish as wap
@@ -55,7 +56,7 @@ def loaded_dates(settings: Settings, source: str) -> set[date]:
     if not path.exists():
         return set()
     try:
-        con = duckdb.connect(str(path), read_only=True)
+        con = db.connect(path, read_only=True)
     except duckdb.IOException:  # a writer holds it: treat as unknown, reload nothing extra
         return set()
     try:

@@ -49,8 +49,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 
+from . import db
 from . import contract as C
 from .config import Settings
 
@@ -158,7 +158,7 @@ def copy_raw(
         for source in sources:
             t0 = time.perf_counter()
             schema = f"raw_{source}"
-            duck = duckdb.connect(str(settings.raw_db(source)), read_only=True)
+            duck = db.connect(settings.raw_db(source), read_only=True)
             try:
                 duck.execute("SET TimeZone = 'UTC'")  # timestamptz text in UTC, offset +00
                 tables = [r[0] for r in duck.execute(

@@ -25,8 +25,8 @@ from dataclasses import replace
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-import duckdb
 
+from . import db
 from .config import Settings
 
 BUILD_INFO = "ops.build_info"
@@ -61,7 +61,7 @@ def prepare_working_copy(settings: Settings) -> Path:
 def stamp_build(working: Path, as_of: date | None, run_id: str | None = None) -> str:
     """Record the build in ``ops.build_info`` of the working file; returns the build id."""
     build_id = uuid.uuid4().hex
-    con = duckdb.connect(str(working))
+    con = db.connect(working)
     try:
         con.execute("CREATE SCHEMA IF NOT EXISTS ops")
         con.execute(
@@ -79,7 +79,7 @@ def stamp_build(working: Path, as_of: date | None, run_id: str | None = None) ->
 
 def publish(settings: Settings, working: Path, build_id: str) -> Path:
     """Atomically replace the published warehouse with the audited working file."""
-    con = duckdb.connect(str(working))
+    con = db.connect(working)
     try:
         con.execute(
             f"UPDATE {BUILD_INFO} SET published_at = ? WHERE build_id = ?",
@@ -106,7 +106,7 @@ def published_build(settings: Settings) -> dict | None:
     """The latest build recorded in the published warehouse (None before the first one)."""
     if not settings.warehouse.exists():
         return None
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    con = db.connect(settings.warehouse, read_only=True)
     try:
         if not con.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'ops' "

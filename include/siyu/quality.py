@@ -41,6 +41,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
+from . import db
 from . import contract as C
 from .config import Settings
 from .pii import PII_COLUMNS
@@ -189,7 +190,7 @@ class QualityReport:
         """
         db_path = Path(db_path)
         db_path.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(db_path))
+        con = db.connect(db_path)
         try:
             ops = ensure_ops_tables(con)
             con.execute("BEGIN TRANSACTION")
@@ -653,7 +654,7 @@ def validate_raw_day(
                                    "raw database exists", f"{path} does not exist"))
         return report
     engine = _Engine()
-    con = duckdb.connect(str(path), read_only=True)
+    con = db.connect(path, read_only=True)
     try:
         for e in wanted:
             suite = suites[raw_suite_name(source, e.name)]
@@ -759,7 +760,7 @@ def validate_marts(
     t0 = time.perf_counter()
     report = QualityReport(run_id)
     engine = _Engine()
-    con = duckdb.connect(str(db_path), read_only=True)
+    con = db.connect(db_path, read_only=True)
     try:
         as_of = as_of or warehouse_as_of(con) or date.today()
         for mart in marts or PUBLISHED_MARTS:
@@ -823,7 +824,7 @@ def business_warnings(db_path: Path, as_of: date) -> list[BusinessWarning]:
       revoked and bot messages aside), ``as_of`` compared with the day before.
     """
     out: list[BusinessWarning] = []
-    con = duckdb.connect(str(db_path), read_only=True)
+    con = db.connect(db_path, read_only=True)
     try:
         if _relation_exists(con, "marts", "kpi_department_daily"):
             rows = con.execute(

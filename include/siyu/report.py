@@ -8,6 +8,7 @@ from pathlib import Path
 
 import duckdb
 
+from . import db
 from . import contract as C
 from .config import Settings
 
@@ -19,7 +20,7 @@ def summary(settings: Settings) -> list[str]:
         if not path.exists():
             lines.append(f"raw {source}: (no file)")
             continue
-        con = duckdb.connect(str(path), read_only=True)
+        con = db.connect(path, read_only=True)
         try:
             parts = []
             for e in C.entities_of(source):
@@ -30,7 +31,7 @@ def summary(settings: Settings) -> list[str]:
             con.close()
         lines.append(f"raw {source}: {', '.join(parts)}; quarantined={q:,}")
     if settings.warehouse.exists():
-        con = duckdb.connect(str(settings.warehouse), read_only=True)
+        con = db.connect(settings.warehouse, read_only=True)
         try:
             rows = con.execute(
                 "SELECT schema_name, table_name, estimated_size FROM duckdb_tables() "

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 
+from .. import db
 from . import AUDIENCES, LANGUAGES, Extract
 from .definitions import DEFINITIONS
 from .formats import plain
@@ -72,7 +73,7 @@ def build_extracts(
                          f"audiences are {AUDIENCES}, languages {LANGUAGES}")
     fetched: dict[str, tuple[list[Table], dict[str, dict[str, tuple]]]] = {}
     seconds: dict[str, float] = {}
-    con = duckdb.connect(str(warehouse), read_only=True)
+    con = db.connect(warehouse, read_only=True)
     try:
         first, last = available_days(con)
         if first is None or not first <= day <= last:

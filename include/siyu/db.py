@@ -1,0 +1,64 @@
+"""Every DuckDB connection Siyu opens, with bounded resources.
+
+DuckDB's defaults take 80% of the machine's memory and every core; one more job on the box
+and the kernel kills the build. Every Python connection (``connect``) and dbt's profile
+(``dbt_project/profiles.yml`` reads the same variables) apply:
+
+| variable                  | DuckDB setting            | default                                 |
+|---------------------------|---------------------------|-----------------------------------------|
+| SIYU_DUCKDB_MEMORY_LIMIT  | `memory_limit`            | `8GB` (leaves room on a 24 GB box)      |
+| SIYU_DUCKDB_THREADS       | `threads`                 | the machine's cores, at most 4          |
+| SIYU_DUCKDB_TEMP_DIR      | `temp_directory` (spills) | DuckDB's own (`<file>.tmp` beside it)   |
+|                           | `preserve_insertion_order`| `false` (lets big sorts and copies stream) |
+
+`memory_limit` bounds DuckDB's buffer manager: beyond it, joins, sorts and aggregates spill to
+`temp_directory`. The process's peak RSS is a little above it (Python, the catalog).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+
+DEFAULT_MEMORY_LIMIT = "8GB"
+MAX_DEFAULT_THREADS = 4
+
+
+def memory_limit() -> str:
+    return os.environ.get("SIYU_DUCKDB_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT
+
+
+def threads() -> int:
+    value = os.environ.get("SIYU_DUCKDB_THREADS")
+    if value:
+        n = int(value)
+        if n < 1:
+            raise ValueError(f"SIYU_DUCKDB_THREADS must be >= 1, not {value!r}")
+        return n
+    return max(1, min(os.cpu_count() or 1, MAX_DEFAULT_THREADS))
+
+
+def temp_directory() -> str | None:
+    value = os.environ.get("SIYU_DUCKDB_TEMP_DIR")
+    return str(Path(value).expanduser()) if value else None
+
+
+def config(read_only: bool = False) -> dict[str, str | int | bool]:
+    """The DuckDB configuration of every connection (``duckdb.connect(config=...)``)."""
+    cfg: dict[str, str | int | bool] = {
+        "memory_limit": memory_limit(),
+        "threads": threads(),
+        "preserve_insertion_order": False,
+    }
+    temp = temp_directory()
+    if temp and not read_only:
+        Path(temp).mkdir(parents=True, exist_ok=True)
+        cfg["temp_directory"] = temp
+    return cfg
+
+
+def connect(path: Path | str = ":memory:", read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with Siyu's resource limits (see the module doc)."""
+    return duckdb.connect(str(path), read_only=read_only, config=config(read_only))
