@@ -58,7 +58,7 @@ generate-demo: $(VENV)/.installed
 run-demo: $(VENV)/.installed
 	rm -rf $(dir $(SIYU_WAREHOUSE))
 	mkdir -p $(SIYU_LOG_DIR)
-	$(BIN)/airflow dags test siyu_daily $(DEMO_AS_OF) > $(SIYU_LOG_DIR)/airflow-dags-test.log 2>&1 \
+	$(BIN)/airflow dags test siyu_daily $(DEMO_AS_OF) -f $(CURDIR)/dags/siyu_daily.py > $(SIYU_LOG_DIR)/airflow-dags-test.log 2>&1 \
 	    || { tail -60 $(SIYU_LOG_DIR)/airflow-dags-test.log; exit 1; }
 	@grep -E "DagRun Finished|state=" $(SIYU_LOG_DIR)/airflow-dags-test.log | tail -3 || true
 	$(BIN)/python -m siyu.report --warehouse $(SIYU_WAREHOUSE)

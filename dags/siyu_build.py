@@ -4,9 +4,9 @@ Scheduled on the three raw assets with AND (`siyu_raw_crm & siyu_raw_shop &
 siyu_raw_community`): the ingest DAGs `siyu_ingest_<source>` emit them with the business day
 in the event's extra (`{"as_of": "2025-06-28"}`), and a run starts once each has emitted
 since the previous build. It runs the same tasks as `siyu_daily` after ingestion:
-ensure_raw -> prepare_working_copy -> dbt (cosmos, one task per model) ->
-dbt_test_cross_model -> audit_and_publish, which emits `siyu_marts` (the delivery DAGs wait
-for it).
+ensure_raw -> prepare_working_copy -> dbt (cosmos watcher mode: one producer task runs
+`dbt build` with every test, then a task per model shows that model) -> audit_and_publish,
+which emits `siyu_marts` (the delivery DAGs wait for it).
 
 **Which day.** `resolve_as_of` reads the triggering asset events. When the three carry the same
 day, that is the day. When they differ (a source late, a backfill or a re-run of one source),
@@ -16,8 +16,10 @@ The later days of the faster sources are in raw already and reach the marts with
 build; their events are consumed by this run, so that build starts when every source has
 emitted again. A manual run takes Param `as_of` (else yesterday).
 
-One run at a time and one task at a time: every task writes the warehouse's working copy,
-and DuckDB has one writer per file.
+One run at a time, and one writer at a time: the tasks that write the warehouse's working copy
+(prepare_working_copy, the dbt producer, audit_and_publish) run in the warehouse pool
+(`SIYU_WAREHOUSE_POOL`, one slot) and one after the other; the per-model tasks only read
+the producer's reports (XCom) while it builds.
 """
 
 from airflow.sdk import DAG
@@ -39,7 +41,6 @@ with DAG(
     start_date=start_date(),
     catchup=False,  # the first run takes the events since the DAG was deployed, no backlog
     max_active_runs=1,  # dbt is the single writer of the warehouse file
-    max_active_tasks=1,  # ... and so is each task of a run
     dagrun_timeout=DAGRUN_TIMEOUT,
     default_args=default_args(),
     params=params(),

@@ -1,9 +1,11 @@
 """Airflow DAG `siyu_daily`: landing zone -> raw -> dbt (staging and everything built on it).
 
 One run carries a business day from the landing zone through raw to the dbt models:
-the three sources are ingested in parallel (each into its own raw file), then cosmos renders
-the dbt project as one task per model (the model's own tests after it) in a subprocess, so dbt
-is the only process writing the warehouse file; then the tests that span several models.
+the three sources are ingested in parallel (each into its own raw file), then cosmos' watcher
+mode runs ONE `dbt build` (models, seed, every test; dbt's own threads) in the producer task,
+the only process writing the warehouse file; then a task per model shows that model's state
+and log as the build reported it; retried or cleared after the build, such a task reruns its
+model alone.
 Write-audit-publish: dbt builds a working copy of the warehouse; only after the audit passes is
 it published (atomic rename) to the file BI tools read, emitting the `siyu_marts` asset.
 

@@ -1,7 +1,11 @@
+import json
 import os
+from datetime import date
 from pathlib import Path
 
 import pytest
+
+from .extracts_fixtures import built_once
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -25,3 +29,19 @@ def _isolated_from_the_demo(monkeypatch):
     no test may read or write them. Tests that need a setting pass it explicitly."""
     for name in ("SIYU_LANDING_ROOT", "SIYU_WAREHOUSE", "SIYU_RAW_DIR", "SIYU_LOG_DIR"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def published_warehouse(tmp_path_factory) -> tuple[Path, date]:
+    """(path of a published warehouse, its as_of date): `siyu run` on a generated landing
+    (300 users, 40 days), built once per session for the tests that only read it. Never write
+    it: copy it first (``shutil.copytree(warehouse.parent, ...)``)."""
+    warehouse, as_of, _landing = built_once(tmp_path_factory)
+    return warehouse, as_of
+
+
+@pytest.fixture(scope="session")
+def published_landing(tmp_path_factory) -> tuple[Path, dict, Path]:
+    """(the landing zone, its generator manifest, the published warehouse built from it)."""
+    warehouse, _as_of, landing = built_once(tmp_path_factory)
+    return landing, json.loads((landing / "_manifest.json").read_text()), warehouse

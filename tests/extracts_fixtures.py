@@ -1,5 +1,6 @@
-"""A published warehouse built from code once per test session, for the extract and delivery
-tests (``from tests.extracts_fixtures import published_warehouse`` in a test module).
+"""A published warehouse built from code once per test session, for every test that only reads
+one (extracts, delivery, end to end). The fixtures ``published_warehouse`` and
+``published_landing`` (tests/conftest.py) hand it out.
 
 The landing zone is generated (300 users, 40 days) and `siyu run` ingests, builds, audits and
 publishes it, as in production, so the extracts are tested against real marts rather than
@@ -19,23 +20,22 @@ from pathlib import Path
 import pytest
 
 SIYU = Path(sys.executable).parent / "siyu"
-_BUILT: dict[str, tuple[Path, date]] = {}
+_BUILT: dict[str, tuple[Path, date, Path]] = {}
+USERS, DAYS, START, SEED = 300, 40, "2025-03-01", 11
 
 
-@pytest.fixture(scope="session")
-def published_warehouse(tmp_path_factory) -> tuple[Path, date]:
-    """(path of the published warehouse, its as_of date)."""
+def built_once(tmp_path_factory) -> tuple[Path, date, Path]:
     if "warehouse" not in _BUILT:
         _BUILT["warehouse"] = _build(tmp_path_factory)
     return _BUILT["warehouse"]
 
 
-def _build(tmp_path_factory) -> tuple[Path, date]:
+def _build(tmp_path_factory) -> tuple[Path, date, Path]:
     work = tmp_path_factory.mktemp("published_warehouse")
     landing = work / "landing"
     subprocess.run(
-        [SIYU, "generate", "--out", landing, "--users", "300", "--days", "40",
-         "--start", "2025-03-01", "--seed", "11"],
+        [SIYU, "generate", "--out", landing, "--users", str(USERS), "--days", str(DAYS),
+         "--start", START, "--seed", str(SEED)],
         check=True, capture_output=True, text=True,
     )
     as_of = date.fromisoformat(json.loads((landing / "_manifest.json").read_text())["as_of"])
@@ -55,4 +55,4 @@ def _build(tmp_path_factory) -> tuple[Path, date]:
     )
     if proc.returncode != 0:
         pytest.fail(f"siyu run --as-of {as_of} failed:\n{(proc.stdout + proc.stderr)[-6000:]}")
-    return warehouse, as_of
+    return warehouse, as_of, landing

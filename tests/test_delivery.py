@@ -22,7 +22,6 @@ from siyu.cli import main
 from siyu.extracts import AUDIENCES, Extract
 
 from .dags.test_alerts import Inbox, free_port, wait_for
-from .extracts_fixtures import published_warehouse  # noqa: F401 (a fixture)
 
 aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
 

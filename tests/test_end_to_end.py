@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from datetime import date, timedelta
@@ -12,6 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from siyu import contract as C
+
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -27,14 +29,20 @@ STAGING_KEYS = {
 
 
 @pytest.fixture(scope="module")
-def small_landing(tmp_path_factory) -> tuple[Path, dict]:
-    out = tmp_path_factory.mktemp("e2e") / "landing"
-    subprocess.run(
-        [BIN / "siyu", "generate", "--out", out, "--users", "300", "--days", "40",
-         "--start", "2025-03-01", "--seed", "11"],
-        check=True, capture_output=True, text=True,
-    )
-    return out, json.loads((out / "_manifest.json").read_text())
+def small_landing(published_landing) -> tuple[Path, dict]:
+    """The session's generated landing (300 users, 40 days): its published warehouse was built
+    by `siyu run` once for every test that only reads it (tests/extracts_fixtures.py)."""
+    landing, manifest, _warehouse = published_landing
+    return landing, manifest
+
+
+def copy_of_published(published_landing, tmp: Path) -> Path:
+    """A copy of the published warehouse folder (warehouse + raw files) for a test that writes
+    it; returns the copied warehouse path."""
+    _landing, _manifest, warehouse = published_landing
+    shutil.copytree(warehouse.parent, tmp / "wh",
+                    ignore=shutil.ignore_patterns("*.tmp", "*.lock", "quality"))
+    return tmp / "wh" / warehouse.name
 
 
 def env_for(tmp: Path, landing: Path) -> dict:
@@ -49,15 +57,8 @@ def env_for(tmp: Path, landing: Path) -> dict:
     return env
 
 
-def test_siyu_run_builds_staging_and_quarantines_manifest_bad_rows(tmp_path, small_landing):
-    landing, manifest = small_landing
-    env = env_for(tmp_path, landing)
-    proc = subprocess.run(
-        [BIN / "siyu", "run", "--as-of", manifest["as_of"]],
-        env=env, capture_output=True, text=True,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    wh = tmp_path / "wh" / "siyu.duckdb"
+def test_siyu_run_builds_staging_and_quarantines_manifest_bad_rows(published_landing):
+    _landing, manifest, wh = published_landing
     con = duckdb.connect(str(wh), read_only=True)
     for model, key in STAGING_KEYS.items():
         n, distinct = con.execute(
@@ -68,7 +69,7 @@ def test_siyu_run_builds_staging_and_quarantines_manifest_bad_rows(tmp_path, sma
     expected = sum(manifest["bad_rows_injected"].values()) + len(manifest["truncated_files"])
     got = 0
     for s in C.SOURCES:
-        rc = duckdb.connect(str(tmp_path / "wh" / "siyu_raw" / f"{s}.duckdb"), read_only=True)
+        rc = duckdb.connect(str(wh.parent / "siyu_raw" / f"{s}.duckdb"), read_only=True)
         got += rc.execute("SELECT count(*) FROM quarantine").fetchone()[0]
         rc.close()
     assert got == expected
@@ -97,15 +98,13 @@ KPI_NAMES = {"new_contacts", "cac", "tag_completeness", "tagging_sla_6h", "conte
              "frt_p50_seconds", "repurchase_rate_90d", "aov", "net_revenue", "nps"}
 
 
-def test_siyu_run_publishes_every_mart_documented(tmp_path, small_landing):
+def test_siyu_run_publishes_every_mart_documented(tmp_path, published_landing):
     """The published marts exist with their required columns in schema `marts`, every KPI of
     kpis.md is in kpi_department_daily, and `dbt docs generate` documents every model and
     column of the warehouse (the catalog's columns are all described in the manifest)."""
-    landing, manifest = small_landing
+    landing, manifest, _published = published_landing
     env = env_for(tmp_path, landing)
-    proc = subprocess.run([BIN / "siyu", "run", "--as-of", manifest["as_of"]],
-                          env=env, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    copy_of_published(published_landing, tmp_path)  # dbt opens the file for writing
     con = duckdb.connect(str(tmp_path / "wh" / "siyu.duckdb"), read_only=True)
     for mart, required in PUBLISHED.items():
         cols = {r[0] for r in con.execute(
@@ -176,14 +175,18 @@ def test_siyu_run_publishes_every_mart_documented(tmp_path, small_landing):
     assert semantic and semantic == mart
 
 
-def test_siyu_run_rerun_is_idempotent(tmp_path, small_landing):
-    landing, manifest = small_landing
+def test_siyu_run_rerun_is_idempotent(tmp_path, published_landing):
+    """The published build (a first `siyu run`), then the same day again with a 5-day
+    backfill: the same rows in staging and raw."""
+    landing, manifest, _published = published_landing
     env = env_for(tmp_path, landing)
     as_of = manifest["as_of"]
+    copy_of_published(published_landing, tmp_path)
     counts = []
-    for extra in ([], ["--from", (date.fromisoformat(as_of) - timedelta(days=5)).isoformat()]):
-        subprocess.run([BIN / "siyu", "run", "--as-of", as_of, *extra], env=env, check=True,
-                       capture_output=True)
+    for extra in (None, ["--from", (date.fromisoformat(as_of) - timedelta(days=5)).isoformat()]):
+        if extra is not None:
+            subprocess.run([BIN / "siyu", "run", "--as-of", as_of, *extra], env=env, check=True,
+                           capture_output=True)
         con = duckdb.connect(str(tmp_path / "wh" / "siyu.duckdb"), read_only=True)
         counts.append({m: con.execute(f"SELECT count(*) FROM staging.{m}").fetchone()[0]
                        for m in STAGING_KEYS})
@@ -209,7 +212,8 @@ def test_siyu_daily_dag_carries_a_day_from_landing_to_staging(tmp_path, small_la
     )
     subprocess.run([BIN / "airflow", "db", "migrate"], env=env, check=True, capture_output=True)
     proc = subprocess.run(
-        [BIN / "airflow", "dags", "test", "siyu_daily", manifest["as_of"]],
+        [BIN / "airflow", "dags", "test", "siyu_daily", manifest["as_of"],
+         "-f", REPO / "dags" / "siyu_daily.py"],
         env=env, capture_output=True, text=True,
     )
     log = proc.stdout + proc.stderr

@@ -20,7 +20,6 @@ from siyu.extracts.formats import STATUS_COLOURS, display, resolve
 from siyu.extracts.i18n import LABELS, t
 from siyu.extracts.xlsx import FIRST_DATA_ROW, HEADER_ROW
 
-from tests.extracts_fixtures import published_warehouse  # noqa: F401  (a fixture)
 
 DAY = date(2025, 6, 28)  # end of the day: 2025-06-29 00:00
 

@@ -14,7 +14,6 @@ from siyu.extracts import build_extracts
 from siyu.extracts import tables as T
 from siyu.extracts.formats import STATUS_COLOURS
 
-from tests.extracts_fixtures import published_warehouse  # noqa: F401  (a fixture)
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 WIDTH, HEIGHT = 1280, 2000

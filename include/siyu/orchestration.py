@@ -99,6 +99,13 @@ def params() -> dict:
         ),
         "landing_root": Param(str(s.landing_root), type="string", description="Landing zone"),
         "warehouse": Param(str(s.warehouse), type="string", description="DuckDB warehouse"),
+        "full_refresh": Param(
+            False,
+            type="boolean",
+            description="Rebuild the incremental models from all of raw (`dbt build "
+            "--full-refresh`): for a backfill that reaches further back than the incremental "
+            "lookback, or after a model's columns changed.",
+        ),
     }
 
 
@@ -243,23 +250,48 @@ def _model_docs(manifest: str, mtime: float) -> dict[str, str]:
     return {uid: (n.get("description") or "").strip() for uid, n in nodes.items()}
 
 
+PRODUCER_TASK_ID = "dbt_producer_watcher"  # cosmos.constants.PRODUCER_WATCHER_TASK_ID
+PRODUCER_DONE_TASK_ID = "dbt_producer_watcher_done"
+PRODUCER_DOC = (
+    "**The one writer of this run's dbt build.** Runs `dbt build` over the whole project "
+    "(every model, seed and test; dbt threads = `SIYU_DBT_THREADS`) on the working copy of the "
+    "warehouse, in one process, and reports each node's result to that node's task as it "
+    "finishes. A failed model or test fails this task and the run stops before "
+    "`audit_and_publish`: nothing is published. It does not retry itself (a second build would "
+    "race the first): clear it to rebuild everything, or clear a failed model's task to rebuild "
+    "that model alone."
+)
+
+
 def _document_dbt_tasks(group, manifest: Path) -> None:
-    """Cosmos leaves task docs empty: each task shows its model's dbt description."""
+    """Cosmos leaves task docs empty: the producer says what it does, and each model's task
+    shows the model's dbt description and how it follows the producer."""
     docs = _model_docs(str(manifest), manifest.stat().st_mtime) if manifest.exists() else {}
     for uid, node_task in (getattr(group, "tasks_map", None) or {}).items():
         tasks = getattr(node_task, "children", None)
         for t in (tasks.values() if tasks else [node_task]):
             if getattr(t, "doc_md", None):
                 continue
+            if uid == PRODUCER_TASK_ID:
+                t.doc_md = PRODUCER_DOC
+                continue
+            if uid == PRODUCER_DONE_TASK_ID:
+                t.doc_md = "Marks the end of the producer's build for the tasks after the group."
+                continue
             name = uid.split(".")[-1]
-            t.doc_md = (f"`dbt build --select {name}` (the {uid.split('.')[0]} and its own "
-                        "tests) on the working copy of the warehouse.\n\n"
-                        + (docs.get(uid) or "(no description in the dbt project)"))
+            t.doc_md = (
+                f"Shows `{name}` as `{PRODUCER_TASK_ID}` built it: state, dbt log lines, "
+                "compiled SQL (its tests ran in the producer's build). Retried or cleared after "
+                f"the build ended, it runs `dbt run --select {name}` on the working copy.\n\n"
+                + (docs.get(uid) or "(no description in the dbt project)"))
 
 
 def dbt_task_group(group_id: str = "dbt", select: list[str] | None = None):
-    """The dbt project as Airflow tasks through cosmos: one `dbt build` task per model
-    (the model, then its tests), in a subprocess so dbt is the warehouse's only writer."""
+    """The dbt project as Airflow tasks through cosmos' watcher mode: ONE producer task runs
+    `dbt build` (models, seed, tests, with dbt's threads) on the working copy, the file's only
+    writer; every model keeps a task of its own that shows the node's state and log as the
+    producer reported it and reruns the model alone when it is retried or cleared after the
+    build ended."""
     from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
     from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 
@@ -284,7 +316,9 @@ def dbt_task_group(group_id: str = "dbt", select: list[str] | None = None):
             profiles_yml_filepath=project_dir / "profiles.yml",
         ),
         execution_config=ExecutionConfig(
-            execution_mode=ExecutionMode.LOCAL,
+            execution_mode=ExecutionMode.WATCHER,
+            # dbt in a subprocess: its environment (working copy, raw files) is explicit, and
+            # DuckDB's memory goes back to the system when the build ends
             invocation_mode=InvocationMode.SUBPROCESS,
             dbt_executable_path=dbt_bin,
         ),
@@ -292,37 +326,65 @@ def dbt_task_group(group_id: str = "dbt", select: list[str] | None = None):
             load_method=LoadMode.DBT_MANIFEST if manifest.exists() else LoadMode.DBT_LS,
             select=select or [],
             emit_datasets=False,
-            test_behavior=TestBehavior.BUILD,  # one `dbt build` task per model
+            # a task per model; the tests run inside the producer's `dbt build` (below)
+            test_behavior=TestBehavior.NONE,
             dbt_executable_path=dbt_bin,
             invocation_mode=InvocationMode.SUBPROCESS,
         ),
         operator_args={
             "vars": {"as_of": "{{ ti.xcom_pull(task_ids='resolve_as_of') }}"},
-            # a model's task runs the tests on that model only; a test on several models
-            # (relationships, integrity checks) would otherwise run with whichever parent is
-            # built first. Those run together in `dbt_test_cross_model` after the group.
-            "indirect_selection": "cautious",
+            "full_refresh": "{{ params.full_refresh }}",
             "install_deps": False,
             "append_env": True,
-            "pool": warehouse_pool(),
+            # a model's task reads a final state at once (it starts after the producer)
+            "deferrable": False,
+            "poke_interval": 5,
         },
-        default_args={"retries": 2, "execution_timeout": timedelta(minutes=30)},
+        default_args={"retries": 2, "execution_timeout": timedelta(hours=2)},
     )
+    _after_the_producer(group)
     _document_dbt_tasks(group, manifest)
     return group
 
 
-@task(
-    task_id="dbt_test_cross_model",
-    execution_timeout=timedelta(hours=1),
-    doc_md="Run every dbt test once all models are built: the tests that span several models "
-    "(relationships, integrity checks recomputing a KPI a second way) have all their parents "
-    "only now. Fails the run when any test fails.",
-)
-def dbt_test_task() -> None:
-    ctx = get_current_context()
-    s = run_settings(ctx)
-    pipeline.dbt(wap.working_settings(s), ["test"], as_of=resolve_as_of(ctx, s.timezone))
+def _without_option(flags: list[str], option: str) -> list[str]:
+    """``flags`` without every ``option VALUE`` pair."""
+    out, skip = [], False
+    for flag in flags:
+        if skip:
+            skip = False
+        elif flag == option:
+            skip = True
+        else:
+            out.append(flag)
+    return out
+
+
+def _after_the_producer(group) -> None:
+    """The producer writes; the per-model tasks read its reports once it has ended.
+
+    Cosmos starts a task group's model tasks beside the producer (they wait in the triggerer).
+    Under `airflow dags test`, which runs one task at a time, a model task that starts first
+    waits for a producer that never starts. So the models at the root of the dbt graph follow
+    the producer, triggered when it is done whichever way it ended (`one_done`: after a failed
+    build they still show which models were built and which failed); the rest follow their
+    parent models as in dbt. Each task then reads a final state at its first look. The
+    producer's log shows the build's progress live."""
+    from airflow.task.trigger_rule import TriggerRule
+
+    tasks = {t.task_id: t for t in group}
+    producer = next(t for tid, t in tasks.items() if tid.endswith(PRODUCER_TASK_ID))
+    producer.pool = warehouse_pool()  # the writer: one at a time per warehouse
+    # TestBehavior.NONE renders no test tasks and makes cosmos limit the producer's build to
+    # `--resource-type model/seed/...`; the build runs every test all the same (a failing test
+    # fails the producer, skips the models after it, and nothing is published), as `siyu run`.
+    producer.dbt_cmd_flags = _without_option(producer.dbt_cmd_flags or [], "--resource-type")
+    roots = [t for tid, t in tasks.items() if t is not producer
+             and not tid.endswith(PRODUCER_DONE_TASK_ID)
+             and not (t.upstream_task_ids & tasks.keys())]
+    for t in roots:
+        t.trigger_rule = TriggerRule.ONE_DONE
+        producer >> t
 
 
 @task(
@@ -357,15 +419,14 @@ def audit_and_publish_task() -> dict:
 
 def warehouse_build(upstream):
     """The tasks after ingestion, shared by ``siyu_daily`` and ``siyu_build``:
-    ensure_raw -> prepare_working_copy -> dbt (cosmos) -> dbt_test_cross_model ->
-    audit_and_publish (emits ``siyu_marts``). Returns the last task."""
+    ensure_raw -> prepare_working_copy -> dbt (cosmos watcher: one `dbt build`, a task per
+    model) -> audit_and_publish (emits ``siyu_marts``). Returns the last task."""
     pool = warehouse_pool()
     ready = ensure_raw_task()
     working = prepare_working_task.override(pool=pool)()
     group = dbt_task_group()
-    tested = dbt_test_task.override(pool=pool)()
     published = audit_and_publish_task.override(pool=pool, outlets=[marts_asset()])()
-    upstream >> ready >> working >> group >> tested >> published
+    upstream >> ready >> working >> group >> published
     return published
 
 

@@ -70,7 +70,43 @@ def test_every_task_alerts_backs_off_times_out_and_is_documented(dagbag):
 def test_one_run_at_a_time_where_duckdb_needs_it(dagbag):
     for dag_id in EXPECTED:
         assert dagbag.dags[dag_id].max_active_runs == 1, dag_id
-    assert dagbag.dags["siyu_build"].max_active_tasks == 1
+
+
+WRITERS = ("prepare_working_copy", "dbt.dbt_producer_watcher", "audit_and_publish")
+
+
+@pytest.mark.parametrize("dag_id", ["siyu_daily", "siyu_build"])
+def test_one_dbt_build_writes_and_every_model_keeps_a_task(dagbag, dag_id):
+    """Cosmos' watcher mode: one producer runs `dbt build` (the only writer of the working
+    copy, in the warehouse pool with the other writers, one after the other); every model of the
+    manifest keeps a task that only reads the producer's reports; the producer's build runs
+    every test (no `--resource-type` limit)."""
+    import json
+
+    from cosmos.operators.watcher import DbtConsumerWatcherSensor, DbtProducerWatcherOperator
+    from siyu.orchestration import warehouse_pool
+
+    dag = dagbag.dags[dag_id]
+    producers = [t for t in dag.tasks if isinstance(t, DbtProducerWatcherOperator)]
+    assert [t.task_id for t in producers] == ["dbt.dbt_producer_watcher"]
+    producer = producers[0]
+    assert producer.base_cmd == ["build"] and not producer.select and not producer.exclude
+    assert "--resource-type" not in (producer.dbt_cmd_flags or [])
+    for task_id in WRITERS:
+        assert dag.get_task(task_id).pool == warehouse_pool(), task_id
+    # the writers follow each other: prepare -> producer -> audit_and_publish
+    assert "prepare_working_copy" in producer.get_flat_relative_ids(upstream=True)
+    assert producer.task_id in dag.get_task("audit_and_publish").get_flat_relative_ids(
+        upstream=True)
+    sensors = [t for t in dag.tasks if isinstance(t, DbtConsumerWatcherSensor)]
+    manifest = json.loads((REPO / "dbt_project" / "target" / "manifest.json").read_text())
+    models = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model"}
+    assert sorted(t.model_unique_id.split(".")[-1] for t in sensors
+                  if t.model_unique_id.startswith("model.")) == sorted(models)
+    assert all(t.pool != warehouse_pool() or warehouse_pool() == "default_pool"
+               for t in sensors), "the per-model tasks only read XCom: not in the writers' pool"
+    assert {t.producer_task_id for t in sensors} == {producer.task_id}
+    assert all("dbt_producer_watcher" in (t.doc_md or "") for t in sensors)
 
 
 def test_daily_dag_runs_ingest_before_dbt(dagbag):
@@ -110,7 +146,7 @@ def test_build_dag_runs_the_same_tasks_as_daily_after_ingestion(dagbag):
     build, daily = dagbag.dags["siyu_build"], dagbag.dags["siyu_daily"]
     assert set(build.task_ids) == set(daily.task_ids) - {
         "ingest_crm", "ingest_shop", "ingest_community"}
-    order = ["resolve_as_of", "ensure_raw", "prepare_working_copy", "dbt_test_cross_model",
+    order = ["resolve_as_of", "ensure_raw", "prepare_working_copy", "dbt.dbt_producer_watcher",
              "audit_and_publish"]
     for before, after in zip(order, order[1:], strict=False):
         assert before in build.get_task(after).get_flat_relative_ids(upstream=True), after

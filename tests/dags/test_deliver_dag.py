@@ -18,7 +18,6 @@ from types import SimpleNamespace
 
 import pytest
 
-from ..extracts_fixtures import published_warehouse  # noqa: F401 (a fixture)
 from .test_alerts import Inbox, free_port, wait_for
 
 aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
