@@ -29,7 +29,7 @@ DEMO_SEED ?= 7
 
 AIRFLOW_PORT ?= 8080
 
-.PHONY: demo test system-deps setup airflow-db dbt-parse generate-demo run-demo clean lint bench airflow-up airflow-down
+.PHONY: demo test test-fast system-deps setup airflow-db dbt-parse generate-demo run-demo clean lint bench airflow-up airflow-down
 
 demo: setup airflow-db generate-demo run-demo
 
@@ -103,7 +103,12 @@ airflow-down:
 	    else echo "Airflow not running (no $(AIRFLOW_HOME)/standalone.pid)"; fi
 
 test: setup airflow-db system-deps
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
+
+# The quick loop: every test but those marked slow (dbt builds, a real Airflow, PostgreSQL,
+# Chromium; see tests/conftest.py). `make test` remains the whole suite.
+test-fast: setup airflow-db
+	$(BIN)/python -m pytest -q -m "not slow" --durations=10
 
 # Servers and browsers some tests drive for real (PostgreSQL, headless Chromium): Debian
 # packages, installed once when missing (as root, or through sudo).

@@ -45,3 +45,22 @@ def published_landing(tmp_path_factory) -> tuple[Path, dict, Path]:
     """(the landing zone, its generator manifest, the published warehouse built from it)."""
     warehouse, _as_of, landing = built_once(tmp_path_factory)
     return landing, json.loads((landing / "_manifest.json").read_text()), warehouse
+
+
+# Tests that need a dbt build, a real Airflow, PostgreSQL or Chromium. `make test-fast` runs the
+# rest (`pytest -m "not slow"`); `make test` runs everything.
+SLOW_MODULES = {
+    "test_bi_serving", "test_end_to_end", "test_extracts_render", "test_identity",
+    "test_incremental", "test_postgres", "test_deliver_dag", "test_scheduler_run",
+    "test_concurrent_ingest",
+}
+SLOW_FIXTURES = {"published_warehouse", "published_landing"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark as slow every test of a slow module and every test that reads the session's
+    published warehouse (one `siyu run`), so the marker cannot drift from what a test does."""
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1]
+        if module in SLOW_MODULES or SLOW_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.slow)

@@ -7,11 +7,7 @@ tests exercise the publish logic itself in a second; the end-to-end tests run it
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import shutil
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -130,21 +126,12 @@ def test_first_build_without_a_published_warehouse_starts_empty(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> tuple[Path, date]:
-    """A landing zone and a good published warehouse built from it by `siyu run`."""
-    root = tmp_path_factory.mktemp("wap")
-    bin_dir = Path(sys.executable).parent
-    subprocess.run([bin_dir / "siyu", "generate", "--out", root / "landing", "--users", "300",
-                    "--days", "40", "--start", "2025-03-01", "--seed", "11"],
-                   check=True, capture_output=True)
-    as_of = date.fromisoformat(json.loads((root / "landing" / "_manifest.json").read_text())["as_of"])
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SIYU_")}
-    proc = subprocess.run([bin_dir / "siyu", "run", "--landing", root / "landing", "--warehouse",
-                           root / "wh" / "siyu.duckdb", "--as-of", as_of.isoformat()],
-                          env={**env, "SIYU_LOG_DIR": str(root / "logs")},
-                          capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return root, as_of
+def built(published_landing) -> tuple[Path, date]:
+    """(root, as_of): ``root/landing`` and ``root/wh`` are a landing zone and the good warehouse
+    `siyu run` published from it (the session's, shared: copy ``root/wh`` before writing)."""
+    landing, manifest, warehouse = published_landing
+    assert landing.parent == warehouse.parent.parent
+    return landing.parent, date.fromisoformat(manifest["as_of"])
 
 
 def test_a_critical_expectation_failure_blocks_publishing_and_says_why(tmp_path, monkeypatch,

@@ -10,9 +10,7 @@ and validate what it built.
 
 from __future__ import annotations
 
-import json
 import shutil
-import subprocess
 import sys
 import time
 from dataclasses import replace
@@ -754,27 +752,12 @@ def test_suites_follow_the_contract_and_kpis():
 
 
 @pytest.fixture(scope="module")
-def real_warehouse(tmp_path_factory) -> tuple[Settings, date]:
-    tmp = tmp_path_factory.mktemp("quality_e2e")
-    landing = tmp / "landing"
-    subprocess.run(
-        [BIN / "siyu", "generate", "--out", landing, "--users", "300", "--days", "40",
-         "--start", "2025-03-01", "--seed", "11"],
-        check=True, capture_output=True, text=True,
-    )
-    as_of = date.fromisoformat(json.loads((landing / "_manifest.json").read_text())["as_of"])
-    warehouse = tmp / "wh" / "siyu.duckdb"
-    env = {k: v for k, v in __import__("os").environ.items() if k != "SIYU_RAW_DIR"}
-    env.update(SIYU_LOG_DIR=str(tmp / "logs"), SIYU_TIMEZONE="Asia/Shanghai")
-    proc = subprocess.run(
-        [BIN / "siyu", "run", "--landing", landing, "--warehouse", warehouse,
-         "--as-of", as_of.isoformat()],
-        env=env, capture_output=True, text=True,
-    )
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+def real_warehouse(published_landing) -> tuple[Settings, date]:
+    """The session's published warehouse (`siyu run` on a generated landing), read only."""
+    landing, manifest, warehouse = published_landing
     settings = Settings.from_env(landing_root=landing, warehouse=warehouse,
                                  raw_dir=warehouse.parent / "siyu_raw")
-    return settings, as_of
+    return settings, date.fromisoformat(manifest["as_of"])
 
 
 def test_real_warehouse_passes_every_critical_check(real_warehouse, tmp_path):

@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from . import db
 from .contract import SOURCES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -84,4 +85,8 @@ class Settings:
             "SIYU_TIMEZONE": self.timezone,
             "SIYU_DBT_PROJECT_DIR": str(self.dbt_project_dir),
             "SIYU_LOG_DIR": str(self.log_dir),
+            # dbt's DuckDB gets the same bounds as every Python connection (siyu.db)
+            "SIYU_DUCKDB_MEMORY_LIMIT": db.memory_limit(),
+            "SIYU_DUCKDB_THREADS": str(db.threads()),
+            **({"SIYU_DUCKDB_TEMP_DIR": db.temp_directory()} if db.temp_directory() else {}),
         }

@@ -375,6 +375,10 @@ def _after_the_producer(group) -> None:
     tasks = {t.task_id: t for t in group}
     producer = next(t for tid, t in tasks.items() if tid.endswith(PRODUCER_TASK_ID))
     producer.pool = warehouse_pool()  # the writer: one at a time per warehouse
+    # cosmos turns a producer retry into a skip (a second `dbt build` would race the first); a
+    # skipped producer would leave the model tasks unstarted and the run looking successful.
+    # So it fails for good, its model tasks show what was built, and the run fails.
+    producer.retries = 0
     # TestBehavior.NONE renders no test tasks and makes cosmos limit the producer's build to
     # `--resource-type model/seed/...`; the build runs every test all the same (a failing test
     # fails the producer, skips the models after it, and nothing is published), as `siyu run`.

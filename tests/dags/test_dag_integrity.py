@@ -47,6 +47,10 @@ def test_every_dag_has_tags_owner_retries_and_schedule(dagbag):
         assert dag.dagrun_timeout, f"{dag_id}: no dagrun_timeout"
         for t in dag.tasks:
             assert t.owner and t.owner != "airflow", f"{dag_id}.{t.task_id}: default owner"
+            if t.task_id == "dbt.dbt_producer_watcher":
+                # cosmos skips a producer's retry; it fails for good and the model tasks retry
+                assert t.retries == 0, t.retries
+                continue
             assert t.retries >= 2, f"{dag_id}.{t.task_id}: retries={t.retries}"
 
 
@@ -106,6 +110,16 @@ def test_one_dbt_build_writes_and_every_model_keeps_a_task(dagbag, dag_id):
     assert all(t.pool != warehouse_pool() or warehouse_pool() == "default_pool"
                for t in sensors), "the per-model tasks only read XCom: not in the writers' pool"
     assert {t.producer_task_id for t in sensors} == {producer.task_id}
+    # the model tasks start when the producer has ended, whichever way (`airflow dags test` runs
+    # one task at a time: a model task waiting beside the producer would wait forever)
+    roots = [t for t in sensors if not (t.upstream_task_ids & {s.task_id for s in sensors})]
+    assert roots and all(t.upstream_task_ids == {producer.task_id} for t in roots)
+    assert {t.trigger_rule for t in roots} == {"one_done"}
+    # a failed build fails the run: audit_and_publish waits for the producer's gate
+    done = dag.get_task("dbt.dbt_producer_watcher_done")
+    assert done.upstream_task_ids == {producer.task_id} and done.trigger_rule == "none_failed"
+    assert done.task_id in dag.get_task("audit_and_publish").upstream_task_ids
+    assert dag.get_task("audit_and_publish").trigger_rule == "all_success"
     assert all("dbt_producer_watcher" in (t.doc_md or "") for t in sensors)
 
 

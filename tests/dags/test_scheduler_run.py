@@ -42,8 +42,8 @@ SOURCES = ("crm", "shop", "community")
 INGEST_DAGS = [f"siyu_ingest_{s}" for s in SOURCES]
 AUDIENCES = ("marketing", "operations", "sales", "service", "executive")
 # bounded waits: the whole scenario, and the backfill after it
-# the cosmos build runs ~100 dbt tasks one at a time (~5 s each on a quiet 2-core machine)
-BUILD_TIMEOUT = float(os.environ.get("SIYU_SCHEDULER_TEST_TIMEOUT", 30 * 60))
+# one `dbt build` (the cosmos producer), then ~105 per-model tasks, 4 at a time
+BUILD_TIMEOUT = float(os.environ.get("SIYU_SCHEDULER_TEST_TIMEOUT", 20 * 60))
 DELIVERY_TIMEOUT = 5 * 60
 BACKFILL_TIMEOUT = 5 * 60
 COMPONENTS = ("api-server", "scheduler", "dag-processor")
@@ -334,6 +334,19 @@ def _scenario(af: Airflow, as_of: str, deadline: float, inbox: Inbox) -> None:
         f"test__{as_of}"}
     marts = [e for e in events if e["source_dag_id"] == "siyu_build"]
     assert len(marts) == 1 and marts[0]["extra"]["as_of"] == as_of, marts
+
+    # one dbt build (the producer, once), and every model of the project has its own task
+    tis = af.api("GET", f"/api/v2/dags/siyu_build/dagRuns/{built[0]['dag_run_id']}"
+                 "/taskInstances?limit=1000")["task_instances"]
+    producer = [t for t in tis if t["task_id"] == "dbt.dbt_producer_watcher"]
+    assert [(t["state"], t["try_number"]) for t in producer] == [("success", 1)], producer
+    manifest = json.loads((REPO / "dbt_project" / "target" / "manifest.json").read_text())
+    models = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model"}
+    model_tasks = {t["task_id"].removeprefix("dbt.").removesuffix("_run").removesuffix(".run"):
+                   t["state"] for t in tis
+                   if t["task_id"].startswith("dbt.") and t["task_id"].endswith("run")}
+    assert set(model_tasks) == models
+    assert set(model_tasks.values()) == {"success"}, model_tasks
 
     # the published warehouse is the build of that day
     con = duckdb.connect(str(af.warehouse), read_only=True)
