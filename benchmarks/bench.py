@@ -46,10 +46,11 @@ its ``target/`` does not affect a run; the Python code and ``dags/`` are the wor
 
 Results: one section per invocation in ``--out`` (default benchmarks/results.md, replaced
 unless ``--append``) with the command, machine, load average, commit and DuckDB settings, a
-summary of the targets (``met`` / ``not met``), then a table per scale. The file is rewritten
-after every step, so a later failure keeps the figures measured so far. A failed step is
-recorded (seconds, peak RSS, the tail of its log) and skips the rest of its scale; the script
-then goes on with the next scale and exits 1 at the end.
+summary of the targets (``met`` / ``not met``), then a table for the DAG check and one per
+scale. The file is rewritten after every step (the three ingests together), so a later failure
+keeps the figures measured so far. A failed step is recorded (seconds, peak RSS, the tail of
+its log) and skips the rest of its part (DAG check or scale); the script then goes on with the
+next one and exits 1 at the end.
 
 The machine is noisy: compare ratios measured in one run, not absolute figures across runs.
 """
