@@ -302,6 +302,13 @@ _CSV_CLOSES_RE = r'^(?:[^"]|"")*"(?:[^"]|$)'
 MAX_RECORD_LINES = 50  # a quoted field spans at most this many physical lines
 
 
+def _blank(expr: str) -> str:
+    """SQL: the line is empty or only blanks (skipped, as it holds no record). Cheaper than
+    ``trim(line) = ''`` on every line: only lines starting with a space or tab are trimmed."""
+    return (f"CASE WHEN {expr} = '' THEN true WHEN ascii({expr}) IN (9, 32)"
+            f" THEN trim({expr}) = '' ELSE false END")
+
+
 def _csv_unquote(expr: str) -> str:
     return (
         f"CASE WHEN length({expr}) >= 2 AND starts_with({expr}, '\"') AND ends_with({expr}, '\"')"
@@ -320,54 +327,54 @@ def _csv_fields(expr: str) -> str:
 
 def _stage_csv(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
     """Temp tables ``_headers`` (line 1 of each file, with the position of every contract
-    column) and ``_csv_records`` (one row per record, its first physical line as line_no).
+    column) and ``_multiline`` (the records that span several physical lines).
 
     A record is one physical line, except where a field that *starts* with a quote is still
     open at the end of the line: then the record continues up to the line that closes it
     (at most ``MAX_RECORD_LINES``), and only if the joined text has the header's number of
     fields and none of the lines it takes in is a well-formed record of its own. Otherwise
     the opening line alone is the record (rejected for its field count), so a stray quote
-    costs its own line and never the lines after it.
+    costs its own line and never the lines after it. Only lines holding a quote are looked
+    at here (``_quoted_lines``); every other line is a record of its own.
     """
     positions = ", ".join(
         f"list_position(header, {_lit(c)}) AS {_q('pos_' + c)}" for c in entity.columns
     )
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _headers AS
-            SELECT file_idx, header, {positions}
+            SELECT file_idx, header, len(header) AS width, {positions}
             FROM (SELECT file_idx, list_transform({_csv_fields('line')}, lambda c: trim(c)) AS header
                   FROM _lines WHERE line_no = 1)"""
     )
     con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _csv_lines AS
-            SELECT l.file_idx, l.line_no, l.line, trim(l.line) = '' AS blank,
-                   {_csv_fields('l.line')} AS fields,
-                   CASE WHEN contains(l.line, '"') THEN regexp_full_match(l.line, '{_CSV_OPENS_RE}')
-                        ELSE false END AS opens,
-                   CASE WHEN contains(l.line, '"') THEN regexp_matches(l.line, '{_CSV_CLOSES_RE}')
-                        ELSE false END AS closes,
-                   len(h.header) AS width
-            FROM _lines l JOIN _headers h USING (file_idx) WHERE l.line_no > 1"""
+        f"""CREATE OR REPLACE TEMP TABLE _quoted_lines AS
+            SELECT file_idx, line_no, regexp_full_match(line, '{_CSV_OPENS_RE}') AS opens,
+                   regexp_matches(line, '{_CSV_CLOSES_RE}') AS closes
+            FROM _lines WHERE line_no > 1 AND contains(line, '"')"""
     )
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _multiline AS
             WITH spans AS (
                 SELECT o.file_idx, o.line_no AS first_line, min(c.line_no) AS last_line
-                FROM _csv_lines o JOIN _csv_lines c
+                FROM _quoted_lines o JOIN _quoted_lines c
                   ON c.file_idx = o.file_idx AND c.closes
                  AND c.line_no > o.line_no AND c.line_no < o.line_no + {MAX_RECORD_LINES}
                 WHERE o.opens GROUP BY ALL
             ),
             joined AS (
-                SELECT s.file_idx, s.first_line, s.last_line, any_value(l.width) AS width,
+                SELECT s.file_idx, s.first_line, s.last_line, any_value(h.width) AS width,
                        string_agg(l.line, chr(10) ORDER BY l.line_no) AS record,
-                       bool_or(l.line_no > s.first_line AND NOT l.blank AND NOT l.opens
-                               AND len(l.fields) = l.width) AS takes_a_good_line
-                FROM spans s JOIN _csv_lines l
+                       bool_or(l.line_no > s.first_line AND NOT coalesce(q.opens, false)
+                               AND NOT {_blank('l.line')}
+                               AND len({_csv_fields('l.line')}) = h.width) AS takes_a_good_line
+                FROM spans s
+                JOIN _headers h ON h.file_idx = s.file_idx
+                JOIN _lines l
                   ON l.file_idx = s.file_idx AND l.line_no BETWEEN s.first_line AND s.last_line
+                LEFT JOIN _quoted_lines q ON q.file_idx = l.file_idx AND q.line_no = l.line_no
                 GROUP BY ALL
             )
-            SELECT file_idx, first_line, last_line, record, {_csv_fields('record')} AS fields
+            SELECT file_idx, first_line, last_line, record
             FROM joined
             WHERE NOT takes_a_good_line AND NOT regexp_full_match(record, '{_CSV_OPENS_RE}')
               AND len({_csv_fields('record')}) = width"""
@@ -378,38 +385,43 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
                SELECT 1 FROM _multiline e WHERE e.file_idx = m.file_idx
                   AND m.first_line > e.first_line AND m.first_line <= e.last_line)"""
     )
-    con.execute(
-        """CREATE OR REPLACE TEMP TABLE _csv_records AS
-           SELECT l.file_idx, l.line_no, coalesce(m.record, l.line) AS line,
-                  coalesce(m.fields, l.fields) AS fields, l.opens AND m.record IS NULL AS unclosed
-           FROM _csv_lines l LEFT JOIN _multiline m
-             ON m.file_idx = l.file_idx AND m.first_line = l.line_no
-           WHERE NOT l.blank AND NOT EXISTS (
-               SELECT 1 FROM _multiline t WHERE t.file_idx = l.file_idx
-                  AND l.line_no > t.first_line AND l.line_no <= t.last_line)"""
-    )
 
 
 def _csv_records_sql(entity: Entity) -> str:
-    """Records of ``_csv_records`` with a value column per contract field (by header name)."""
+    """Records of a CSV batch (see ``_stage_csv``) with a value column per contract field,
+    found by header name, so reordered and added columns map by name."""
     cols = [
         f"nullif(r.fields[h.{_q('pos_' + f.name)}], '') AS {_q(f.name)}" for f in entity.fields
     ]
     known = "[" + ", ".join(_lit(c) for c in entity.columns) + "]"
     return f"""
+        WITH taken AS (  -- lines inside a multi-line record, after its first line
+            SELECT file_idx, unnest(range(first_line + 1, last_line + 1)) AS line_no
+            FROM _multiline
+        ),
+        records AS (
+            SELECT l.file_idx, l.line_no, coalesce(m.record, l.line) AS line,
+                   coalesce(q.opens, false) AND m.record IS NULL AS unclosed
+            FROM _lines l
+            LEFT JOIN _multiline m ON m.file_idx = l.file_idx AND m.first_line = l.line_no
+            LEFT JOIN _quoted_lines q ON q.file_idx = l.file_idx AND q.line_no = l.line_no
+            ANTI JOIN taken t ON t.file_idx = l.file_idx AND t.line_no = l.line_no
+            WHERE l.line_no > 1 AND NOT {_blank('l.line')}
+        ),
+        r AS (SELECT *, {_csv_fields('line')} AS fields FROM records)
         SELECT r.file_idx, r.line_no, r.line,
-               CASE WHEN len(r.fields) <> len(h.header)
+               CASE WHEN len(r.fields) <> h.width
                     THEN CASE WHEN r.unclosed THEN 'unclosed quoted field; ' ELSE '' END
-                         || 'expected ' || len(h.header) || ' fields (header), found '
+                         || 'expected ' || h.width || ' fields (header), found '
                          || len(r.fields) END AS structure_error,
                CASE WHEN len(list_filter(h.header, lambda c: NOT list_contains({known}, c))) > 0
-                         AND len(r.fields) = len(h.header)
+                         AND len(r.fields) = h.width
                     THEN to_json(map_from_entries(list_filter(
                              list_zip(h.header, r.fields),
                              lambda p: NOT list_contains({known}, p[1]))))
                     END AS _extra,
                {", ".join(cols)}
-        FROM _csv_records r JOIN _headers h USING (file_idx)
+        FROM r JOIN _headers h USING (file_idx)
     """
 
 
@@ -420,25 +432,26 @@ def _json_records_sql(entity: Entity) -> str:
     cols = ", ".join(f"v.{_q(f.name)} AS {_q(f.name)}" for f in entity.fields)
     remove_known = "{" + ", ".join(f'"{c}": null' for c in entity.columns) + "}"
     known = "[" + ", ".join(_lit(c) for c in entity.columns) + "]"
-    duplicated = "list_distinct(list_filter(keys, lambda k: len(list_filter(keys, lambda x: x = k)) > 1))"
     return f"""
         WITH l AS (
             SELECT file_idx, line_no, line, json_valid(line) AS valid
-            FROM _lines WHERE trim(line) <> ''
+            FROM _lines WHERE NOT {_blank('line')}
         ),
         o AS (
             SELECT *, CASE WHEN valid AND starts_with(ltrim(line), '{{') THEN json_keys(line) END AS keys
             FROM l
         ),
         p AS (
-            SELECT *, CASE WHEN keys IS NOT NULL THEN json_transform(line, {_lit(struct)}) END AS v
+            SELECT *, CASE WHEN keys IS NOT NULL THEN json_transform(line, {_lit(struct)}) END AS v,
+                   list_filter(keys, lambda k, i: list_position(keys, k) < i) AS repeated_keys
             FROM o
         )
         SELECT file_idx, line_no, line,
                CASE WHEN NOT valid THEN 'malformed JSON'
                     WHEN keys IS NULL THEN 'JSON line is not an object'
-                    WHEN len(keys) <> len(list_distinct(keys))
-                    THEN 'duplicated key in JSON object: ' || array_to_string({duplicated}, ', ')
+                    WHEN len(repeated_keys) > 0
+                    THEN 'duplicated key in JSON object: '
+                         || array_to_string(list_distinct(repeated_keys), ', ')
                     END AS structure_error,
                CASE WHEN len(list_filter(keys, lambda k: NOT list_contains({known}, k))) > 0
                     THEN json_merge_patch(line, {_lit(remove_known)}) END AS _extra,
@@ -626,8 +639,7 @@ def load_entity_days(
     return [stats[dt] for dt in dates]
 
 
-_TEMP_TABLES = ("_files", "_lines", "_headers", "_csv_lines", "_multiline", "_csv_records",
-                "_records")
+_TEMP_TABLES = ("_files", "_lines", "_headers", "_quoted_lines", "_multiline", "_records")
 
 
 def _stage_records(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
