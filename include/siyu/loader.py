@@ -303,9 +303,10 @@ MAX_RECORD_LINES = 50  # a quoted field spans at most this many physical lines
 
 
 def _blank(expr: str) -> str:
-    """SQL: the line is empty or only blanks (skipped, as it holds no record). Cheaper than
-    ``trim(line) = ''`` on every line: only lines starting with a space or tab are trimmed."""
-    return (f"CASE WHEN {expr} = '' THEN true WHEN ascii({expr}) IN (9, 32)"
+    """SQL: the text is NULL, empty or only blanks (a blank line holds no record, a blank
+    value is missing). Cheaper than ``trim(x) = ''`` on every row: only values starting
+    with a space or tab are trimmed."""
+    return (f"CASE WHEN {expr} IS NULL OR {expr} = '' THEN true WHEN ascii({expr}) IN (9, 32)"
             f" THEN trim({expr}) = '' ELSE false END")
 
 
@@ -471,7 +472,7 @@ _INT_RE = r"^-?\d+$"
 def _checks(f: C.Field) -> list[str]:
     """SQL expressions that yield a rejection reason (or NULL) for one field."""
     v = _q(f.name)
-    present = f"({v} IS NOT NULL AND trim({v}::VARCHAR) <> '')"
+    present = f"NOT {_blank(v + '::VARCHAR')}"
     out = []
     if f.required:
         out.append(f"CASE WHEN NOT {present} THEN 'missing required field {f.name}' END")
@@ -649,11 +650,15 @@ def _stage_records(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
         _stage_csv(con, entity)
     records = _csv_records_sql(entity) if entity.fmt == "csv" else _json_records_sql(entity)
     reasons = "concat_ws('; ', " + ", ".join(_entity_checks(entity)) + ")"
+    # the text of a line is kept for the quarantine only: copying every good line's text
+    # again would cost as much as the parse
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _records AS
-            SELECT *, CASE WHEN structure_error IS NOT NULL THEN structure_error
-                           ELSE nullif({reasons}, '') END AS _reason
-            FROM ({records})"""
+            SELECT * EXCLUDE (line),
+                   CASE WHEN _reason IS NOT NULL THEN left(line, {MAX_RAW_LINE}) END AS raw_line
+            FROM (SELECT *, CASE WHEN structure_error IS NOT NULL THEN structure_error
+                                 ELSE nullif({reasons}, '') END AS _reason
+                  FROM ({records}))"""
     )
 
 
@@ -687,7 +692,7 @@ def _replace_partitions(con, entity, dates, load_ids, loaded_at, issues, dt_of, 
     )
     con.execute(
         f"""INSERT INTO {QUARANTINE}
-            SELECT ?, ?, f.dt, f.rel, r.line_no, r._reason, left(r.line, {MAX_RAW_LINE}),
+            SELECT ?, ?, f.dt, f.rel, r.line_no, r._reason, r.raw_line,
                    f.load_id, ?
             FROM _records r JOIN _files f ON f.idx = r.file_idx
             WHERE r._reason IS NOT NULL""",
