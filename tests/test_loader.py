@@ -533,3 +533,26 @@ def test_reload_reflects_the_files_the_partition_holds_now(tmp_path, landing):
     shutil.rmtree(landing / f"community/groups/dt={day2}")
     loader.ingest_source_day("community", day2, landing, raw)
     assert state() == ([(DT, 3)], 0, 0)
+
+
+def test_ingest_summary_counts_and_prints_layout_issues(tmp_path, landing):
+    from siyu import pipeline
+    from siyu.config import Settings
+
+    write(landing, "shop/orders", "part-1.jsonl", jsonl(order("T1")))
+    write(landing, "shop/orders", "notes.txt", "not data")
+    (landing / "shop/orders/dt=2025-3-1").mkdir()
+    (landing / "erp").mkdir()
+    (landing / "crm").mkdir()
+    settings = Settings.from_env(landing_root=landing, warehouse=tmp_path / "wh" / "siyu.duckdb",
+                                 raw_dir=tmp_path / "raw")
+    said: list[str] = []
+    summaries = [pipeline.ingest(settings, source, [DT], progress=said.append)
+                 for source in ("shop", "crm")]
+    assert [(s["layout_issues"], s["landing_root_issues"]) for s in summaries] == [(2, 1), (0, 1)]
+    assert summaries[0]["rows_loaded"] == 1
+    assert pipeline.layout_issue_count(summaries) == 3  # the unknown source counted once
+    printed = [line for line in said if "not loaded:" in line]
+    assert any("shop/orders/dt=2025-03-01/notes.txt" in line for line in printed)
+    assert any("shop/orders/dt=2025-3-1 (malformed partition folder" in line for line in printed)
+    assert sum("erp (unknown source folder" in line for line in printed) == 2

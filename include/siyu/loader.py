@@ -7,13 +7,18 @@ Design (see README "Ingestion"):
   writing process per file, so the three ingest DAGs run side by side without waiting for
   each other, and an exclusive ``flock`` on ``<raw file>.lock`` makes two writers of the
   *same* source (a backfill next to the daily run) queue instead of failing.
-* Files are read by DuckDB itself (``read_text``) and split into physical lines, so every row
-  keeps its 1-based physical line number. CSV records are parsed in SQL (quotes, doubled
-  quotes, commas inside quotes, records spanning lines); JSON Lines with DuckDB's JSON
-  functions. Validation is one SQL ``CASE`` per rule; no Python loop touches rows.
-* Python only handles whole files: listing partitions and decompressing ``.gz`` parts with a
-  streaming decompressor, so a truncated gzip keeps its complete lines and its torn tail is
-  quarantined.
+* Only files the contract's layout allows are loaded (``siyu.layout``); everything else in the
+  source's folder is written to ``layout_issues`` at every ingest.
+* All files of an entity over the days of a batch are read by DuckDB in one ``read_text`` and
+  split into physical lines (any line ending), so every row keeps its 1-based physical line
+  number. CSV records are split in SQL, where a quote opens a quoted field only at the start of
+  a field and a record spans lines only when that cannot swallow a well-formed line
+  (``_stage_csv``); JSON Lines are parsed once per line with ``json_transform``. Validation is
+  one SQL ``CASE`` per rule; no Python loop touches rows.
+* Python only handles whole files: listing partitions and decompressing gzip parts (known by
+  their magic bytes) with a streaming decompressor, so a truncated gzip keeps its complete
+  lines and its torn tail is quarantined; and, rarely, blanking the invalid UTF-8 lines of a
+  file DuckDB refuses.
 * A load replaces the partition (``_dt = dt``) of every table it writes inside one
   transaction: re-running a day never duplicates, and a failure leaves the previous load.
 """
