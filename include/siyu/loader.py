@@ -474,62 +474,58 @@ _AMOUNT_RE = r"^-?\d+(\.\d+)?$"
 _INT_RE = r"^-?\d+$"
 
 
-def _checks(f: C.Field) -> list[str]:
-    """SQL expressions that yield a rejection reason (or NULL) for one field."""
+def _format_checks(f: C.Field) -> list[tuple[str, str]]:
+    """(condition, reason) pairs for a present value of one field, in order: a value is
+    well-formed when no condition holds. Each is evaluated only on the rows the earlier ones
+    passed (one ``CASE``), so a good value costs one regex and one cast."""
     v = _q(f.name)
-    present = f"NOT {_blank(v + '::VARCHAR')}"
-    out = []
-    if f.required:
-        out.append(f"CASE WHEN NOT {present} THEN 'missing required field {f.name}' END")
-    bad = None
+    shown = f"left({v}, 60)"
     if f.kind == C.CRM_TIME:
-        bad = (
-            f"NOT regexp_full_match({v}, '{_CRM_TIME_RE}')"
-            f" OR try_strptime({v}, '%Y-%m-%d %H:%M:%S') IS NULL"
-        )
-        label = "unparsable time"
-    elif f.kind == C.DATE:
-        bad = f"NOT regexp_full_match({v}, '{_DATE_RE}') OR try_cast({v} AS DATE) IS NULL"
-        label = "unparsable date"
-    elif f.kind == C.ISO_TIME:
-        out.append(
-            f"CASE WHEN {present} AND regexp_full_match({v}, '{_ISO_NO_OFFSET_RE}')"
-            f" THEN 'shop time without offset in {f.name}: ' || {v} END"
-        )
-        bad = (
-            f"NOT regexp_full_match({v}, '{_ISO_NO_OFFSET_RE}') AND ("
-            f"NOT regexp_full_match({v}, '{_ISO_RE}') OR try_cast({v} AS TIMESTAMPTZ) IS NULL)"
-        )
-        label = "unparsable time"
-    elif f.kind == C.EPOCH_MS:
-        bad = f"NOT regexp_full_match({v}, '{_INT_RE}') OR try_cast({v} AS BIGINT) IS NULL"
-        label = "unparsable epoch-ms time"
-    elif f.kind == C.AMOUNT:
-        bad = (
-            f"NOT regexp_full_match({v}, '{_AMOUNT_RE}')"
-            f" OR try_cast({v} AS DECIMAL(18, 2)) IS NULL"
-        )
-        label = "unparsable amount"
-    elif f.kind == C.INTEGER:
-        bad = f"NOT regexp_full_match({v}, '{_INT_RE}') OR try_cast({v} AS INTEGER) IS NULL"
-        label = "unparsable integer"
-    if bad:
-        out.append(
-            f"CASE WHEN {present} AND ({bad}) THEN '{label} in {f.name}: ' || left({v}, 60) END"
-        )
+        ok = (f"regexp_full_match({v}, '{_CRM_TIME_RE}')"
+              f" AND try_strptime({v}, '%Y-%m-%d %H:%M:%S') IS NOT NULL")
+        return [(f"NOT ({ok})", f"'unparsable time in {f.name}: ' || {shown}")]
+    if f.kind == C.DATE:
+        ok = f"regexp_full_match({v}, '{_DATE_RE}') AND try_cast({v} AS DATE) IS NOT NULL"
+        return [(f"NOT ({ok})", f"'unparsable date in {f.name}: ' || {shown}")]
+    if f.kind == C.ISO_TIME:
+        ok = f"regexp_full_match({v}, '{_ISO_RE}') AND try_cast({v} AS TIMESTAMPTZ) IS NOT NULL"
+        return [
+            (f"{ok}", "NULL"),
+            (f"regexp_full_match({v}, '{_ISO_NO_OFFSET_RE}')",
+             f"'shop time without offset in {f.name}: ' || {v}"),
+            ("true", f"'unparsable time in {f.name}: ' || {shown}"),
+        ]
+    if f.kind == C.EPOCH_MS:
+        ok = f"regexp_full_match({v}, '{_INT_RE}') AND try_cast({v} AS BIGINT) IS NOT NULL"
+        return [(f"NOT ({ok})", f"'unparsable epoch-ms time in {f.name}: ' || {shown}")]
+    if f.kind == C.AMOUNT:
+        ok = f"regexp_full_match({v}, '{_AMOUNT_RE}') AND try_cast({v} AS DECIMAL(18, 2)) IS NOT NULL"
+        return [(f"NOT ({ok})", f"'unparsable amount in {f.name}: ' || {shown}")]
+    if f.kind == C.INTEGER:
+        ok = f"regexp_full_match({v}, '{_INT_RE}') AND try_cast({v} AS INTEGER) IS NOT NULL"
+        return [(f"NOT ({ok})", f"'unparsable integer in {f.name}: ' || {shown}")]
+    return []
+
+
+def _field_check(f: C.Field) -> str | None:
+    """SQL: the rejection reason of one field's value (NULL when it is acceptable)."""
+    v = _q(f.name)
+    whens = [(_blank(v + "::VARCHAR"), f"'missing required field {f.name}'" if f.required else "NULL")]
+    whens += _format_checks(f)
     if f.enum:
         allowed = ", ".join(_lit(x) for x in f.enum)
-        out.append(
-            f"CASE WHEN {present} AND {v} NOT IN ({allowed})"
-            f" THEN 'unknown {f.name} value: ' || left({v}, 60) END"
-        )
-    return out
+        whens.append((f"{v} NOT IN ({allowed})", f"'unknown {f.name} value: ' || left({v}, 60)"))
+    if len(whens) == 1 and not f.required:
+        return None
+    return "CASE " + " ".join(f"WHEN {cond} THEN {reason}" for cond, reason in whens) + " END"
 
 
 def _entity_checks(entity: Entity) -> list[str]:
     out = []
     for f in entity.fields:
-        out += _checks(f)
+        check = _field_check(f)
+        if check:
+            out.append(check)
     if entity.path == "crm/surveys":
         out.append(
             "CASE WHEN regexp_full_match(score, '^-?\\d+$') AND try_cast(score AS INTEGER)"
