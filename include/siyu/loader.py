@@ -474,37 +474,32 @@ _AMOUNT_RE = r"^-?\d+(\.\d+)?$"
 _INT_RE = r"^-?\d+$"
 
 
+# kind -> (pattern the text must match, cast that must succeed, reason when either fails)
+_FORMATS = {
+    C.CRM_TIME: (_CRM_TIME_RE, "try_strptime({v}, '%Y-%m-%d %H:%M:%S')", "unparsable time"),
+    C.DATE: (_DATE_RE, "try_cast({v} AS DATE)", "unparsable date"),
+    C.ISO_TIME: (_ISO_RE, "try_cast({v} AS TIMESTAMPTZ)", "unparsable time"),
+    C.EPOCH_MS: (_INT_RE, "try_cast({v} AS BIGINT)", "unparsable epoch-ms time"),
+    C.AMOUNT: (_AMOUNT_RE, "try_cast({v} AS DECIMAL(18, 2))", "unparsable amount"),
+    C.INTEGER: (_INT_RE, "try_cast({v} AS INTEGER)", "unparsable integer"),
+}
+
+
 def _format_checks(f: C.Field) -> list[tuple[str, str]]:
-    """(condition, reason) pairs for a present value of one field, in order: a value is
-    well-formed when no condition holds. Each is evaluated only on the rows the earlier ones
-    passed (one ``CASE``), so a good value costs one regex and one cast."""
+    """(condition, reason) pairs for a present value of one field, tried in order inside one
+    ``CASE``, so a good value costs one regex and one cast."""
+    if f.kind not in _FORMATS:
+        return []
     v = _q(f.name)
-    shown = f"left({v}, 60)"
-    if f.kind == C.CRM_TIME:
-        ok = (f"regexp_full_match({v}, '{_CRM_TIME_RE}')"
-              f" AND try_strptime({v}, '%Y-%m-%d %H:%M:%S') IS NOT NULL")
-        return [(f"NOT ({ok})", f"'unparsable time in {f.name}: ' || {shown}")]
-    if f.kind == C.DATE:
-        ok = f"regexp_full_match({v}, '{_DATE_RE}') AND try_cast({v} AS DATE) IS NOT NULL"
-        return [(f"NOT ({ok})", f"'unparsable date in {f.name}: ' || {shown}")]
-    if f.kind == C.ISO_TIME:
-        ok = f"regexp_full_match({v}, '{_ISO_RE}') AND try_cast({v} AS TIMESTAMPTZ) IS NOT NULL"
-        return [
-            (f"{ok}", "NULL"),
-            (f"regexp_full_match({v}, '{_ISO_NO_OFFSET_RE}')",
-             f"'shop time without offset in {f.name}: ' || {v}"),
-            ("true", f"'unparsable time in {f.name}: ' || {shown}"),
-        ]
-    if f.kind == C.EPOCH_MS:
-        ok = f"regexp_full_match({v}, '{_INT_RE}') AND try_cast({v} AS BIGINT) IS NOT NULL"
-        return [(f"NOT ({ok})", f"'unparsable epoch-ms time in {f.name}: ' || {shown}")]
-    if f.kind == C.AMOUNT:
-        ok = f"regexp_full_match({v}, '{_AMOUNT_RE}') AND try_cast({v} AS DECIMAL(18, 2)) IS NOT NULL"
-        return [(f"NOT ({ok})", f"'unparsable amount in {f.name}: ' || {shown}")]
-    if f.kind == C.INTEGER:
-        ok = f"regexp_full_match({v}, '{_INT_RE}') AND try_cast({v} AS INTEGER) IS NOT NULL"
-        return [(f"NOT ({ok})", f"'unparsable integer in {f.name}: ' || {shown}")]
-    return []
+    pattern, cast, label = _FORMATS[f.kind]
+    ok = f"regexp_full_match({v}, '{pattern}') AND {cast.format(v=v)} IS NOT NULL"
+    bad = f"'{label} in {f.name}: ' || left({v}, 60)"
+    if f.kind == C.ISO_TIME:  # a shop time without its offset has a reason of its own
+        return [(ok, "NULL"),
+                (f"regexp_full_match({v}, '{_ISO_NO_OFFSET_RE}')",
+                 f"'shop time without offset in {f.name}: ' || {v}"),
+                ("true", bad)]
+    return [(f"NOT ({ok})", bad)]
 
 
 def _field_check(f: C.Field) -> str | None:
@@ -778,16 +773,10 @@ def ingest_source_day(
 
 
 def ingest_source_days(
-    source: str,
-    dates: list[date],
-    landing_root: Path,
-    raw_db: Path,
-    load_id: str | None = None,
-    progress=None,
-    batch_bytes: int = 256 << 20,
+    source: str, dates: list[date], landing_root: Path, raw_db: Path, *args, **kwargs
 ) -> list[SourceLoad]:
-    """The loads of each day of ``ingest_source`` (without its layout issues)."""
-    return ingest_source(source, dates, landing_root, raw_db, load_id, progress, batch_bytes).days
+    """The loads of each day of ``ingest_source`` (same arguments), without its layout issues."""
+    return ingest_source(source, dates, landing_root, raw_db, *args, **kwargs).days
 
 
 @dataclass
