@@ -556,3 +556,24 @@ def test_ingest_summary_counts_and_prints_layout_issues(tmp_path, landing):
     assert any("shop/orders/dt=2025-03-01/notes.txt" in line for line in printed)
     assert any("shop/orders/dt=2025-3-1 (malformed partition folder" in line for line in printed)
     assert sum("erp (unknown source folder" in line for line in printed) == 2
+
+
+@pytest.mark.parametrize("ending", ["\r\n", "\r"], ids=["crlf", "cr"])
+def test_truncated_gzip_with_crlf_or_cr_keeps_complete_lines(tmp_path, landing, ending):
+    rows = [contact(f"C{i}", city="上海" * 40) for i in range(300)]
+    body = ending.join([CONTACT_HEADER, *rows]) + ending
+    full = gzip.compress(body.encode(), mtime=0)
+    d = landing / "crm/contacts" / f"dt={DT}"
+    d.mkdir(parents=True)
+    (d / "part-1.csv.gz").write_bytes(full[: len(full) // 2])
+    import zlib
+
+    partial = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(full[: len(full) // 2]).decode(
+        "utf-8", "ignore")
+    complete_lines = partial.count(ending)  # the header is one of them
+    assert 10 < complete_lines < 300
+    con = load(tmp_path, "crm")
+    assert counts(con, "contacts") == (complete_lines - 1, 1)
+    (_, line, reason), = quarantine(con, "contacts")
+    assert line == complete_lines + 1 and reason.startswith("truncated gzip")
+    assert con.execute("SELECT max(_line) FROM contacts").fetchone()[0] == complete_lines

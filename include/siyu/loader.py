@@ -142,6 +142,17 @@ def _is_gzip(path: Path) -> bool:
         return f.read(2) == GZIP_MAGIC
 
 
+def _end_of_complete_lines(data: bytes) -> int:
+    """Where the complete lines of ``data`` end (0: none yet). A CR as the very last byte
+    does not count: it may be the first half of a CRLF split between two chunks."""
+    return max(data.rfind(b"\n"), data.rfind(b"\r", 0, len(data) - 1)) + 1
+
+
+def _count_line_ends(data: bytes, end: int) -> int:
+    """Line endings in ``data[:end]`` counted as ``_LINES_SQL`` splits lines (CRLF, CR, LF)."""
+    return data.count(b"\n", 0, end) + data.count(b"\r", 0, end) - data.count(b"\r\n", 0, end)
+
+
 def _decompress(src: Path, dst: Path, rel: str) -> list[FileIssue]:
     """Stream-decompress a gzip file. A truncated or corrupt stream keeps its complete lines."""
     issues: list[FileIssue] = []
@@ -164,17 +175,15 @@ def _decompress(src: Path, dst: Path, rel: str) -> list[FileIssue]:
                 error = f"corrupt gzip stream ({exc})"
                 break
             data = tail + out
-            cut = data.rfind(b"\n")
-            if cut >= 0:
-                fout.write(data[: cut + 1])
-                lines_written += data.count(b"\n", 0, cut + 1)
-                tail = data[cut + 1 :]
-            else:
-                tail = data
+            cut = _end_of_complete_lines(data)
+            fout.write(data[:cut])
+            lines_written += _count_line_ends(data, cut)
+            tail = data[cut:]
         if error is None and not d.eof:
             error = "truncated gzip file (stream ends early)"
-        if error is None:
-            fout.write(tail)  # last line without a trailing newline is complete
+        if error is None or tail.endswith(b"\r"):
+            fout.write(tail)  # a last line without a line ending is complete
+            lines_written += _count_line_ends(tail, len(tail))
             tail = b""
     if error:
         fragment = tail.decode("utf-8", "replace")[:MAX_RAW_LINE] if tail else None
