@@ -196,7 +196,7 @@ def _repair_utf8(path: Path, rel: str) -> list[FileIssue]:
     """Rewrite a file whose bytes are not all UTF-8: bad lines become empty and are quarantined.
 
     Only reached when DuckDB refuses a file as invalid UTF-8 (rare), so it may read lines.
-    Line endings are normalised first, so the line numbers are those of ``_lines_sql``.
+    Line endings are normalised first, so the line numbers are those of ``_LINES_SQL``.
     """
     issues: list[FileIssue] = []
     raw = _LINE_ENDING.sub(b"\n", path.read_bytes()).split(b"\n")
@@ -214,7 +214,9 @@ def _repair_utf8(path: Path, rel: str) -> list[FileIssue]:
     return issues
 
 
-def _prepare(files: list[Path], landing_root: Path, workdir: Path) -> tuple[list[PreparedFile], list[FileIssue]]:
+def _prepare(
+    files: list[Path], landing_root: Path, workdir: Path
+) -> tuple[list[PreparedFile], list[FileIssue]]:
     """Whole files only (rows are handled in SQL): skip empty files, decompress gzip ones."""
     prepared: list[PreparedFile] = []
     issues: list[FileIssue] = []
