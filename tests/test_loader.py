@@ -344,3 +344,236 @@ def test_crlf_gzip_bom_csv_and_header_only_file(tmp_path, landing):
     assert con.execute(
         "SELECT count(*) FROM schema_drift WHERE entity = 'contacts'"
     ).fetchone()[0] == 0
+
+
+# ---------------------------------------------------------------- hostile input (sources.md "Bad input")
+
+
+def test_stray_quote_in_unquoted_field_costs_at_most_its_own_line(tmp_path, landing):
+    lines = [
+        CONTACT_HEADER,
+        contact("C1"),  # 2
+        contact("C2").replace("张伟😊", '王"平'),  # 3 stray quote: read literally, as csv does
+        contact("C3"),  # 4
+        contact("C4", city='"北京, 朝阳区"'),  # 5 a real quoted field after the stray quote
+        contact("C5"),  # 6
+        contact("C6"),  # 7
+        contact("C7").replace("张伟😊", '"王, 平'),  # 8 opening quote never closed: 13 fields
+        contact("C8"),  # 9
+        contact("C9", city='"上海, 徐汇"'),  # 10
+        contact("C10").replace("张伟😊", '"王平'),  # 11 never closed, 12 fields: read literally
+        contact("C11"),  # 12
+        contact("C12", city='"上海, 徐汇"'),  # 13
+    ]
+    write(landing, "crm/contacts", "part-1.csv", "\n".join(lines) + "\n")
+    con = load(tmp_path, "crm")
+    assert counts(con, "contacts") == (11, 1)
+    names = dict(con.execute("SELECT contact_id, name FROM contacts").fetchall())
+    assert names["C2"] == '王"平' and names["C10"] == '"王平'
+    (_, line, reason), = quarantine(con, "contacts")
+    assert line == 8
+    assert reason == "unclosed quoted field; expected 12 fields (header), found 13"
+    loaded = [r[0] for r in con.execute("SELECT _line FROM contacts ORDER BY _line").fetchall()]
+    assert loaded == [2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13]
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n", "\r"], ids=["lf", "crlf", "cr"])
+@pytest.mark.parametrize("name", ["part-1.csv", "part-1.csv.gz"])
+def test_csv_any_line_ending_loads_with_physical_lines(tmp_path, landing, ending, name):
+    text = "\ufeff" + ending.join([CONTACT_HEADER, contact("C1"), contact("C2", deleted="maybe"),
+                                   contact("C3")]) + ending
+    write(landing, "crm/contacts", name, text)
+    con = load(tmp_path, "crm")
+    assert counts(con, "contacts") == (2, 1)
+    assert con.execute("SELECT list(_line ORDER BY _line) FROM contacts").fetchone()[0] == [2, 4]
+    assert quarantine(con, "contacts")[0][1] == 3
+    assert con.execute("SELECT count(*) FROM schema_drift").fetchone()[0] == 0
+    assert con.execute("SELECT max(length(is_deleted)) FROM contacts").fetchone()[0] == 5
+
+
+def test_jsonl_lone_cr_and_mixed_line_endings(tmp_path, landing):
+    a, b, c = (json.dumps(message(m), ensure_ascii=False) for m in ("m1", "m2", "m3"))
+    write(landing, "community/messages", "part-1.jsonl", a + "\r" + b + "\r\n" + c + "\n")
+    con = load(tmp_path, "community")
+    assert counts(con, "messages") == (3, 0)
+    assert con.execute("SELECT list(_line ORDER BY _line) FROM messages").fetchone()[0] == [1, 2, 3]
+
+
+def test_plain_jsonl_named_gz_loads_its_lines(tmp_path, landing):
+    d = landing / "shop/orders" / f"dt={DT}"
+    d.mkdir(parents=True)
+    (d / "part-1.jsonl.gz").write_text(jsonl(order("T1"), order("T2", status="lost"), order("T3")))
+    con = load(tmp_path, "shop")
+    assert counts(con, "orders") == (2, 1)
+    assert quarantine(con, "orders")[0][1:] == (2, "unknown status value: lost")
+
+
+def test_jsonl_bom_keeps_the_first_record(tmp_path, landing):
+    write(landing, "shop/orders", "part-1.jsonl", "\ufeff" + jsonl(order("T1"), order("T2")))
+    write(landing, "shop/orders", "part-2.jsonl.gz", "\ufeff" + jsonl(order("T3")))
+    con = load(tmp_path, "shop")
+    assert counts(con, "orders") == (3, 0)
+    assert con.execute(
+        "SELECT _line FROM orders WHERE order_id = 'T1'").fetchone()[0] == 1
+
+
+@pytest.mark.parametrize("name", ["part-1.csv", "part-1.csv.gz"])
+def test_non_utf8_csv_rejected_per_line(tmp_path, landing, name):
+    gbk = contact("C2").replace("张伟😊", "王平").encode("gbk")  # a GBK export line
+    text = ("\ufeff" + CONTACT_HEADER + "\r\n" + contact("C1") + "\r\n").encode() + gbk + (
+        "\r\n" + contact("C3") + "\r\n").encode()
+    write(landing, "crm/contacts", name, text)
+    con = load(tmp_path, "crm")
+    assert counts(con, "contacts") == (2, 1)
+    assert quarantine(con, "contacts")[0][1:] == (3, "invalid UTF-8")
+    assert con.execute("SELECT list(_line ORDER BY _line) FROM contacts").fetchone()[0] == [2, 4]
+
+
+def test_non_utf8_jsonl_in_gzip_rejected_per_line(tmp_path, landing):
+    good = json.dumps(message("m1"), ensure_ascii=False).encode()
+    bad = json.dumps(message("m2", content="你好"), ensure_ascii=False).encode("gbk")
+    write(landing, "community/messages", "part-1.jsonl.gz", good + b"\n" + bad + b"\n" + good)
+    con = load(tmp_path, "community")
+    assert counts(con, "messages") == (2, 1)
+    assert quarantine(con, "messages")[0][1:] == (2, "invalid UTF-8")
+
+
+def test_duplicated_json_key_is_quarantined(tmp_path, landing):
+    good = json.dumps(order("T1"), ensure_ascii=False)
+    dup = json.dumps(order("T2"), ensure_ascii=False)[:-1] + ', "status": "cancelled"}'
+    write(landing, "shop/orders", "part-1.jsonl", good + "\n" + dup + "\n" + good + "\n")
+    con = load(tmp_path, "shop")
+    assert counts(con, "orders") == (2, 1)
+    (_, line, reason), = quarantine(con, "orders")
+    assert (line, reason) == (2, "duplicated key in JSON object: status")
+
+
+def test_layout_outside_the_contract_is_reported_not_loaded(tmp_path, landing):
+    write(landing, "crm/contacts", "part-1.csv", CONTACT_HEADER + "\n" + contact("C1") + "\n")
+    stray = {
+        "crm/contacts/dt=2025-13-01/part-1.csv": "malformed partition folder",
+        "crm/contacts/dt=20250301/part-1.csv": "malformed partition folder",
+        "crm/contacts/part-1.csv": "outside any dt=",
+        "crm/leads/dt=2025-03-01/part-1.csv": "unknown entity 'leads'",
+        "crm/contacts/dt=2025-03-01/notes.txt": "not a part file",
+        "crm/contacts/dt=2025-03-01/part-2.jsonl": "not a part file",
+        "crm/readme.md": "outside any entity folder",
+        "erp/orders/dt=2025-03-01/part-1.csv": "unknown source folder",
+    }
+    for rel in stray:
+        (landing / rel).parent.mkdir(parents=True, exist_ok=True)
+        (landing / rel).write_text(CONTACT_HEADER + "\n" + contact("X1") + "\n")
+    (landing / "_manifest.json").write_text("{}")  # a file at the root is no source's
+    raw = tmp_path / "raw" / "crm.duckdb"
+    result = loader.ingest_source("crm", [DT], landing, raw)
+    reported = {"crm/contacts/dt=2025-13-01", "crm/contacts/dt=20250301", "crm/contacts/part-1.csv",
+                "crm/leads", "crm/contacts/dt=2025-03-01/notes.txt",
+                "crm/contacts/dt=2025-03-01/part-2.jsonl", "crm/readme.md", "erp"}
+    assert {i.path for i in result.layout_issues} == reported
+    con = duckdb.connect(str(raw), read_only=True)
+    rows = dict(con.execute("SELECT path, reason FROM layout_issues").fetchall())
+    assert set(rows) == reported
+    for rel, why in stray.items():
+        path = next(p for p in reported if rel.startswith(p))
+        assert why in rows[path], (rel, rows[path])
+    assert con.execute(
+        "SELECT count(*) FROM layout_issues WHERE at_landing_root").fetchone()[0] == 1
+    assert counts(con, "contacts") == (1, 0)  # only the partition file loads
+    assert con.execute("SELECT count(DISTINCT _load_id) FROM layout_issues").fetchone()[0] == 1
+    con.close()
+    # reported whatever dates are loaded; gone from the table once the landing zone is fixed
+    for rel in stray:
+        (landing / rel).unlink()
+    for folder in ("crm/contacts/dt=2025-13-01", "crm/contacts/dt=20250301", "crm/leads",
+                   "erp"):
+        import shutil
+
+        shutil.rmtree(landing / folder)
+    assert loader.ingest_source("crm", [], landing, raw).layout_issues == []
+    con = duckdb.connect(str(raw), read_only=True)
+    assert con.execute("SELECT count(*) FROM layout_issues").fetchone()[0] == 0
+
+
+def test_reload_reflects_the_files_the_partition_holds_now(tmp_path, landing):
+    day2 = date(2025, 3, 2)
+    write(landing, "community/messages", "part-1.jsonl", jsonl(message("m1"), message("m2")))
+    write(landing, "community/messages", "part-2.jsonl", jsonl(message("m3"), message("x", msgtype="?")))
+    write(landing, "community/messages", "part-1.jsonl", jsonl(message("m9")), dt=day2)
+    write(landing, "community/groups", "part-1.jsonl",
+          jsonl({"roomid": "r1", "updated_at": 1740831160123}), dt=day2)
+    raw = tmp_path / "raw" / "community.duckdb"
+
+    def state():
+        con = duckdb.connect(str(raw), read_only=True)
+        try:
+            return (con.execute("SELECT _dt, count(*) FROM messages GROUP BY 1 ORDER BY 1").fetchall(),
+                    counts(con, "messages")[1], counts(con, "groups")[0])
+        finally:
+            con.close()
+
+    loader.ingest_source_days("community", [DT, day2], landing, raw)
+    assert state() == ([(DT, 3), (day2, 1)], 1, 1)
+    loader.ingest_source_days("community", [DT, day2], landing, raw)  # idempotent
+    assert state() == ([(DT, 3), (day2, 1)], 1, 1)
+    # a file removed from day 1: its rows and its quarantined line go
+    (landing / f"community/messages/dt={DT}/part-2.jsonl").unlink()
+    loader.ingest_source_day("community", DT, landing, raw)
+    assert state() == ([(DT, 2), (day2, 1)], 0, 1)
+    # a file replaced and one added
+    write(landing, "community/messages", "part-1.jsonl", jsonl(message("m1")))
+    write(landing, "community/messages", "part-3.jsonl.gz", jsonl(message("m4"), message("m5")))
+    loader.ingest_source_day("community", DT, landing, raw)
+    assert state() == ([(DT, 3), (day2, 1)], 0, 1)
+    # day 2's folders emptied, then gone: its raw rows go (every entity of the source)
+    (landing / f"community/messages/dt={day2}/part-1.jsonl").unlink()
+    loader.ingest_source_day("community", day2, landing, raw)
+    assert state() == ([(DT, 3)], 0, 1)
+    import shutil
+
+    shutil.rmtree(landing / f"community/groups/dt={day2}")
+    loader.ingest_source_day("community", day2, landing, raw)
+    assert state() == ([(DT, 3)], 0, 0)
+
+
+def test_ingest_summary_counts_and_prints_layout_issues(tmp_path, landing):
+    from siyu import pipeline
+    from siyu.config import Settings
+
+    write(landing, "shop/orders", "part-1.jsonl", jsonl(order("T1")))
+    write(landing, "shop/orders", "notes.txt", "not data")
+    (landing / "shop/orders/dt=2025-3-1").mkdir()
+    (landing / "erp").mkdir()
+    (landing / "crm").mkdir()
+    settings = Settings.from_env(landing_root=landing, warehouse=tmp_path / "wh" / "siyu.duckdb",
+                                 raw_dir=tmp_path / "raw")
+    said: list[str] = []
+    summaries = [pipeline.ingest(settings, source, [DT], progress=said.append)
+                 for source in ("shop", "crm")]
+    assert [(s["layout_issues"], s["landing_root_issues"]) for s in summaries] == [(2, 1), (0, 1)]
+    assert summaries[0]["rows_loaded"] == 1
+    assert pipeline.layout_issue_count(summaries) == 3  # the unknown source counted once
+    printed = [line for line in said if "not loaded:" in line]
+    assert any("shop/orders/dt=2025-03-01/notes.txt" in line for line in printed)
+    assert any("shop/orders/dt=2025-3-1 (malformed partition folder" in line for line in printed)
+    assert sum("erp (unknown source folder" in line for line in printed) == 2
+
+
+@pytest.mark.parametrize("ending", ["\r\n", "\r"], ids=["crlf", "cr"])
+def test_truncated_gzip_with_crlf_or_cr_keeps_complete_lines(tmp_path, landing, ending):
+    rows = [contact(f"C{i}", city="上海" * 40) for i in range(300)]
+    body = ending.join([CONTACT_HEADER, *rows]) + ending
+    full = gzip.compress(body.encode(), mtime=0)
+    d = landing / "crm/contacts" / f"dt={DT}"
+    d.mkdir(parents=True)
+    (d / "part-1.csv.gz").write_bytes(full[: len(full) // 2])
+    import zlib
+
+    partial = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(full[: len(full) // 2]).decode(
+        "utf-8", "ignore")
+    complete_lines = partial.count(ending)  # the header is one of them
+    assert 10 < complete_lines < 300
+    con = load(tmp_path, "crm")
+    assert counts(con, "contacts") == (complete_lines - 1, 1)
+    (_, line, reason), = quarantine(con, "contacts")
+    assert line == complete_lines + 1 and reason.startswith("truncated gzip")
+    assert con.execute("SELECT max(_line) FROM contacts").fetchone()[0] == complete_lines

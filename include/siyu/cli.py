@@ -116,17 +116,18 @@ def cmd_ingest(args) -> int:
         dates = pipeline.date_range(args.from_date, args.to_date)
     else:
         raise SystemExit("give --date DATE or --from DATE --to DATE")
-    total_q = 0
     for source in args.source or C.SOURCES:
         _say(f"ingest {source}: {len(dates)} partition(s) {dates[0]} .. {dates[-1]}")
         summary = pipeline.ingest(settings, source, dates, progress=_say)
-        total_q += summary["rows_quarantined"]
         _say(
             f"  -> {summary['rows_loaded']:,} rows loaded, {summary['rows_quarantined']:,} "
             f"quarantined in {summary['seconds']}s into {settings.raw_db(source)}"
         )
         if summary["new_columns"]:
             _say(f"  -> columns added by the source (kept in _extra): {summary['new_columns']}")
+        if summary["layout_issues"] or summary["landing_root_issues"]:
+            _say(f"  -> {summary['layout_issues'] + summary['landing_root_issues']} path(s) not "
+                 "loaded: not in the contract's layout (see layout_issues)")
     return 0
 
 
@@ -145,9 +146,11 @@ def cmd_run(args) -> int:
         target=args.target,
     )
     quarantined = sum(i["rows_quarantined"] for i in result["ingest"])
+    layout = pipeline.layout_issue_count(result["ingest"])
     _say(
         f"done in {result['seconds']}s: warehouse {settings.warehouse}; "
         f"{quarantined:,} rows quarantined (see `siyu quarantine`); "
+        f"{layout:,} path(s) not loaded (layout_issues of the raw files); "
         f"logs in {settings.log_dir}"
     )
     if args.json:

@@ -7,13 +7,18 @@ Design (see README "Ingestion"):
   writing process per file, so the three ingest DAGs run side by side without waiting for
   each other, and an exclusive ``flock`` on ``<raw file>.lock`` makes two writers of the
   *same* source (a backfill next to the daily run) queue instead of failing.
-* Files are read by DuckDB itself (``read_text``) and split into physical lines, so every row
-  keeps its 1-based physical line number. CSV records are parsed in SQL (quotes, doubled
-  quotes, commas inside quotes, records spanning lines); JSON Lines with DuckDB's JSON
-  functions. Validation is one SQL ``CASE`` per rule; no Python loop touches rows.
-* Python only handles whole files: listing partitions and decompressing ``.gz`` parts with a
-  streaming decompressor, so a truncated gzip keeps its complete lines and its torn tail is
-  quarantined.
+* Only files the contract's layout allows are loaded (``siyu.layout``); everything else in the
+  source's folder is written to ``layout_issues`` at every ingest.
+* All files of an entity over the days of a batch are read by DuckDB in one ``read_text`` and
+  split into physical lines (any line ending), so every row keeps its 1-based physical line
+  number. CSV records are split in SQL, where a quote opens a quoted field only at the start of
+  a field and a record spans lines only when that cannot swallow a well-formed line
+  (``_stage_csv``); JSON Lines are parsed once per line with ``json_transform``. Validation is
+  one SQL ``CASE`` per rule; no Python loop touches rows.
+* Python only handles whole files: listing partitions and decompressing gzip parts (known by
+  their magic bytes) with a streaming decompressor, so a truncated gzip keeps its complete
+  lines and its torn tail is quarantined; and, rarely, blanking the invalid UTF-8 lines of a
+  file DuckDB refuses.
 * A load replaces the partition (``_dt = dt``) of every table it writes inside one
   transaction: re-running a day never duplicates, and a failure leaves the previous load.
 """
@@ -23,7 +28,9 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import gzip
+import json
 import logging
+import re
 import shutil
 import tempfile
 import time
@@ -39,12 +46,15 @@ import duckdb
 from . import db
 from . import contract as C
 from .contract import Entity
+from .layout import LayoutIssue, partition_files, scan_source
+from .layout import landed_dates, partition_dir  # noqa: F401  (callers import them from here)
 
 log = logging.getLogger(__name__)
 
 QUARANTINE = "quarantine"
 SCHEMA_DRIFT = "schema_drift"
 LOAD_LOG = "load_log"
+LAYOUT_ISSUES = "layout_issues"
 
 MAX_RAW_LINE = 4000  # characters of a rejected line kept in quarantine
 
@@ -96,6 +106,12 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, source: str) -> None:
             rows_loaded BIGINT NOT NULL, rows_quarantined BIGINT NOT NULL,
             started_at TIMESTAMPTZ NOT NULL, finished_at TIMESTAMPTZ NOT NULL)"""
     )
+    con.execute(
+        f"""CREATE TABLE IF NOT EXISTS {LAYOUT_ISSUES} (
+            source VARCHAR NOT NULL, path VARCHAR NOT NULL, reason VARCHAR NOT NULL,
+            at_landing_root BOOLEAN NOT NULL, _load_id VARCHAR NOT NULL,
+            _seen_at TIMESTAMPTZ NOT NULL)"""
+    )
 
 
 # --------------------------------------------------------------------------- files
@@ -116,33 +132,25 @@ class PreparedFile:
     size: int
 
 
-def partition_dir(landing_root: Path, entity: Entity, dt: date) -> Path:
-    return Path(landing_root) / entity.source / entity.name / f"dt={dt.isoformat()}"
+GZIP_MAGIC = b"\x1f\x8b"
+_LINE_ENDING = re.compile(rb"\r\n?")
 
 
-def partition_files(landing_root: Path, entity: Entity, dt: date) -> list[Path]:
-    d = partition_dir(landing_root, entity, dt)
-    if not d.is_dir():
-        return []
-    return sorted(
-        p for p in d.iterdir() if p.is_file() and not p.name.startswith(("_", "."))
-    )
+def _is_gzip(path: Path) -> bool:
+    """Decided by the bytes, not the name: a plain file named ``.gz`` is read as text."""
+    with open(path, "rb") as f:
+        return f.read(2) == GZIP_MAGIC
 
 
-def landed_dates(landing_root: Path, source: str) -> list[date]:
-    """Every dt= partition of a source that exists in the landing zone."""
-    found: set[date] = set()
-    for e in C.entities_of(source):
-        base = Path(landing_root) / e.source / e.name
-        if not base.is_dir():
-            continue
-        for d in base.iterdir():
-            if d.is_dir() and d.name.startswith("dt="):
-                try:
-                    found.add(date.fromisoformat(d.name[3:]))
-                except ValueError:
-                    log.warning("ignoring folder with a malformed dt: %s", d)
-    return sorted(found)
+def _end_of_complete_lines(data: bytes) -> int:
+    """Where the complete lines of ``data`` end (0: none yet). A CR as the very last byte
+    does not count: it may be the first half of a CRLF split between two chunks."""
+    return max(data.rfind(b"\n"), data.rfind(b"\r", 0, len(data) - 1)) + 1
+
+
+def _count_line_ends(data: bytes, end: int) -> int:
+    """Line endings in ``data[:end]`` counted as ``_LINES_SQL`` splits lines (CRLF, CR, LF)."""
+    return data.count(b"\n", 0, end) + data.count(b"\r", 0, end) - data.count(b"\r\n", 0, end)
 
 
 def _decompress(src: Path, dst: Path, rel: str) -> list[FileIssue]:
@@ -167,17 +175,15 @@ def _decompress(src: Path, dst: Path, rel: str) -> list[FileIssue]:
                 error = f"corrupt gzip stream ({exc})"
                 break
             data = tail + out
-            cut = data.rfind(b"\n")
-            if cut >= 0:
-                fout.write(data[: cut + 1])
-                lines_written += data.count(b"\n", 0, cut + 1)
-                tail = data[cut + 1 :]
-            else:
-                tail = data
+            cut = _end_of_complete_lines(data)
+            fout.write(data[:cut])
+            lines_written += _count_line_ends(data, cut)
+            tail = data[cut:]
         if error is None and not d.eof:
             error = "truncated gzip file (stream ends early)"
-        if error is None:
-            fout.write(tail)  # last line without a trailing newline is complete
+        if error is None or tail.endswith(b"\r"):
+            fout.write(tail)  # a last line without a line ending is complete
+            lines_written += _count_line_ends(tail, len(tail))
             tail = b""
     if error:
         fragment = tail.decode("utf-8", "replace")[:MAX_RAW_LINE] if tail else None
@@ -190,9 +196,10 @@ def _repair_utf8(path: Path, rel: str) -> list[FileIssue]:
     """Rewrite a file whose bytes are not all UTF-8: bad lines become empty and are quarantined.
 
     Only reached when DuckDB refuses a file as invalid UTF-8 (rare), so it may read lines.
+    Line endings are normalised first, so the line numbers are those of ``_LINES_SQL``.
     """
     issues: list[FileIssue] = []
-    raw = path.read_bytes().split(b"\n")
+    raw = _LINE_ENDING.sub(b"\n", path.read_bytes()).split(b"\n")
     fixed = []
     for i, line in enumerate(raw, start=1):
         try:
@@ -208,19 +215,22 @@ def _repair_utf8(path: Path, rel: str) -> list[FileIssue]:
 
 
 def _prepare(
-    files: list[Path], landing_root: Path, workdir: Path, con: duckdb.DuckDBPyConnection
+    files: list[Path], landing_root: Path, workdir: Path
 ) -> tuple[list[PreparedFile], list[FileIssue]]:
+    """Whole files only (rows are handled in SQL): skip empty files, decompress gzip ones."""
     prepared: list[PreparedFile] = []
     issues: list[FileIssue] = []
-    for i, p in enumerate(files):  # whole files only; rows are handled in SQL
+    for i, p in enumerate(files):
         rel = p.relative_to(landing_root).as_posix()
         size = p.stat().st_size
         if size == 0:
             continue
-        if p.suffix == ".gz":
+        if _is_gzip(p):
             plain = workdir / f"{i}.txt"
             issues += _decompress(p, plain, rel)
         else:
+            if p.suffix == ".gz":
+                log.warning("%s is named .gz but is not gzip: read as plain text", rel)
             plain = p
         prepared.append(PreparedFile(rel, plain, size))
     return prepared, issues
@@ -272,30 +282,48 @@ def _create_lines(con, prepared, dt_of, load_ids) -> None:
             for i, p in enumerate(prepared)
         ],
     )
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _lines AS {_lines_sql(len(prepared))}",
-        [[str(p.plain) for p in prepared]],
-    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _lines AS {_LINES_SQL}", [[str(p.plain) for p in prepared]])
 
 
 # --------------------------------------------------------------------------- SQL
 
-
-def _lines_sql(n_files: int) -> str:
-    """Physical lines of the prepared files: (file_idx, line_no, line)."""
-    return """
-        WITH t AS (
-            SELECT f.idx, string_split(t.content, chr(10)) AS ls
-            FROM read_text(?) t JOIN _files f ON f.plain = t.filename
-        )
-        SELECT idx AS file_idx,
-               generate_subscripts(ls, 1) AS line_no,
-               rtrim(unnest(ls), chr(13)) AS line
+_LINES_SQL = r"""
+    WITH t AS (
+        SELECT f.idx,
+               CASE WHEN starts_with(t.content, chr(65279)) THEN t.content[2:]
+                    ELSE t.content END AS content
+        FROM read_text(?) t JOIN _files f ON f.plain = t.filename
+    ),
+    split AS (
+        SELECT idx, string_split(CASE WHEN contains(content, chr(13))
+                                      THEN regexp_replace(content, '\r\n?', chr(10), 'g')
+                                      ELSE content END, chr(10)) AS ls
         FROM t
-    """
+    )
+    SELECT idx AS file_idx, generate_subscripts(ls, 1) AS line_no, unnest(ls) AS line
+    FROM split
+"""
+"""Physical lines of every prepared file of a batch, read by DuckDB in one statement:
+(file_idx, line_no, line). Every line ending (``\n``, ``\r\n``, a lone ``\r``) ends a line,
+so line numbers are physical whatever the exporter used; a leading UTF-8 BOM is dropped."""
 
-
+# One CSV field followed by its comma (the caller appends one to the line). A quote only
+# opens a quoted field at the start of a field: inside an unquoted field it is a plain
+# character (``王"平``), as Python's csv module reads it.
 _CSV_FIELD_RE = r'("(?:[^"]|"")*"|[^,]*),'
+# The line ends inside a quoted field it opened: the record continues on the next line.
+_CSV_OPENS_RE = r'^(?:(?:"(?:[^"]|"")*"|[^",][^,]*|),)*"(?:[^"]|"")*$'
+# Read from inside a quoted field, the line closes it (a lone quote).
+_CSV_CLOSES_RE = r'^(?:[^"]|"")*"(?:[^"]|$)'
+MAX_RECORD_LINES = 50  # a quoted field spans at most this many physical lines
+
+
+def _blank(expr: str) -> str:
+    """SQL: the text is NULL, empty or only blanks (a blank line holds no record, a blank
+    value is missing). Cheaper than ``trim(x) = ''`` on every row: only values starting
+    with a space or tab are trimmed."""
+    return (f"CASE WHEN {expr} IS NULL OR {expr} = '' THEN true WHEN ascii({expr}) IN (9, 32)"
+            f" THEN trim({expr}) = '' ELSE false END")
 
 
 def _csv_unquote(expr: str) -> str:
@@ -305,88 +333,147 @@ def _csv_unquote(expr: str) -> str:
     )
 
 
+def _csv_fields(expr: str) -> str:
+    """SQL: the unquoted fields of one CSV record; a plain split when it holds no quote."""
+    return (
+        f"CASE WHEN contains({expr}, '\"') THEN list_transform("
+        f"regexp_extract_all({expr} || ',', '{_CSV_FIELD_RE}', 1), lambda x: {_csv_unquote('x')})"
+        f" ELSE string_split({expr}, ',') END"
+    )
+
+
+def _stage_csv(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
+    """Temp tables ``_headers`` (line 1 of each file, with the position of every contract
+    column) and ``_multiline`` (the records that span several physical lines).
+
+    A record is one physical line, except where a field that *starts* with a quote is still
+    open at the end of the line: then the record continues up to the line that closes it
+    (at most ``MAX_RECORD_LINES``), and only if the joined text has the header's number of
+    fields and none of the lines it takes in is a well-formed record of its own. Otherwise
+    the opening line alone is the record (rejected for its field count), so a stray quote
+    costs its own line and never the lines after it. Only lines holding a quote are looked
+    at here (``_quoted_lines``); every other line is a record of its own.
+    """
+    positions = ", ".join(
+        f"list_position(header, {_lit(c)}) AS {_q('pos_' + c)}" for c in entity.columns
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _headers AS
+            SELECT file_idx, header, len(header) AS width, {positions}
+            FROM (SELECT file_idx, list_transform({_csv_fields('line')}, lambda c: trim(c)) AS header
+                  FROM _lines WHERE line_no = 1)"""
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _quoted_lines AS
+            SELECT file_idx, line_no, regexp_full_match(line, '{_CSV_OPENS_RE}') AS opens,
+                   regexp_matches(line, '{_CSV_CLOSES_RE}') AS closes
+            FROM _lines WHERE line_no > 1 AND contains(line, '"')"""
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _multiline AS
+            WITH spans AS (
+                SELECT o.file_idx, o.line_no AS first_line, min(c.line_no) AS last_line
+                FROM _quoted_lines o JOIN _quoted_lines c
+                  ON c.file_idx = o.file_idx AND c.closes
+                 AND c.line_no > o.line_no AND c.line_no < o.line_no + {MAX_RECORD_LINES}
+                WHERE o.opens GROUP BY ALL
+            ),
+            joined AS (
+                SELECT s.file_idx, s.first_line, s.last_line, any_value(h.width) AS width,
+                       string_agg(l.line, chr(10) ORDER BY l.line_no) AS record,
+                       bool_or(l.line_no > s.first_line AND NOT coalesce(q.opens, false)
+                               AND NOT {_blank('l.line')}
+                               AND len({_csv_fields('l.line')}) = h.width) AS takes_a_good_line
+                FROM spans s
+                JOIN _headers h ON h.file_idx = s.file_idx
+                JOIN _lines l
+                  ON l.file_idx = s.file_idx AND l.line_no BETWEEN s.first_line AND s.last_line
+                LEFT JOIN _quoted_lines q ON q.file_idx = l.file_idx AND q.line_no = l.line_no
+                GROUP BY ALL
+            )
+            SELECT file_idx, first_line, last_line, record
+            FROM joined
+            WHERE NOT takes_a_good_line AND NOT regexp_full_match(record, '{_CSV_OPENS_RE}')
+              AND len({_csv_fields('record')}) = width"""
+    )
+    # a record cannot start on a line an earlier record already took in
+    con.execute(
+        """DELETE FROM _multiline m WHERE EXISTS (
+               SELECT 1 FROM _multiline e WHERE e.file_idx = m.file_idx
+                  AND m.first_line > e.first_line AND m.first_line <= e.last_line)"""
+    )
+
+
 def _csv_records_sql(entity: Entity) -> str:
-    """Parse CSV lines into records with a value column per contract field."""
-    cols = []
-    for f in entity.fields:
-        pos = f"list_position(h.header, {_lit(f.name)})"
-        cols.append(f"CASE WHEN {pos} IS NULL THEN NULL ELSE r.fields[{pos}] END AS {_q(f.name)}")
+    """Records of a CSV batch (see ``_stage_csv``) with a value column per contract field,
+    found by header name, so reordered and added columns map by name."""
+    cols = [
+        f"nullif(r.fields[h.{_q('pos_' + f.name)}], '') AS {_q(f.name)}" for f in entity.fields
+    ]
     known = "[" + ", ".join(_lit(c) for c in entity.columns) + "]"
     return f"""
-        WITH lines AS (SELECT * FROM _lines WHERE NOT (line_no = 1)),
-        flagged AS (
-            SELECT *, (length(line) - length(replace(line, '"', ''))) % 2 AS odd FROM lines
+        WITH taken AS (  -- lines inside a multi-line record, after its first line
+            SELECT file_idx, unnest(range(first_line + 1, last_line + 1)) AS line_no
+            FROM _multiline
         ),
-        grouped AS (
-            SELECT *, coalesce(sum(odd) OVER (PARTITION BY file_idx ORDER BY line_no
-                       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) % 2 AS inside
-            FROM flagged
+        records AS (
+            SELECT l.file_idx, l.line_no, coalesce(m.record, l.line) AS line,
+                   coalesce(q.opens, false) AND m.record IS NULL AS unclosed
+            FROM _lines l
+            LEFT JOIN _multiline m ON m.file_idx = l.file_idx AND m.first_line = l.line_no
+            LEFT JOIN _quoted_lines q ON q.file_idx = l.file_idx AND q.line_no = l.line_no
+            ANTI JOIN taken t ON t.file_idx = l.file_idx AND t.line_no = l.line_no
+            WHERE l.line_no > 1 AND NOT {_blank('l.line')}
         ),
-        numbered AS (
-            SELECT *, sum(CASE WHEN inside = 0 THEN 1 ELSE 0 END)
-                        OVER (PARTITION BY file_idx ORDER BY line_no) AS rec
-            FROM grouped
-        ),
-        recs AS (
-            SELECT file_idx, min(line_no) AS line_no,
-                   string_agg(line, chr(10) ORDER BY line_no) AS line
-            FROM numbered GROUP BY file_idx, rec
-        ),
-        headers AS (
-            SELECT file_idx,
-                   list_transform(
-                       regexp_extract_all(ltrim(line, chr(65279)) || ',', '{_CSV_FIELD_RE}', 1),
-                       lambda x: trim({_csv_unquote('x')})) AS header
-            FROM _lines WHERE line_no = 1
-        ),
-        parsed AS (
-            SELECT file_idx, line_no, line,
-                   list_transform(regexp_extract_all(line || ',', '{_CSV_FIELD_RE}', 1),
-                                  lambda x: nullif({_csv_unquote('x')}, '')) AS fields
-            FROM recs WHERE trim(line) <> ''
-        )
+        r AS (SELECT *, {_csv_fields('line')} AS fields FROM records)
         SELECT r.file_idx, r.line_no, r.line,
-               CASE WHEN len(r.fields) <> len(h.header)
-                    THEN 'expected ' || len(h.header) || ' fields (header), found '
+               CASE WHEN len(r.fields) <> h.width
+                    THEN CASE WHEN r.unclosed THEN 'unclosed quoted field; ' ELSE '' END
+                         || 'expected ' || h.width || ' fields (header), found '
                          || len(r.fields) END AS structure_error,
                CASE WHEN len(list_filter(h.header, lambda c: NOT list_contains({known}, c))) > 0
-                         AND len(r.fields) = len(h.header)
+                         AND len(r.fields) = h.width
                     THEN to_json(map_from_entries(list_filter(
                              list_zip(h.header, r.fields),
                              lambda p: NOT list_contains({known}, p[1]))))
                     END AS _extra,
                {", ".join(cols)}
-        FROM parsed r JOIN headers h USING (file_idx)
+        FROM r JOIN _headers h USING (file_idx)
     """
 
 
 def _json_records_sql(entity: Entity) -> str:
-    cols = []
-    for f in entity.fields:
-        path = _lit('$."' + f.name + '"')
-        if f.kind == C.JSON:
-            expr = f"json_extract(j, {path})"
-            cols.append(f"CASE WHEN json_type({expr}) = 'NULL' THEN NULL ELSE {expr} END")
-        else:
-            cols.append(f"json_extract_string(j, {path})")
-    cols = [f"{c} AS {_q(f.name)}" for c, f in zip(cols, entity.fields)]
+    """Records of ``_lines`` (JSON Lines): each line is parsed once into a struct of the
+    contract's fields (``json_transform``); its keys tell extra and duplicated keys."""
+    struct = json.dumps({f.name: "JSON" if f.kind == C.JSON else "VARCHAR" for f in entity.fields})
+    cols = ", ".join(f"v.{_q(f.name)} AS {_q(f.name)}" for f in entity.fields)
     remove_known = "{" + ", ".join(f'"{c}": null' for c in entity.columns) + "}"
     known = "[" + ", ".join(_lit(c) for c in entity.columns) + "]"
     return f"""
         WITH l AS (
-            SELECT file_idx, line_no, line,
-                   CASE WHEN json_valid(line) AND json_type(line) = 'OBJECT'
-                        THEN line::JSON END AS j
-            FROM _lines WHERE trim(line) <> ''
+            SELECT file_idx, line_no, line, json_valid(line) AS valid
+            FROM _lines WHERE NOT {_blank('line')}
+        ),
+        o AS (
+            SELECT *, CASE WHEN valid AND starts_with(ltrim(line), '{{') THEN json_keys(line) END AS keys
+            FROM l
+        ),
+        p AS (
+            SELECT *, CASE WHEN keys IS NOT NULL THEN json_transform(line, {_lit(struct)}) END AS v,
+                   list_filter(keys, lambda k, i: list_position(keys, k) < i) AS repeated_keys
+            FROM o
         )
         SELECT file_idx, line_no, line,
-               CASE WHEN j IS NULL AND NOT json_valid(line) THEN 'malformed JSON'
-                    WHEN j IS NULL THEN 'JSON line is not an object' END AS structure_error,
-               CASE WHEN j IS NOT NULL
-                         AND len(list_filter(json_keys(j), lambda k: NOT list_contains({known}, k))) > 0
-                    THEN json_merge_patch(j, {_lit(remove_known)}) END AS _extra,
-               {", ".join(cols)}
-        FROM l
+               CASE WHEN NOT valid THEN 'malformed JSON'
+                    WHEN keys IS NULL THEN 'JSON line is not an object'
+                    WHEN len(repeated_keys) > 0
+                    THEN 'duplicated key in JSON object: '
+                         || array_to_string(list_distinct(repeated_keys), ', ')
+                    END AS structure_error,
+               CASE WHEN len(list_filter(keys, lambda k: NOT list_contains({known}, k))) > 0
+                    THEN json_merge_patch(line, {_lit(remove_known)}) END AS _extra,
+               {cols}
+        FROM p
     """
 
 
@@ -398,62 +485,53 @@ _AMOUNT_RE = r"^-?\d+(\.\d+)?$"
 _INT_RE = r"^-?\d+$"
 
 
-def _checks(f: C.Field) -> list[str]:
-    """SQL expressions that yield a rejection reason (or NULL) for one field."""
+# kind -> (pattern the text must match, cast that must succeed, reason when either fails)
+_FORMATS = {
+    C.CRM_TIME: (_CRM_TIME_RE, "try_strptime({v}, '%Y-%m-%d %H:%M:%S')", "unparsable time"),
+    C.DATE: (_DATE_RE, "try_cast({v} AS DATE)", "unparsable date"),
+    C.ISO_TIME: (_ISO_RE, "try_cast({v} AS TIMESTAMPTZ)", "unparsable time"),
+    C.EPOCH_MS: (_INT_RE, "try_cast({v} AS BIGINT)", "unparsable epoch-ms time"),
+    C.AMOUNT: (_AMOUNT_RE, "try_cast({v} AS DECIMAL(18, 2))", "unparsable amount"),
+    C.INTEGER: (_INT_RE, "try_cast({v} AS INTEGER)", "unparsable integer"),
+}
+
+
+def _format_checks(f: C.Field) -> list[tuple[str, str]]:
+    """(condition, reason) pairs for a present value of one field, tried in order inside one
+    ``CASE``, so a good value costs one regex and one cast."""
+    if f.kind not in _FORMATS:
+        return []
     v = _q(f.name)
-    present = f"({v} IS NOT NULL AND trim({v}::VARCHAR) <> '')"
-    out = []
-    if f.required:
-        out.append(f"CASE WHEN NOT {present} THEN 'missing required field {f.name}' END")
-    bad = None
-    if f.kind == C.CRM_TIME:
-        bad = (
-            f"NOT regexp_full_match({v}, '{_CRM_TIME_RE}')"
-            f" OR try_strptime({v}, '%Y-%m-%d %H:%M:%S') IS NULL"
-        )
-        label = "unparsable time"
-    elif f.kind == C.DATE:
-        bad = f"NOT regexp_full_match({v}, '{_DATE_RE}') OR try_cast({v} AS DATE) IS NULL"
-        label = "unparsable date"
-    elif f.kind == C.ISO_TIME:
-        out.append(
-            f"CASE WHEN {present} AND regexp_full_match({v}, '{_ISO_NO_OFFSET_RE}')"
-            f" THEN 'shop time without offset in {f.name}: ' || {v} END"
-        )
-        bad = (
-            f"NOT regexp_full_match({v}, '{_ISO_NO_OFFSET_RE}') AND ("
-            f"NOT regexp_full_match({v}, '{_ISO_RE}') OR try_cast({v} AS TIMESTAMPTZ) IS NULL)"
-        )
-        label = "unparsable time"
-    elif f.kind == C.EPOCH_MS:
-        bad = f"NOT regexp_full_match({v}, '{_INT_RE}') OR try_cast({v} AS BIGINT) IS NULL"
-        label = "unparsable epoch-ms time"
-    elif f.kind == C.AMOUNT:
-        bad = (
-            f"NOT regexp_full_match({v}, '{_AMOUNT_RE}')"
-            f" OR try_cast({v} AS DECIMAL(18, 2)) IS NULL"
-        )
-        label = "unparsable amount"
-    elif f.kind == C.INTEGER:
-        bad = f"NOT regexp_full_match({v}, '{_INT_RE}') OR try_cast({v} AS INTEGER) IS NULL"
-        label = "unparsable integer"
-    if bad:
-        out.append(
-            f"CASE WHEN {present} AND ({bad}) THEN '{label} in {f.name}: ' || left({v}, 60) END"
-        )
+    pattern, cast, label = _FORMATS[f.kind]
+    ok = f"regexp_full_match({v}, '{pattern}') AND {cast.format(v=v)} IS NOT NULL"
+    bad = f"'{label} in {f.name}: ' || left({v}, 60)"
+    if f.kind == C.ISO_TIME:  # a shop time without its offset has a reason of its own
+        return [(ok, "NULL"),
+                (f"regexp_full_match({v}, '{_ISO_NO_OFFSET_RE}')",
+                 f"'shop time without offset in {f.name}: ' || {v}"),
+                ("true", bad)]
+    return [(f"NOT ({ok})", bad)]
+
+
+def _field_check(f: C.Field) -> str | None:
+    """SQL: the rejection reason of one field's value (NULL when it is acceptable)."""
+    v = _q(f.name)
+    whens = [(_blank(v + "::VARCHAR"), f"'missing required field {f.name}'" if f.required else "NULL")]
+    whens += _format_checks(f)
     if f.enum:
         allowed = ", ".join(_lit(x) for x in f.enum)
-        out.append(
-            f"CASE WHEN {present} AND {v} NOT IN ({allowed})"
-            f" THEN 'unknown {f.name} value: ' || left({v}, 60) END"
-        )
-    return out
+        whens.append((f"{v} NOT IN ({allowed})", f"'unknown {f.name} value: ' || left({v}, 60)"))
+    if len(whens) == 1 and not f.required:
+        return None
+    return "CASE " + " ".join(f"WHEN {cond} THEN {reason}" for cond, reason in whens) + " END"
 
 
 def _entity_checks(entity: Entity) -> list[str]:
     out = []
     for f in entity.fields:
-        out += _checks(f)
+        check = _field_check(f)
+        if check:
+            out.append(check)
     if entity.path == "crm/surveys":
         out.append(
             "CASE WHEN regexp_full_match(score, '^-?\\d+$') AND try_cast(score AS INTEGER)"
@@ -540,9 +618,10 @@ def load_entity_days(
         stats[dt].bytes = sum(p.stat().st_size for p in found)
         files += [(dt, p) for p in found]
     with tempfile.TemporaryDirectory(prefix="siyu-load-") as tmp:
-        prepared, issues = _prepare([p for _, p in files], landing_root, Path(tmp), con)
+        prepared, issues = _prepare([p for _, p in files], landing_root, Path(tmp))
         dt_of = {p.relative_to(landing_root).as_posix(): dt for dt, p in files}
         issues += _stage_lines(con, prepared, Path(tmp), dt_of, load_ids)
+        _stage_records(con, entity)
         con.execute("BEGIN TRANSACTION")
         try:
             _replace_partitions(con, entity, dates, load_ids, started, issues, dt_of, stats)
@@ -560,12 +639,34 @@ def load_entity_days(
             con.execute("ROLLBACK")
             raise
         finally:
-            for t in ("_files", "_lines", "_records"):
+            for t in _TEMP_TABLES:
                 con.execute(f"DROP TABLE IF EXISTS {t}")
     elapsed = round(time.perf_counter() - t0, 3)
     for st in stats.values():
         st.seconds = elapsed
     return [stats[dt] for dt in dates]
+
+
+_TEMP_TABLES = ("_files", "_lines", "_headers", "_quoted_lines", "_multiline", "_records")
+
+
+def _stage_records(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
+    """Temp table ``_records``: every record of the staged lines with its contract columns,
+    ``_extra`` and ``_reason`` (NULL when it loads, else why it is quarantined)."""
+    if entity.fmt == "csv":
+        _stage_csv(con, entity)
+    records = _csv_records_sql(entity) if entity.fmt == "csv" else _json_records_sql(entity)
+    reasons = "concat_ws('; ', " + ", ".join(_entity_checks(entity)) + ")"
+    # the text of a line is kept for the quarantine only: copying every good line's text
+    # again would cost as much as the parse
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _records AS
+            SELECT * EXCLUDE (line),
+                   CASE WHEN _reason IS NOT NULL THEN left(line, {MAX_RAW_LINE}) END AS raw_line
+            FROM (SELECT *, CASE WHEN structure_error IS NOT NULL THEN structure_error
+                                 ELSE nullif({reasons}, '') END AS _reason
+                  FROM ({records}))"""
+    )
 
 
 def _replace_partitions(con, entity, dates, load_ids, loaded_at, issues, dt_of, stats) -> None:
@@ -588,17 +689,6 @@ def _replace_partitions(con, entity, dates, load_ids, loaded_at, issues, dt_of, 
         )
     for i in issues:
         stats[dt_of[i.file]].rows_quarantined += 1
-    if not con.execute("SELECT count(*) FROM _files").fetchone()[0]:
-        return
-
-    records = _csv_records_sql(entity) if entity.fmt == "csv" else _json_records_sql(entity)
-    reasons = "concat_ws('; ', " + ", ".join(_entity_checks(entity)) + ")"
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _records AS
-            SELECT *, CASE WHEN structure_error IS NOT NULL THEN structure_error
-                           ELSE nullif({reasons}, '') END AS _reason
-            FROM ({records})"""
-    )
     cols = ", ".join(_q(c) for c in entity.columns)
     con.execute(
         f"""INSERT INTO {tbl} ({cols}, _dt, _file, _line, _load_id, _loaded_at, _extra)
@@ -609,7 +699,7 @@ def _replace_partitions(con, entity, dates, load_ids, loaded_at, issues, dt_of, 
     )
     con.execute(
         f"""INSERT INTO {QUARANTINE}
-            SELECT ?, ?, f.dt, f.rel, r.line_no, r._reason, left(r.line, {MAX_RAW_LINE}),
+            SELECT ?, ?, f.dt, f.rel, r.line_no, r._reason, r.raw_line,
                    f.load_id, ?
             FROM _records r JOIN _files f ON f.idx = r.file_idx
             WHERE r._reason IS NOT NULL""",
@@ -630,11 +720,7 @@ def _record_drift(con, entity, loaded_at, stats) -> None:
     if entity.fmt == "csv":
         con.execute(
             f"""INSERT INTO {SCHEMA_DRIFT}
-            WITH h AS (
-                SELECT file_idx, list_transform(
-                    regexp_extract_all(ltrim(line, chr(65279)) || ',', '{_CSV_FIELD_RE}', 1),
-                    lambda x: trim({_csv_unquote('x')})) AS header
-                FROM _lines WHERE line_no = 1),
+            WITH h AS (SELECT file_idx, header FROM _headers),
             n AS (SELECT file_idx, count(*) AS rows FROM _records GROUP BY file_idx),
             added AS (SELECT file_idx, unnest(list_filter(header,
                              lambda c: NOT list_contains({known}, c))) AS col,
@@ -698,6 +784,19 @@ def ingest_source_day(
 
 
 def ingest_source_days(
+    source: str, dates: list[date], landing_root: Path, raw_db: Path, *args, **kwargs
+) -> list[SourceLoad]:
+    """The loads of each day of ``ingest_source`` (same arguments), without its layout issues."""
+    return ingest_source(source, dates, landing_root, raw_db, *args, **kwargs).days
+
+
+@dataclass
+class SourceIngest:
+    days: list[SourceLoad]
+    layout_issues: list[LayoutIssue]
+
+
+def ingest_source(
     source: str,
     dates: list[date],
     landing_root: Path,
@@ -705,8 +804,9 @@ def ingest_source_days(
     load_id: str | None = None,
     progress=None,
     batch_bytes: int = 256 << 20,
-) -> list[SourceLoad]:
-    """Load partitions of one source with one writer connection.
+) -> SourceIngest:
+    """Load partitions of one source with one writer connection, and record what in the
+    source's folder is not loadable (``layout_issues``, whatever the dates).
 
     Consecutive days are loaded together (one SQL pass per entity) while their files stay
     under ``batch_bytes``, which makes a backfill of many small days fast.
@@ -717,6 +817,9 @@ def ingest_source_days(
     by_day: dict[date, list[EntityLoad]] = {dt: [] for dt in dates}
     with raw_connection(raw_db) as con:
         ensure_schema(con, source)
+        issues = scan_source(landing_root, source) if landing_root.is_dir() else []
+        scan_load_id = load_ids[dates[-1]] if dates else load_id or new_load_id(source, date.today())
+        _replace_layout_issues(con, source, issues, scan_load_id)
         for entity in C.entities_of(source):
             for batch in _batches(landing_root, entity, dates, batch_bytes):
                 for st in load_entity_days(con, entity, landing_root, batch, load_ids):
@@ -731,7 +834,26 @@ def ingest_source_days(
         if progress:
             progress(day)
         out.append(day)
-    return out
+    return SourceIngest(out, issues)
+
+
+def _replace_layout_issues(
+    con: duckdb.DuckDBPyConnection, source: str, issues: list[LayoutIssue], load_id: str
+) -> None:
+    """``layout_issues`` holds what the latest scan saw: an issue fixed in the landing zone
+    disappears at the next ingest."""
+    if issues:
+        log.warning("%s: %d path(s) in the landing zone are not loadable (see %s)",
+                    source, len(issues), LAYOUT_ISSUES)
+    con.execute("BEGIN TRANSACTION")
+    con.execute(f"DELETE FROM {LAYOUT_ISSUES}")
+    seen_at = datetime.now(timezone.utc)
+    if issues:
+        con.executemany(
+            f"INSERT INTO {LAYOUT_ISSUES} VALUES (?, ?, ?, ?, ?, ?)",
+            [[source, i.path, i.reason, i.at_landing_root, load_id, seen_at] for i in issues],
+        )
+    con.execute("COMMIT")
 
 
 def _batches(landing_root: Path, entity: Entity, dates: list[date], limit: int):

@@ -91,6 +91,15 @@ def dates_to_load(
 # --------------------------------------------------------------------------- ingest
 
 
+MAX_LAYOUT_LINES = 20  # layout issues printed per source; all are in the raw table
+
+
+def layout_issue_count(summaries: list[dict]) -> int:
+    """Distinct layout issues over the ingest summaries of a run (root ones counted once)."""
+    return (sum(s["layout_issues"] for s in summaries)
+            + max((s["landing_root_issues"] for s in summaries), default=0))
+
+
 def ingest(
     settings: Settings,
     source: str,
@@ -117,15 +126,28 @@ def ingest(
             )
         clock["last"] = now
 
-    days = loader.ingest_source_days(
+    result = loader.ingest_source(
         source, dates, settings.landing_root, settings.raw_db(source), load_id, _progress
     )
+    days = result.days
+    in_source = [i for i in result.layout_issues if not i.at_landing_root]
+    at_root = [i for i in result.layout_issues if i.at_landing_root]
+    if progress:
+        for issue in result.layout_issues[:MAX_LAYOUT_LINES]:
+            progress(f"  {source:<9} not loaded: {issue.path} ({issue.reason})")
+        if len(result.layout_issues) > MAX_LAYOUT_LINES:
+            progress(f"  {source:<9} ... {len(result.layout_issues) - MAX_LAYOUT_LINES} more "
+                     f"in {loader.LAYOUT_ISSUES} of {settings.raw_db(source)}")
     summary = {
         "source": source,
         "dates": [d.isoformat() for d in dates],
         "rows_loaded": sum(d.rows_loaded for d in days),
         "rows_quarantined": sum(d.rows_quarantined for d in days),
         "new_columns": sorted({c for d in days for e in d.entities for c in e.new_columns}),
+        # paths the contract's layout does not allow: not loaded, listed in layout_issues
+        "layout_issues": len(in_source),
+        # unknown folders at the landing root: every source's ingest sees the same ones
+        "landing_root_issues": len(at_root),
         "seconds": round(time.perf_counter() - t0, 2),
     }
     log.info("ingest summary %s", json.dumps(summary))
