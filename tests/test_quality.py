@@ -10,6 +10,7 @@ and validate what it built.
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 import time
