@@ -148,3 +148,21 @@ def test_two_siyu_runs_on_one_warehouse_one_waits_one_refuses(tmp_path):
     assert all(n > 50 for *_, n in audited)
     assert sorted(p.name for p in warehouse.parent.iterdir()
                   if p.suffix == ".duckdb") == ["siyu.duckdb"]  # no working copy left
+
+
+def test_the_airflow_failure_callback_keeps_the_failed_build_and_frees_the_lease(tmp_path):
+    from types import SimpleNamespace
+
+    from siyu import orchestration as O
+
+    s = _settings(tmp_path)
+    ctx = {"params": {"warehouse": str(s.warehouse), "landing_root": str(tmp_path)},
+           "dag": SimpleNamespace(dag_id="siyu_daily"), "run_id": "scheduled__2025-03-10",
+           "exception": RuntimeError("dbt failed")}
+    assert O.lease_owner(ctx) == "siyu_daily/scheduled__2025-03-10"
+    wap.acquire_run_lease(s, O.lease_owner(ctx), wait=0)
+    working = wap.prepare_working_copy(s, O.working_run_id(ctx))
+    working.write_bytes(b"half a build")
+    O.release_warehouse(ctx)  # on_failure_callback after the last retry
+    assert wap.failed_path(s).read_bytes() == b"half a build" and not working.exists()
+    assert wap.acquire_run_lease(s, "siyu_build/next", wait=0)["owner"] == "siyu_build/next"

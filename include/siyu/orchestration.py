@@ -32,7 +32,7 @@ import pendulum
 from airflow.sdk import Asset, Param, get_current_context, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from . import alerts, pipeline
+from . import alerts, pii, pipeline
 from . import contract as C
 from . import publish as wap
 from .config import REPO_ROOT, Settings
@@ -392,6 +392,7 @@ def prepare_working_task() -> str:
 
     ctx = get_current_context()
     s = run_settings(ctx)
+    pii.check_salt(s.landing_root)  # warns without SIYU_PII_SALT, refuses it on real data
     try:
         wap.acquire_run_lease(s, lease_owner(ctx), wait=0, is_stale=_owner_run_finished,
                               ttl=DAGRUN_TIMEOUT)

@@ -91,6 +91,11 @@ def dates_to_load(
 # --------------------------------------------------------------------------- ingest
 
 
+def require_landing(settings: Settings) -> None:
+    if not settings.landing_root.is_dir():
+        raise PipelineError(f"landing root {settings.landing_root} does not exist")
+
+
 def ingest(
     settings: Settings,
     source: str,
@@ -100,8 +105,7 @@ def ingest(
 ) -> dict:
     """Load partitions of one source into its raw file. Returns a summary (JSON-able)."""
     dates = sorted(set(dates))
-    if not settings.landing_root.is_dir():
-        raise PipelineError(f"landing root {settings.landing_root} does not exist")
+    require_landing(settings)
     t0 = time.perf_counter()
 
     clock = {"last": t0, "done": 0}
@@ -385,7 +389,13 @@ def run(
     into a working copy, audit it and publish it (write-audit-publish). With target
     ``postgres`` the build goes to the PostgreSQL server instead (siyu.postgres.build).
     Holds the warehouse lock from the first ingest to the publish: a second run on the same
-    warehouse waits (SIYU_LOCK_WAIT_SECONDS), then fails with ``WarehouseBusy``."""
+    warehouse waits (SIYU_LOCK_WAIT_SECONDS), then fails with ``WarehouseBusy``. Without
+    SIYU_PII_SALT it warns, and refuses a landing zone that is not generated demo data
+    (``siyu.pii.check_salt``)."""
+    from . import pii
+
+    require_landing(settings)
+    pii.check_salt(settings.landing_root)
     run_id = new_run_id()
     with wap.warehouse_lock(settings, owner=run_id):
         return _run_locked(settings, as_of, from_date, sources, progress, select, target, run_id)

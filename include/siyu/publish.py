@@ -54,7 +54,7 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from . import db
+from . import db, pii
 from .config import Settings
 
 log = logging.getLogger(__name__)
@@ -338,8 +338,9 @@ def new_build_id() -> str:
 
 def stamp_build(working: Path, as_of: date | None, run_id: str | None = None,
                 build_id: str | None = None) -> str:
-    """Record the build in ``ops.build_info`` of the working file; returns the build id (the
-    one its audit results carry, else a new one)."""
+    """Record the build in ``ops.build_info`` of the working file (``demo_salt``: hashed with
+    the public demo salt); returns the build id (the one its audit results carry, else a new
+    one)."""
     build_id = build_id or new_build_id()
     con = db.connect(working)
     try:
@@ -348,9 +349,12 @@ def stamp_build(working: Path, as_of: date | None, run_id: str | None = None,
             f"CREATE TABLE IF NOT EXISTS {BUILD_INFO} (build_id VARCHAR, as_of DATE, "
             "run_id VARCHAR, built_at TIMESTAMPTZ, published_at TIMESTAMPTZ)"
         )
+        # a column added later: True when phones and e-mails were hashed with the demo salt
+        con.execute(f"ALTER TABLE {BUILD_INFO} ADD COLUMN IF NOT EXISTS demo_salt BOOLEAN")
         con.execute(
-            f"INSERT INTO {BUILD_INFO} VALUES (?, ?, ?, ?, NULL)",
-            [build_id, as_of, run_id, datetime.now(timezone.utc)],
+            f"INSERT INTO {BUILD_INFO} (build_id, as_of, run_id, built_at, demo_salt) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [build_id, as_of, run_id, datetime.now(timezone.utc), pii.using_demo_salt()],
         )
     finally:
         con.close()
