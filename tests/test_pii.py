@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import jinja2
 import pytest
-from siyu import pii
+from siyu import dbt_pii_plugin, pii
 
 MACROS = Path(__file__).resolve().parents[1] / "dbt_project" / "macros"
 
@@ -39,14 +39,13 @@ EMAILS = {
 NAMES = ["张伟", "李伟😊", "J", "John Smith", " 王小明 ", "欧阳娜娜"]
 
 
-def _macros(pii_salt=None, env: dict | None = None):
+def _macros():
     """The macros of normalize.sql and pii.sql as plain Jinja callables."""
     environment = jinja2.Environment(extensions=["jinja2.ext.do"])
-    env = env or {}
     adapter = _DuckDBAdapter()
     environment.globals.update(
-        var=lambda name, default=None: {"pii_salt": pii_salt}.get(name, default),
-        env_var=lambda name, default="": env.get(name, default),
+        var=lambda name, default=None: default,
+        env_var=lambda name, default="": default,
         # dbt's return(): the macro's value; these macros only return strings
         **{"return": lambda value: value},
         adapter=adapter,
@@ -74,8 +73,10 @@ def _sql_values(con: duckdb.DuckDBPyConnection, expr: str, inputs: list[str]) ->
 
 
 @pytest.fixture
-def con():
+def con(monkeypatch):
+    monkeypatch.delenv("SIYU_PII_SALT", raising=False)
     c = duckdb.connect()
+    dbt_pii_plugin.set_salt(c)
     yield c
     c.close()
 
@@ -103,16 +104,17 @@ def test_salt_comes_from_the_environment_else_the_demo_salt(monkeypatch):
     assert pii.salt() == pii.DEMO_SALT
     monkeypatch.setenv("SIYU_PII_SALT", "s3cret")
     assert pii.salt() == "s3cret"
-    # the dbt macro resolves it the same way: var, then env, then the demo salt
-    assert str(_macros().pii_salt()).strip() == pii.DEMO_SALT
-    assert str(_macros(env={"SIYU_PII_SALT": ""}).pii_salt()).strip() == pii.DEMO_SALT
-    assert str(_macros(env={"SIYU_PII_SALT": "s3cret"}).pii_salt()).strip() == "s3cret"
-    assert str(_macros("from-var", {"SIYU_PII_SALT": "s3cret"}).pii_salt()).strip() == "from-var"
+    # dbt reads it at run time from the session variable that the profile's plugin sets from
+    # siyu.pii.salt(): the compiled SQL never contains it
+    sql = str(_macros().pii_hash("v"))
+    assert "getvariable('siyu_pii_salt')" in sql and pii.DEMO_SALT not in sql
 
 
 @pytest.mark.parametrize("salt", [pii.DEMO_SALT, "another salt with a quote ' in it"])
-def test_sql_hash_of_a_phone_equals_python(con, salt):
-    m = _macros(salt)
+def test_sql_hash_of_a_phone_equals_python(con, salt, monkeypatch):
+    monkeypatch.setenv("SIYU_PII_SALT", salt)
+    dbt_pii_plugin.set_salt(con)  # what the profile's plugin does on every dbt connection
+    m = _macros()
     got = _sql_values(con, m.pii_hash(m.normalize_phone("v")), list(PHONES))
     want = [pii.pii_hash(n, salt) for n in PHONES.values()]
     assert got == want
@@ -134,6 +136,27 @@ def test_sql_masks_equal_python(con):
     emails = [e for e in EMAILS.values() if e] + ["@example.com"]
     assert _sql_values(con, m.mask_email("v"), emails) == [pii.mask_email(e) for e in emails]
     assert _sql_values(con, m.mask_phone("v"), ["13800138000"]) == ["138****8000"]
+
+
+# free text typed by staff -> what leaves the raw layer (macro mask_free_text)
+FREE_TEXT = {
+    "VIP 13800138000": "VIP [phone]",
+    "回访+86 138-0013-8000 周五": "回访[phone] 周五",
+    "8613800138000/zhang.wei@example.com": "[phone]/[email]",
+    "客服 010-12345678": "客服 [phone]",
+    "618大促 2025-06-18": "618大促 2025-06-18",  # a date is not a phone
+    "订单 23800138000": "订单 23800138000",  # 11 digits, not a mobile
+    "老客户": "老客户",
+    "a@b": "a@b",
+    "": "",
+}
+
+
+def test_free_text_masks_phones_and_emails_in_python_and_sql(con):
+    assert {t: pii.mask_free_text(t) for t in FREE_TEXT} == FREE_TEXT
+    assert pii.mask_free_text(None) is None
+    got = _sql_values(con, _macros().mask_free_text("v"), [*FREE_TEXT, None])
+    assert got == [*FREE_TEXT.values(), None]
 
 
 def test_quality_results_and_data_docs_carry_no_clear_personal_data(tmp_path):

@@ -63,6 +63,8 @@ def test_publish_builds_in_a_working_copy_and_swaps_it_in(tmp_path, monkeypatch,
     assert wap.published_build(s)["build_id"] == first["build_id"]
     assert wap.working_path(s) != s.warehouse
     assert wap.working_path(s).name == "siyu.building.duckdb"
+    assert wap.working_path(s, "siyu-run-1/x").name == "siyu.building-siyu-run-1_x.duckdb"
+    assert sorted(p.name for p in s.warehouse.parent.iterdir()) == ["siyu.duckdb", "siyu.lock"]
 
     # the next build starts from the published one and replaces it
     monkeypatch.setattr(pipeline, "build", _fake_build(5))
@@ -94,7 +96,8 @@ def test_a_failed_audit_leaves_the_published_warehouse_byte_for_byte(tmp_path, m
         pipeline.build_and_publish(s, AS_OF)
     assert _sha(s.warehouse) == before
     assert wap.published_build(s)["build_id"] == good["build_id"]
-    assert _rows(wap.working_path(s)) == 7  # the failed build stays for debugging
+    assert _rows(wap.failed_path(s)) == 7  # the failed build stays for debugging
+    assert not list(s.warehouse.parent.glob("*.building*"))
 
 
 def test_a_reader_holding_the_published_file_neither_blocks_nor_sees_a_half_build(
@@ -161,7 +164,7 @@ def test_a_critical_expectation_failure_blocks_publishing_and_says_why(tmp_path,
     assert _sha(s.warehouse) == before
     assert wap.published_build(s)["build_id"] == good
     # the failed audit is recorded in the working file for whoever debugs it
-    con = duckdb.connect(str(wap.working_path(s)), read_only=True)
+    con = duckdb.connect(str(wap.failed_path(s)), read_only=True)
     failed_rows = con.execute("SELECT count(*) FROM ops.dq_results WHERE NOT success "
                               "AND severity = 'critical'").fetchone()[0]
     con.close()

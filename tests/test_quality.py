@@ -645,6 +645,7 @@ def test_store_appends_results_and_warnings_idempotently(tmp_path, warehouse_tem
     wh = warehouse_copy(tmp_path, warehouse_template)
     report = Q.validate_marts(wh, "run-s", DAY, marts=["fct_orders", "dim_users"])
     report.warnings = Q.business_warnings(wh, DAY)
+    report.build_id = "build-s"  # the build the results audited
     ops = tmp_path / "ops" / "ops.duckdb"
     assert report.store(ops) == len(report.results) + len(report.warnings)
     report.store(ops)  # a retried task replaces its rows
@@ -655,7 +656,11 @@ def test_store_appends_results_and_warnings_idempotently(tmp_path, warehouse_tem
     assert rows == [("run-s", len(report.results), len(report.results)), ("run-t", 2, 2)]
     cols = [r[0] for r in con.execute("DESCRIBE ops.ops.dq_results").fetchall()]
     assert cols == ["run_id", "suite", "table_name", "batch", "expectation", "severity",
-                    "success", "observed_value", "checked_at"]
+                    "success", "observed_value", "checked_at", "build_id"]
+    assert con.execute("SELECT DISTINCT run_id, build_id FROM ops.ops.dq_results ORDER BY 1"
+                       ).fetchall() == [("run-s", "build-s"), ("run-t", None)]
+    assert con.execute("SELECT DISTINCT build_id FROM ops.ops.dq_warnings").fetchall() == [
+        ("build-s",)]
     assert con.execute("SELECT count(*) FROM ops.ops.dq_warnings WHERE run_id = 'run-s'"
                        ).fetchone()[0] == len(report.warnings) > 0
     con.close()

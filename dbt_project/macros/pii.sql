@@ -4,20 +4,26 @@
     implemented in Python by include/siyu/pii.py (pii_hash, mask_phone, mask_name,
     mask_email); tests/test_pii.py renders these macros and checks both give identical values. -#}
 
-{#- The deployment's secret salt: var('pii_salt') when set, else env SIYU_PII_SALT, else the
-    public demo salt (same fallback as siyu.pii.salt(), which treats an empty variable as
-    unset). Changing it re-keys every hash and therefore every user_id anchored on a phone or
-    e-mail. The salt is rendered into the compiled SQL (dbt_project/target, dbt's debug log):
-    protect those like the environment. -#}
+{#- The deployment's secret salt (SIYU_PII_SALT, else the public demo salt: siyu.pii.salt()),
+    read by the database at run time, never rendered into the SQL (which dbt writes to
+    target/ and its log): on DuckDB the session variable siyu_pii_salt that the profile's
+    plugin include/siyu/dbt_pii_plugin.py sets on every connection; on PostgreSQL the session
+    setting siyu.pii_salt (PGOPTIONS, include/siyu/postgres.py). Missing, the build fails
+    rather than hash with NULL. Changing it re-keys every hash and therefore every user_id
+    anchored on a phone or e-mail. -#}
 {% macro pii_salt() -%}
-    {{- return(var('pii_salt', none) or env_var('SIYU_PII_SALT', '') or 'siyu-demo-salt-change-me') -}}
+    {{ return(adapter.dispatch('pii_salt', 'siyu')()) }}
 {%- endmacro %}
+{% macro default__pii_salt() -%}
+coalesce(getvariable('siyu_pii_salt'), error('siyu_pii_salt is not set: run dbt through siyu (profile plugin siyu.dbt_pii_plugin)'))
+{%- endmacro %}
+{% macro postgres__pii_salt() -%}current_setting('siyu.pii_salt'){%- endmacro %}
 
 {#- sha256 hex of salt || value; NULL stays NULL. `value` must already be normalised
     (normalize_phone / normalize_email), so every spelling of one phone gets one hash. -#}
 {% macro pii_hash(value) -%}
     (case when {{ value }} is not null and {{ value }} <> ''
-          then {{ sha256_hex("'" ~ (pii_salt() | replace("'", "''")) ~ "' || " ~ value) }} end)
+          then {{ sha256_hex(pii_salt() ~ " || " ~ value) }} end)
 {%- endmacro %}
 
 {#- lower-case hex sha256 of a text's UTF-8 bytes, on every target (cross_db.sql style). -#}
@@ -39,6 +45,19 @@
         end
     end)
 {%- endmacro %}
+
+{#- Free text staff type (tag and group names, content titles, campaign channels) can carry a
+    phone or e-mail: outside raw, every e-mail-like substring becomes [email] and every
+    phone-like one [phone] (a mainland mobile, with or without +86/86 and single spaces or
+    hyphens between digits, or a landline with its 0xx area code). The patterns use only
+    what RE2 (DuckDB), PostgreSQL and Python's re read alike; siyu.pii.mask_free_text is the
+    Python twin. -#}
+{% macro mask_free_text(col) -%}
+    regexp_replace(regexp_replace({{ col }}, '{{ free_text_email_pattern() }}', '[email]', 'g'),
+                   '{{ free_text_phone_pattern() }}', '[phone]', 'g')
+{%- endmacro %}
+{% macro free_text_email_pattern() -%}[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+([.][A-Za-z0-9-]+)*[.][A-Za-z]{2,}{%- endmacro %}
+{% macro free_text_phone_pattern() -%}([+]?86[ -]?)?1[3-9][0-9]([ -]?[0-9]){8}|0[0-9]{2,3}[ -]?[0-9]{7,8}{%- endmacro %}
 
 {#- First character kept, the rest starred (张** / J***); one character: '*'. -#}
 {% macro mask_name(col) -%}

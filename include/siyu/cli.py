@@ -20,7 +20,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from . import db
+from . import db, pii
 from . import contract as C
 from .config import Settings
 
@@ -141,6 +141,8 @@ def cmd_run(args) -> int:
     _say(f"  landing   {settings.landing_root}")
     _say(f"  raw       {settings.raw_dir}")
     _say(f"  warehouse {settings.warehouse}")
+    if pii.using_demo_salt():
+        _say(f"  WARNING   {pii.DEMO_SALT_WARNING}")
     result = pipeline.run(
         settings, args.as_of, args.from_date, progress=_say, select=args.select,
         target=args.target,

@@ -11,6 +11,10 @@ same way); nothing that depends on the deployment is a constant in code.
 | SIYU_TIMEZONE         | business timezone                                  | `Asia/Shanghai`              |
 | SIYU_DBT_PROJECT_DIR  | the dbt project                                    | `<repo>/dbt_project`         |
 | SIYU_LOG_DIR          | where `siyu` writes its run logs                   | `data/logs`                  |
+| SIYU_LOCK_WAIT_SECONDS| how long a run waits for another on the warehouse  | `1800` (siyu.publish)        |
+| SIYU_MIN_FREE_MB      | free space kept beyond the working copy            | `64` (siyu.publish)          |
+| SIYU_PII_SALT         | secret salt of phone/e-mail hashes                 | the public demo salt (siyu.pii) |
+| SIYU_ALLOW_DEMO_SALT  | `1`: accept the demo salt on a non-generated landing | refused (siyu.pii)         |
 """
 
 from __future__ import annotations

@@ -11,19 +11,27 @@ and the kernel kills the build. Every Python connection (``connect``) and dbt's 
 | SIYU_DUCKDB_TEMP_DIR      | `temp_directory` (spills) | DuckDB's own (`<file>.tmp` beside it)   |
 |                           | `preserve_insertion_order`| `false` (lets big sorts and copies stream) |
 
+Writes that must be all-or-nothing use `transaction(con)` (see its doc: a full disk must be
+reported as such, not as a failed ROLLBACK).
+
 `memory_limit` bounds DuckDB's buffer manager: beyond it, joins, sorts and aggregates spill to
 `temp_directory`. The process's peak RSS is a little above it (Python, the catalog).
 """
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 
 DEFAULT_MEMORY_LIMIT = "8GB"
 MAX_DEFAULT_THREADS = 4
+
+log = logging.getLogger(__name__)
 
 
 def memory_limit() -> str:
@@ -62,3 +70,22 @@ def config(read_only: bool = False) -> dict[str, str | int | bool]:
 def connect(path: Path | str = ":memory:", read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with Siyu's resource limits (see the module doc)."""
     return duckdb.connect(str(path), read_only=read_only, config=config(read_only))
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """``BEGIN`` ... ``COMMIT``, or ``ROLLBACK`` when the block raises, reporting the block's
+    own error. DuckDB aborts a transaction by itself on some failures (a full disk, an
+    out-of-memory), and the ROLLBACK then fails with "cannot rollback - no transaction is
+    active", which would mask the real cause ("No space left on device"): a failed ROLLBACK
+    is logged and the original error raised. A failed COMMIT raises its own error."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException as exc:
+        try:
+            con.execute("ROLLBACK")
+        except duckdb.Error as rollback_error:
+            log.debug("ROLLBACK after %s failed: %s", type(exc).__name__, rollback_error)
+        raise
+    con.execute("COMMIT")

@@ -622,25 +622,21 @@ def load_entity_days(
         dt_of = {p.relative_to(landing_root).as_posix(): dt for dt, p in files}
         issues += _stage_lines(con, prepared, Path(tmp), dt_of, load_ids)
         _stage_records(con, entity)
-        con.execute("BEGIN TRANSACTION")
         try:
-            _replace_partitions(con, entity, dates, load_ids, started, issues, dt_of, stats)
-            finished = datetime.now(timezone.utc)
-            con.executemany(
-                f"INSERT INTO {LOAD_LOG} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    [load_ids[dt], entity.source, entity.name, dt, st.files, st.bytes,
-                     st.rows_loaded, st.rows_quarantined, started, finished]
-                    for dt, st in stats.items()
-                ],
-            )
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
+            # db.transaction: a full disk is reported as such, not as the failed ROLLBACK
+            with db.transaction(con):
+                _replace_partitions(con, entity, dates, load_ids, started, issues, dt_of, stats)
+                finished = datetime.now(timezone.utc)
+                con.executemany(
+                    f"INSERT INTO {LOAD_LOG} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        [load_ids[dt], entity.source, entity.name, dt, st.files, st.bytes,
+                         st.rows_loaded, st.rows_quarantined, started, finished]
+                        for dt, st in stats.items()
+                    ],
+                )
         finally:
-            for t in _TEMP_TABLES:
-                con.execute(f"DROP TABLE IF EXISTS {t}")
+            _drop_temp_tables(con)
     elapsed = round(time.perf_counter() - t0, 3)
     for st in stats.values():
         st.seconds = elapsed
@@ -648,6 +644,16 @@ def load_entity_days(
 
 
 _TEMP_TABLES = ("_files", "_lines", "_headers", "_quoted_lines", "_multiline", "_records")
+
+
+def _drop_temp_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the staging tables of a load. After a failed load (a full disk) the drops may
+    fail too: their error is logged, never raised over the load's own error."""
+    for t in _TEMP_TABLES:
+        try:
+            con.execute(f"DROP TABLE IF EXISTS {t}")
+        except duckdb.Error as exc:
+            log.debug("dropping %s after the load failed: %s", t, exc)
 
 
 def _stage_records(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
@@ -845,15 +851,15 @@ def _replace_layout_issues(
     if issues:
         log.warning("%s: %d path(s) in the landing zone are not loadable (see %s)",
                     source, len(issues), LAYOUT_ISSUES)
-    con.execute("BEGIN TRANSACTION")
-    con.execute(f"DELETE FROM {LAYOUT_ISSUES}")
-    seen_at = datetime.now(timezone.utc)
-    if issues:
-        con.executemany(
-            f"INSERT INTO {LAYOUT_ISSUES} VALUES (?, ?, ?, ?, ?, ?)",
-            [[source, i.path, i.reason, i.at_landing_root, load_id, seen_at] for i in issues],
-        )
-    con.execute("COMMIT")
+    with db.transaction(con):
+        con.execute(f"DELETE FROM {LAYOUT_ISSUES}")
+        seen_at = datetime.now(timezone.utc)
+        if issues:
+            con.executemany(
+                f"INSERT INTO {LAYOUT_ISSUES} VALUES (?, ?, ?, ?, ?, ?)",
+                [[source, i.path, i.reason, i.at_landing_root, load_id, seen_at]
+                 for i in issues],
+            )
 
 
 def _batches(landing_root: Path, entity: Entity, dates: list[date], limit: int):

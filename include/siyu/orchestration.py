@@ -32,7 +32,7 @@ import pendulum
 from airflow.sdk import Asset, Param, get_current_context, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from . import alerts, pipeline
+from . import alerts, pii, pipeline
 from . import contract as C
 from . import publish as wap
 from .config import REPO_ROOT, Settings
@@ -109,10 +109,16 @@ def params() -> dict:
     }
 
 
+ASSET_URI_PREFIX = "siyu://"
+
+
 def raw_asset(source: str) -> Asset:
-    """The raw layer of one source: emitted by its ingest DAG, with the business day in the
-    event's extra (``{"as_of": "2025-06-28", ...}``)."""
-    return Asset(name=f"siyu_raw_{source}", uri=f"file://{settings().raw_db(source)}")
+    """The raw layer of one source: emitted by its ingest DAG, with the business day and the
+    raw file in the event's extra (``{"as_of": "2025-06-28", "raw_db": "/.../crm.duckdb"}``).
+    Name and URI do not depend on the deployment's paths: Airflow keys assets on both, and a
+    URI that changed with ``SIYU_RAW_DIR`` would make the asset inactive for every DAG parsed
+    with the other setting (``AirflowInactiveAssetInInletOrOutletException``)."""
+    return Asset(name=f"siyu_raw_{source}", uri=f"{ASSET_URI_PREFIX}raw/{source}")
 
 
 def build_schedule():
@@ -125,8 +131,10 @@ def build_schedule():
 
 
 def marts_asset() -> Asset:
-    """Emitted when a build is published: what BI tools and the delivery DAG wait for."""
-    return Asset(name="siyu_marts", uri=f"file://{settings().warehouse}")
+    """Emitted when a build is published: what BI tools and the delivery DAG wait for. A
+    stable URI (see ``raw_asset``); the published file's path is in the event's extra
+    (``warehouse``)."""
+    return Asset(name="siyu_marts", uri=f"{ASSET_URI_PREFIX}warehouse/marts")
 
 
 def warehouse_pool() -> str:
@@ -220,6 +228,7 @@ def make_ingest_task(source: str, emit_asset: bool = True):
         if emit_asset:
             ctx["outlet_events"][asset].extra = {
                 "as_of": as_of.isoformat(), "source": source, "partitions": len(dates),
+                "raw_db": str(s.raw_db(source)),
                 "rows_loaded": summary["rows_loaded"],
                 "rows_quarantined": summary["rows_quarantined"],
             }
@@ -299,7 +308,10 @@ def dbt_task_group(group_id: str = "dbt", select: list[str] | None = None):
     project_dir = s.dbt_project_dir
     manifest = project_dir / "target" / "manifest.json"
     dbt_bin = str(Path(pipeline.dbt_executable()))
-    env = wap.working_settings(s).env()  # dbt builds the working copy (write-audit-publish)
+    env = s.env()
+    # dbt builds this run's working copy (write-audit-publish): its path is what
+    # prepare_working_copy returned, rendered when the producer (or a model's rerun) starts
+    env["SIYU_WAREHOUSE"] = "{{ ti.xcom_pull(task_ids='prepare_working_copy') }}"
     env["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "False"
     project = ProjectConfig(
         dbt_project_path=project_dir,
@@ -391,33 +403,95 @@ def _after_the_producer(group) -> None:
         producer >> t
 
 
+def lease_owner(ctx: dict) -> str:
+    """The warehouse lease's owner for a DAG run: ``<dag_id>/<run_id>``."""
+    return f"{ctx['dag'].dag_id}/{ctx['run_id']}"
+
+
+def working_run_id(ctx: dict) -> str:
+    """The run id the DAG run's working file is named after (``wap.working_path(s, id)``):
+    prepare_working_copy creates it, the dbt tasks build it (their SIYU_WAREHOUSE is the path
+    prepare_working_copy returned), audit_and_publish publishes it. Each run has its own."""
+    return ctx["run_id"]
+
+
+def _owner_run_finished(holder: dict) -> bool:
+    """``is_stale`` of the lease: its DAG run is over (success/failed) or unknown."""
+    from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+
+    dag_id, _, run_id = str(holder.get("owner", "")).partition("/")
+    if not run_id:
+        return False
+    try:
+        state = RuntimeTaskInstance.get_dagrun_state(dag_id=dag_id, run_id=run_id)
+    except Exception:  # noqa: BLE001 - the run is gone from the metadata DB
+        return True
+    return str(state).rsplit(".", 1)[-1].lower() in {"success", "failed"}
+
+
+LEASE_RETRY_SECONDS = 60
+
+
+def release_warehouse(context: dict) -> None:
+    """``on_failure_callback`` (after the last retry) and the end of ``audit_and_publish``:
+    keep a failed working file as ``<stem>.failed.duckdb`` (deleted on a full disk) and give
+    up the DAG run's warehouse lease. A run that fails elsewhere (a dbt task) releases it
+    implicitly: its lease is stale once the run is finished (``_owner_run_finished``), and the
+    next run's ``prepare_working_copy`` deletes working files left behind."""
+    s = run_settings(context)
+    wap.discard_working_copy(s, wap.working_path(s, working_run_id(context)),
+                             context.get("exception"))
+    wap.release_run_lease(s, lease_owner(context))
+
+
 @task(
     task_id="prepare_working_copy",
     execution_timeout=timedelta(minutes=30),
-    doc_md="Copy the published warehouse (last good build) to the working file dbt builds: "
-    "BI tools keep reading the published file, untouched until the audit passes.",
+    on_failure_callback=[alerts.on_failure, release_warehouse],
+    doc_md="Take the warehouse lease (one DAG run at a time per warehouse; a busy warehouse "
+    "reschedules this task every minute, up to `SIYU_LOCK_WAIT_SECONDS`), then copy the "
+    "published warehouse (last good build) to the working file dbt builds: BI tools keep "
+    "reading the published file, untouched until the audit passes.",
 )
 def prepare_working_task() -> str:
-    return str(wap.prepare_working_copy(run_settings(get_current_context())))
+    from airflow.exceptions import AirflowRescheduleException
+
+    ctx = get_current_context()
+    s = run_settings(ctx)
+    pii.check_salt(s.landing_root)  # warns without SIYU_PII_SALT, refuses it on real data
+    try:
+        wap.acquire_run_lease(s, lease_owner(ctx), wait=0, is_stale=_owner_run_finished,
+                              ttl=DAGRUN_TIMEOUT)
+    except wap.WarehouseBusy:
+        first = ctx["ti"].get_first_reschedule_date(ctx) or datetime.now(pendulum.UTC)
+        if (datetime.now(pendulum.UTC) - first).total_seconds() >= wap.lock_wait_seconds():
+            raise
+        raise AirflowRescheduleException(
+            datetime.now(pendulum.UTC) + timedelta(seconds=LEASE_RETRY_SECONDS)) from None
+    return str(wap.prepare_working_copy(s, working_run_id(ctx)))
 
 
 @task(
     task_id="audit_and_publish",
     execution_timeout=timedelta(hours=1),
+    on_failure_callback=[alerts.on_failure, release_warehouse],
     doc_md="Audit the working build (quality gates) and, only when every critical check "
     "passes, stamp it (`ops.build_info`) and replace the published warehouse atomically, "
-    "emitting the `siyu_marts` asset (extra: `as_of`, `build_id`). A failed check fails the "
-    "run and leaves BI on the previous good build.",
+    "emitting the `siyu_marts` asset (extra: `as_of`, `build_id`, `warehouse`). A failed check "
+    "fails the run and leaves BI on the previous good build. Releases the warehouse lease.",
 )
 def audit_and_publish_task() -> dict:
     ctx = get_current_context()
     s = run_settings(ctx)
     as_of = resolve_as_of(ctx, s.timezone)
-    working = wap.working_path(s)
-    audited = pipeline.audit(s, working, as_of, ctx["run_id"])
-    build_id = wap.stamp_build(working, as_of, ctx["run_id"])
+    working = wap.working_path(s, working_run_id(ctx))
+    build_id = wap.new_build_id()
+    audited = pipeline.audit(s, working, as_of, ctx["run_id"], build_id=build_id)
+    wap.stamp_build(working, as_of, ctx["run_id"], build_id)
     wap.publish(s, working, build_id)
-    ctx["outlet_events"][marts_asset()].extra = {"as_of": as_of.isoformat(), "build_id": build_id}
+    release_warehouse(ctx)
+    ctx["outlet_events"][marts_asset()].extra = {
+        "as_of": as_of.isoformat(), "build_id": build_id, "warehouse": str(s.warehouse)}
     return {"build_id": build_id, "as_of": as_of.isoformat(), "audit": audited}
 
 

@@ -100,6 +100,11 @@ def layout_issue_count(summaries: list[dict]) -> int:
             + max((s["landing_root_issues"] for s in summaries), default=0))
 
 
+def require_landing(settings: Settings) -> None:
+    if not settings.landing_root.is_dir():
+        raise PipelineError(f"landing root {settings.landing_root} does not exist")
+
+
 def ingest(
     settings: Settings,
     source: str,
@@ -109,8 +114,7 @@ def ingest(
 ) -> dict:
     """Load partitions of one source into its raw file. Returns a summary (JSON-able)."""
     dates = sorted(set(dates))
-    if not settings.landing_root.is_dir():
-        raise PipelineError(f"landing root {settings.landing_root} does not exist")
+    require_landing(settings)
     t0 = time.perf_counter()
 
     clock = {"last": t0, "done": 0}
@@ -309,13 +313,14 @@ def data_docs_dir(settings: Settings) -> Path:
 
 
 def audit(settings: Settings, working: Path, as_of: date | None, run_id: str,
-          progress: Callable[[str], None] | None = None) -> dict:
+          progress: Callable[[str], None] | None = None, build_id: str | None = None) -> dict:
     """Audit the working build before it is published (write-audit-publish). dbt's tests ran
     in the build already (a failing test stops it); here the Great Expectations suites of
     ``expectations/`` check the as-of day's raw batches and every published mart of the working
     file, plus the reconciliations; business warnings (red/yellow KPIs, volume drops of 20% or
     more) are recorded. Results go to ``ops.dq_results`` / ``ops.dq_warnings`` of the working
-    file (so they are published with it) and to Data Docs. Raises ``PipelineError`` naming each
+    file (so they are published with it, each row naming ``build_id``, the build audited) and
+    to Data Docs. Raises ``PipelineError`` naming each
     failed critical expectation, its table and observed value."""
     from . import quality
 
@@ -326,7 +331,7 @@ def audit(settings: Settings, working: Path, as_of: date | None, run_id: str,
         for source in C.SOURCES:
             reports.append(quality.validate_raw_day(settings, source, as_of, run_id))
     reports.append(quality.validate_marts(working, run_id, as_of))
-    report = quality.QualityReport(run_id=run_id)
+    report = quality.QualityReport(run_id=run_id, build_id=build_id)
     for part in reports:
         report.extend(part)
     report.warnings = quality.business_warnings(working, as_of) if as_of is not None else []
@@ -347,6 +352,11 @@ def audit(settings: Settings, working: Path, as_of: date | None, run_id: str,
             "business_warnings": len(report.warnings), "data_docs": str(docs)}
 
 
+def new_run_id() -> str:
+    """The run id of a ``siyu run``: time and process, so two runs never share one."""
+    return f"siyu-run-{datetime.now().strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
+
+
 def build_and_publish(
     settings: Settings,
     as_of: date | None,
@@ -355,16 +365,26 @@ def build_and_publish(
     full_refresh: bool = False,
     run_id: str | None = None,
 ) -> dict:
-    """Write-audit-publish: build into a working copy of the published warehouse, audit it,
-    and only then replace the published file atomically (siyu.publish)."""
+    """Write-audit-publish: build into the run's own working copy of the published warehouse,
+    audit it, and only then replace the published file atomically (siyu.publish). Holds the
+    warehouse lock (re-entrant: ``run`` holds it already). A failure keeps the working copy as
+    ``<stem>.failed.duckdb`` (deleted when the disk is full) and re-raises."""
     say = progress or (lambda _msg: None)
-    run_id = run_id or f"siyu-run-{datetime.now().strftime('%Y%m%dT%H%M%S')}"
-    working = wap.prepare_working_copy(settings)
-    build(wap.working_settings(settings), as_of, select=select, progress=progress,
-          full_refresh=full_refresh)
-    audited = audit(settings, working, as_of, run_id, progress)
-    build_id = wap.stamp_build(working, as_of, run_id)
-    wap.publish(settings, working, build_id)
+    run_id = run_id or new_run_id()
+    with wap.warehouse_lock(settings, owner=run_id):
+        build_id = wap.new_build_id()
+        working = wap.prepare_working_copy(settings, run_id)
+        try:
+            build(wap.working_settings(settings, run_id), as_of, select=select,
+                  progress=progress, full_refresh=full_refresh)
+            audited = audit(settings, working, as_of, run_id, progress, build_id=build_id)
+            wap.stamp_build(working, as_of, run_id, build_id)
+            wap.publish(settings, working, build_id)
+        except BaseException as exc:
+            kept = wap.discard_working_copy(settings, working, exc)
+            if kept:
+                say(f"  the failed build is kept for debugging in {kept}")
+            raise
     say(f"  published build {build_id[:12]} to {settings.warehouse}")
     return {"build_id": build_id, "audit": audited}
 
@@ -389,9 +409,25 @@ def run(
 ) -> dict:
     """Ingest every source for the run's dates, then build the dbt project up to ``as_of``
     into a working copy, audit it and publish it (write-audit-publish). With target
-    ``postgres`` the build goes to the PostgreSQL server instead (siyu.postgres.build)."""
+    ``postgres`` the build goes to the PostgreSQL server instead (siyu.postgres.build).
+    Holds the warehouse lock from the first ingest to the publish: a second run on the same
+    warehouse waits (SIYU_LOCK_WAIT_SECONDS), then fails with ``WarehouseBusy``. Without
+    SIYU_PII_SALT it warns, and refuses a landing zone that is not generated demo data
+    (``siyu.pii.check_salt``)."""
+    from . import pii
+
+    require_landing(settings)
+    pii.check_salt(settings.landing_root)
+    run_id = new_run_id()
+    with wap.warehouse_lock(settings, owner=run_id):
+        return _run_locked(settings, as_of, from_date, sources, progress, select, target, run_id)
+
+
+def _run_locked(settings: Settings, as_of: date, from_date: date | None, sources: Iterable[str],
+                progress: Callable[[str], None] | None, select: str | None, target: str | None,
+                run_id: str) -> dict:
     say = progress or (lambda _msg: None)
-    result: dict = {"as_of": as_of.isoformat(), "ingest": []}
+    result: dict = {"as_of": as_of.isoformat(), "ingest": [], "run_id": run_id}
     t0 = time.perf_counter()
     for source in sources:
         dates = dates_to_load(settings, source, as_of, from_date)
@@ -406,9 +442,10 @@ def run(
         result["seconds"] = round(time.perf_counter() - t0, 2)
         return result
     say("dbt build" + (" --full-refresh (backfill reaches past the incremental lookback)"
-                       if full_refresh else "") + f" into {wap.working_path(settings).name}")
+                       if full_refresh else "") + f" into {wap.working_path(settings, run_id).name}")
     result["publish"] = build_and_publish(
-        settings, as_of, select=select, progress=progress, full_refresh=full_refresh
+        settings, as_of, select=select, progress=progress, full_refresh=full_refresh,
+        run_id=run_id,
     )
     result["seconds"] = round(time.perf_counter() - t0, 2)
     result["warehouse"] = str(settings.warehouse)

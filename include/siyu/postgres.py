@@ -43,6 +43,7 @@ Connection settings come from the environment, like everything else (``config.py
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import time
 from collections.abc import Callable, Iterable
@@ -52,6 +53,7 @@ from pathlib import Path
 
 from . import db
 from . import contract as C
+from . import pii
 from .config import Settings
 
 #: The schemas dbt builds (dbt_project.yml, plus ``bi`` where the project has it): each is
@@ -74,6 +76,11 @@ TYPE_MAP = {
     "TIMESTAMP WITH TIME ZONE": "timestamptz",
     "JSON": "json",
 }
+
+
+def _pgoptions_value(value: str) -> str:
+    """A value inside PGOPTIONS: backslash and white space escaped with a backslash."""
+    return re.sub(r"([\\\s])", r"\\\1", value)
 
 
 @dataclass(frozen=True)
@@ -109,6 +116,8 @@ class PgSettings:
             "SIYU_PG_PASSWORD": self.password,
             "SIYU_PG_DATABASE": self.database,
             "PGTZ": "UTC",
+            # the PII salt as a session setting (macros/pii.sql), never in the compiled SQL
+            "PGOPTIONS": "-c siyu.pii_salt=" + _pgoptions_value(pii.salt()),
         }
 
     def connect(self, **overrides):

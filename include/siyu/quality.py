@@ -132,6 +132,7 @@ class QualityReport:
     run_id: str
     results: list[QualityResult] = field(default_factory=list)
     warnings: list[BusinessWarning] = field(default_factory=list)
+    build_id: str | None = None  # the build audited: ops.dq_results/dq_warnings.build_id
     validations: list[_Validation] = field(default_factory=list, repr=False, compare=False)
 
     @property
@@ -197,41 +198,44 @@ class QualityReport:
         con = db.connect(db_path)
         try:
             ops = ensure_ops_tables(con)
-            con.execute("BEGIN TRANSACTION")
-            for run_id, suite, batch in sorted({(r.run_id, r.suite, r.batch)
-                                                for r in self.results}):
-                con.execute(
-                    f"DELETE FROM {ops}.dq_results WHERE run_id = ? AND suite = ? AND batch = ?",
-                    [run_id, suite, batch],
-                )
-            if self.results:
-                con.executemany(
-                    f"INSERT INTO {ops}.dq_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        (r.run_id, r.suite, r.table, r.batch, r.expectation, r.severity,
-                         r.success, r.observed_value, r.checked_at)
-                        for r in self.results
-                    ],
-                )
-            if self.warnings:
-                stored_at = datetime.now(timezone.utc)
-                for as_of in sorted({w.as_of for w in self.warnings}):
-                    con.execute(
-                        f"DELETE FROM {ops}.dq_warnings WHERE run_id = ? AND as_of = ?",
-                        [self.run_id, as_of],
-                    )
-                con.executemany(
-                    f"INSERT INTO {ops}.dq_warnings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        (self.run_id, w.kind, w.as_of, w.department, w.metric, w.value,
-                         w.reference, w.status, w.message, stored_at)
-                        for w in self.warnings
-                    ],
-                )
-            con.execute("COMMIT")
+            with db.transaction(con):
+                self._write(con, ops)
         finally:
             con.close()
         return len(self.results) + len(self.warnings)
+
+    def _write(self, con: duckdb.DuckDBPyConnection, ops: str) -> None:
+        for run_id, suite, batch in sorted({(r.run_id, r.suite, r.batch) for r in self.results}):
+            con.execute(
+                f"DELETE FROM {ops}.dq_results WHERE run_id = ? AND suite = ? AND batch = ?",
+                [run_id, suite, batch],
+            )
+        if self.results:
+            con.executemany(
+                f"INSERT INTO {ops}.dq_results ({', '.join(_DQ_RESULT_COLUMNS)}) "
+                f"VALUES ({', '.join('?' * len(_DQ_RESULT_COLUMNS))})",
+                [
+                    (r.run_id, r.suite, r.table, r.batch, r.expectation, r.severity,
+                     r.success, r.observed_value, r.checked_at, self.build_id)
+                    for r in self.results
+                ],
+            )
+        if self.warnings:
+            stored_at = datetime.now(timezone.utc)
+            for as_of in sorted({w.as_of for w in self.warnings}):
+                con.execute(
+                    f"DELETE FROM {ops}.dq_warnings WHERE run_id = ? AND as_of = ?",
+                    [self.run_id, as_of],
+                )
+            con.executemany(
+                f"INSERT INTO {ops}.dq_warnings ({', '.join(_DQ_WARNING_COLUMNS)}) "
+                f"VALUES ({', '.join('?' * len(_DQ_WARNING_COLUMNS))})",
+                [
+                    (self.run_id, w.kind, w.as_of, w.department, w.metric, w.value,
+                     w.reference, w.status, w.message, stored_at, self.build_id)
+                    for w in self.warnings
+                ],
+            )
 
 
 _RESULT_COLUMNS = [
@@ -241,7 +245,8 @@ _RESULT_COLUMNS = [
 
 
 def ensure_ops_tables(con: duckdb.DuckDBPyConnection) -> str:
-    """Create ``ops.dq_results`` and ``ops.dq_warnings`` if missing; returns the qualified
+    """Create ``ops.dq_results`` and ``ops.dq_warnings`` if missing (each row names the
+    ``build_id`` it audited, NULL for results stored without one); returns the qualified
     schema (``"<catalog>".ops``: a file named ops.duckdb would make plain ``ops`` ambiguous)."""
     catalog = con.execute("SELECT current_database()").fetchone()[0]
     ops = f"{_q(catalog)}.ops"
@@ -258,7 +263,15 @@ def ensure_ops_tables(con: duckdb.DuckDBPyConnection) -> str:
             department VARCHAR, metric VARCHAR NOT NULL, value DOUBLE, reference DOUBLE,
             status VARCHAR NOT NULL, message VARCHAR, stored_at TIMESTAMPTZ NOT NULL)"""
     )
+    for table in ("dq_results", "dq_warnings"):  # tables created before results named builds
+        con.execute(f"ALTER TABLE {ops}.{table} ADD COLUMN IF NOT EXISTS build_id VARCHAR")
     return ops
+
+
+_DQ_RESULT_COLUMNS = ("run_id", "suite", "table_name", "batch", "expectation", "severity",
+                      "success", "observed_value", "checked_at", "build_id")
+_DQ_WARNING_COLUMNS = ("run_id", "kind", "as_of", "department", "metric", "value", "reference",
+                       "status", "message", "stored_at", "build_id")
 
 
 # --------------------------------------------------------------------------- suites

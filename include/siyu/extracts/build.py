@@ -6,14 +6,13 @@ swaps the file atomically and must not find it held); rendering happens after it
 
 from __future__ import annotations
 
-import csv
 import time
 from datetime import date
 from pathlib import Path
 
 import duckdb
 
-from .. import db
+from .. import csvsafe, db
 from . import AUDIENCES, LANGUAGES, Extract
 from .definitions import DEFINITIONS
 from .formats import plain
@@ -39,12 +38,13 @@ def _definitions(tables: list[Table]) -> list[str]:
 
 
 def write_csvs(directory: Path, tables: list[Table], language: str) -> list[Path]:
-    """One CSV per table, UTF-8 with BOM so that Excel opens the Chinese labels correctly."""
+    """One CSV per table, UTF-8 with BOM so that Excel opens the Chinese labels correctly;
+    text cells that a spreadsheet would run as a formula are neutralised (siyu.csvsafe)."""
     paths = []
     for table in tables:
         path = directory / f"{table.name}.csv"
         with path.open("w", encoding="utf-8-sig", newline="") as f:
-            writer = csv.writer(f)
+            writer = csvsafe.writer(f)
             writer.writerow([t(c.name, language) for c in table.columns])
             for row in table.rows:
                 writer.writerow([plain(v, c.fmt, language)

@@ -7,8 +7,8 @@ with source as (
 select {{ distinct_on('push_id') }}
     push_id,
     {{ clean_text('content_id') }} as content_id,
-    {{ clean_text('title') }} as title,
-    coalesce({{ clean_text('channel') }}, 'unknown') as channel,
+    {{ mask_free_text(clean_text('title')) }} as title,
+    coalesce({{ mask_free_text(clean_text('channel')) }}, 'unknown') as channel,
     {{ clean_text('staff_id') }} as staff_id,
     {{ epoch_ms_time('sent_time') }} as sent_at,
     _dt, _file, _line, _load_id

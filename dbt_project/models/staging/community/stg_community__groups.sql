@@ -6,7 +6,7 @@ with source as (
 
 select {{ distinct_on('roomid') }}
     roomid,
-    {{ clean_text('name') }} as name,
+    {{ mask_free_text(clean_text('name')) }} as name,
     {{ clean_text('owner_staff_id') }} as owner_staff_id,
     {{ epoch_ms_time('created_at') }} as created_at,
     coalesce({{ clean_text('category') }}, 'unknown') as category,

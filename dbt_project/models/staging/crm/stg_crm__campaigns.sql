@@ -6,7 +6,7 @@ with source as (
 
 select {{ distinct_on('campaign_id') }}
     campaign_id,
-    coalesce({{ clean_text('channel') }}, 'unknown') as channel,
+    coalesce({{ mask_free_text(clean_text('channel')) }}, 'unknown') as channel,
     {{ clean_text('department') }} as department,
     cast(start_date as date) as start_date,
     cast(end_date as date) as end_date,

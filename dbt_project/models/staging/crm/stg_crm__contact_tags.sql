@@ -7,8 +7,8 @@ with source as (
 select {{ distinct_on('source.contact_id, source.tag_group, source.tag_name, source.action, source.tagged_at') }}
     md5(concat_ws('|', contact_id, tag_group, tag_name, action, tagged_at)) as tag_event_id,
     contact_id,
-    trim(tag_group) as tag_group,
-    trim(tag_name) as tag_name,
+    {{ mask_free_text('trim(tag_group)') }} as tag_group,
+    {{ mask_free_text('trim(tag_name)') }} as tag_name,
     action,
     {{ crm_time('tagged_at') }} as tagged_at,
     {{ clean_text('staff_id') }} as staff_id,

@@ -16,7 +16,7 @@ typed as (
         {{ pii_hash(linkable_email('email')) }} as email_hash,
         {{ mask_email(normalize_email('email')) }} as email_masked,
         {{ clean_text('city') }} as city,
-        coalesce({{ clean_text('source_channel') }}, 'unknown') as source_channel,
+        coalesce({{ mask_free_text(clean_text('source_channel')) }}, 'unknown') as source_channel,
         {{ clean_text('owner_staff_id') }} as owner_staff_id,
         {{ crm_time('created_at') }} as created_at,
         {{ crm_time('updated_at') }} as updated_at,

@@ -16,7 +16,7 @@ select
     order_id,
     cast(item_index + 1 as integer) as line_number,
     {{ json_array_text('items', 'item_index', 'sku') }} as sku,
-    {{ json_array_text('items', 'item_index', 'product_name') }} as product_name,
+    {{ mask_free_text(json_array_text('items', 'item_index', 'product_name')) }} as product_name,
     {{ json_array_text('items', 'item_index', 'category') }} as category,
     {{ try_cast(json_array_text('items', 'item_index', 'quantity'), 'integer') }} as quantity,
     {{ try_cast(json_array_text('items', 'item_index', 'unit_price'), 'decimal(18, 2)') }}

@@ -21,7 +21,7 @@ typed as (
         {{ pii_hash(normalize_phone('buyer_phone')) }} as buyer_phone_hash,
         {{ mask_phone(normalize_phone('buyer_phone')) }} as buyer_phone_masked,
         {{ clean_text('unionid') }} as unionid,
-        coalesce({{ clean_text('channel') }}, 'unknown') as channel,
+        coalesce({{ mask_free_text(clean_text('channel')) }}, 'unknown') as channel,
         status,
         {{ shop_time('created_at') }} as created_at,
         {{ shop_time('paid_at') }} as paid_at,
