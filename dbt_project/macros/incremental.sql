@@ -93,11 +93,6 @@
     md5(concat_ws('|', push_id, external_userid, event, event_time))
 {%- endmacro %}
 
-{#- key of a content event, from raw columns (identical re-delivered events share it) -#}
-{% macro content_event_key() -%}
-    md5(concat_ws('|', push_id, external_userid, event, event_time))
-{%- endmacro %}
-
 {#- Incremental models downstream of staging recompute whole groups (a conversation, ...):
     on an incremental run, keep the rows of `relation` whose group (`group_cols`) holds a
     row that differs, on `compared_cols`, between `relation` (this run's inputs) and the
