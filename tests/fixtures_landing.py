@@ -122,8 +122,10 @@ class Landing:
         return root
 
 
-def siyu_run(landing: Path, warehouse: Path, as_of: date, work: Path) -> None:
-    """`siyu run` on a landing zone and warehouse; fails the test with the tail of the log."""
+def siyu_run(landing: Path, warehouse: Path, as_of: date, work: Path,
+             from_date: date | None = None) -> None:
+    """`siyu run` on a landing zone and warehouse (a backfill with ``from_date``); fails the
+    test with the tail of the log."""
     env = dict(os.environ)
     env.update(
         SIYU_LOG_DIR=str(work / "logs"),
@@ -135,7 +137,8 @@ def siyu_run(landing: Path, warehouse: Path, as_of: date, work: Path) -> None:
     env.pop("SIYU_RAW_DIR", None)
     proc = subprocess.run(
         [str(BIN), "run", "--landing", str(landing), "--warehouse", str(warehouse),
-         "--as-of", as_of.isoformat()],
+         "--as-of", as_of.isoformat(),
+         *(["--from", from_date.isoformat()] if from_date else [])],
         env=env, capture_output=True, text=True,
     )
     if proc.returncode != 0:

@@ -28,3 +28,23 @@
 {% macro message_order_key() -%}
     (lpad(cast(msgtime_ms as varchar), 20, '0') || msgid)
 {%- endmacro %}
+
+{#- The 1v1 messages int_conversations__messages sequences (its docs say which): also the
+    set its incremental post-hook keeps rows of. -#}
+{% macro conversation_source_sql() -%}
+    select
+        msgid,
+        customer_id as external_userid,
+        staff_id,
+        sender_type,
+        sent_at,
+        msgtime_ms
+    from {{ ref('stg_community__messages') }}
+    where chat_type = 'single'
+      and not is_revoked
+      and not is_bot
+      and sender_type in ('customer', 'staff')
+      and sent_at < {{ as_of_end() }}
+      and customer_id is not null
+      and staff_id is not null
+{%- endmacro %}

@@ -6,7 +6,24 @@
     current version per key (kpis.md "Versions"); dbt then replaces those keys
     (delete+insert). A run whose as_of is older than what the table holds (a backfill of an
     earlier day) empties the table first and so rebuilds it from every partition up to as_of.
-    `siyu run --from` older than the lookback runs dbt with --full-refresh. -#}
+    `siyu run --from` older than the lookback runs dbt with --full-refresh.
+
+    Withdrawn rows ("a partition is the set of files it holds now", DECISIONLOG): a row the
+    table holds from a re-read partition whose raw row (same key, _dt, _file, _line) is gone
+    is marked by the pre-hook `mark_withdrawn_rows` (_load_id = withdrawn_mark()); it no
+    longer competes, the run re-reads the key's raw versions from before the window
+    (`incremental_source`), and the post-hook `delete_withdrawn_rows` removes the marked rows
+    that no version replaced. -#}
+
+{#- the first partition an incremental run re-reads -#}
+{% macro lookback_start() -%}
+    coalesce(
+        (select max(_dt) from {{ this }}) - {{ var('incremental_lookback_days') | int }},
+        cast('1900-01-01' as date))
+{%- endmacro %}
+
+{#- _load_id of a row whose raw row was withdrawn (never a real load id) -#}
+{% macro withdrawn_mark() -%}'withdrawn'{%- endmacro %}
 
 {#- pre-hook: start over when the table already holds partitions after this run's as_of -#}
 {% macro reset_if_ahead_of_as_of() -%}
@@ -20,9 +37,7 @@
 {% macro incremental_partitions() -%}
     {{ delivered_by_as_of() }}
     {%- if is_incremental() %}
-    and _dt >= coalesce(
-        (select max(_dt) from {{ this }}) - {{ var('incremental_lookback_days') | int }},
-        cast('1900-01-01' as date))
+    and _dt >= {{ lookback_start() }}
     {%- endif -%}
 {%- endmacro %}
 
@@ -32,5 +47,83 @@
     {{ union_all_by_name() }}
     select * from {{ this }}
     where {{ key }} in (select {{ key }} from {{ batch }})
+      and _load_id <> {{ withdrawn_mark() }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- the raw rows this run reads (incremental_partitions), and on an incremental run also the
+    raw versions from before the window of the keys whose row was withdrawn. `raw_key` is the
+    key computed from raw columns (default: the column `key`). -#}
+{% macro incremental_source(relation, key, raw_key=none) -%}
+    select * from {{ relation }}
+    where {{ incremental_partitions() }}
+    {%- if is_incremental() %}
+    union all
+    select * from {{ relation }}
+    where {{ delivered_by_as_of() }}
+      and _dt < {{ lookback_start() }}
+      and {{ raw_key or key }} in (
+          select {{ key }} from {{ this }} where _load_id = {{ withdrawn_mark() }})
+    {%- endif -%}
+{%- endmacro %}
+
+{#- pre-hook: mark the rows of re-read partitions whose raw row is gone -#}
+{% macro mark_withdrawn_rows(relation, key, raw_key=none) -%}
+    {%- if is_incremental() -%}
+        update {{ this }} set _load_id = {{ withdrawn_mark() }}
+        where _dt >= {{ lookback_start() }}
+          and not exists (
+              select 1 from {{ relation }} as r
+              where r._dt = {{ this.identifier }}._dt and r._file = {{ this.identifier }}._file
+                and r._line = {{ this.identifier }}._line
+                and {{ raw_key or key }} = {{ this.identifier }}.{{ key }})
+    {%- endif -%}
+{%- endmacro %}
+
+{#- post-hook: drop the withdrawn rows no raw version replaced -#}
+{% macro delete_withdrawn_rows() -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where _load_id = {{ withdrawn_mark() }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- key of a content event, from raw columns (identical re-delivered events share it) -#}
+{% macro content_event_key() -%}
+    md5(concat_ws('|', push_id, external_userid, event, event_time))
+{%- endmacro %}
+
+{#- Incremental models downstream of staging recompute whole groups (a conversation, ...):
+    on an incremental run, keep the rows of `relation` whose group (`group_cols`) holds a
+    row that differs, on `compared_cols`, between `relation` (this run's inputs) and the
+    table (what it was built from): new, changed and vanished rows, whatever day they are
+    of. A full build keeps every row. -#}
+{% macro rows_of_changed_groups(relation, group_cols, compared_cols) -%}
+    {%- if is_incremental() %}
+    where exists (
+        select 1
+        from (
+            (select {{ compared_cols | join(', ') }} from {{ relation }}
+             except
+             select {{ compared_cols | join(', ') }} from {{ this }})
+            union all
+            (select {{ compared_cols | join(', ') }} from {{ this }}
+             except
+             select {{ compared_cols | join(', ') }} from {{ relation }})
+        ) as changed
+        where {% for c in group_cols %}changed.{{ c }} = {{ relation }}.{{ c }}{{ ' and ' if not loop.last }}{% endfor %}
+    )
+    {%- endif -%}
+{%- endmacro %}
+
+{#- post-hook: delete the rows whose `key` is no longer among the inputs (`source_sql`), e.g.
+    a group whose every input row was withdrawn (delete+insert only replaces the groups the
+    run outputs) -#}
+{% macro delete_vanished_rows(key, source_sql) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+        where not exists (
+            select 1 from ({{ source_sql }}) as kept
+            where kept.{{ key }} = {{ this.identifier }}.{{ key }})
     {%- endif -%}
 {%- endmacro %}

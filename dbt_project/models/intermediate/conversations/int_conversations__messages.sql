@@ -1,3 +1,10 @@
+{{ config(
+    materialized='incremental',
+    unique_key=['external_userid', 'staff_id'],
+    incremental_strategy='delete+insert',
+    on_schema_change='sync_all_columns',
+    post_hook="{{ delete_vanished_rows('msgid', conversation_source_sql()) }}",
+) }}
 -- 1v1 messages that count for the conversation KPIs (kpis.md "Response rates" and "1v1
 -- effective communication rate"), one row per message, sequenced within its conversation
 -- and classified with window functions only (gaps and islands, no recursion):
@@ -13,23 +20,19 @@
 --     msgid of its first message. A run is a response when its first message directly
 --     follows a customer message (it is the first staff message after an unanswered
 --     inquiry); every other run is an outreach.
-with messages as (
-    -- the time filter sits in this CTE so that an incremental lookback is easy to add
-    select
-        msgid,
-        customer_id as external_userid,
-        staff_id,
-        sender_type,
-        sent_at,
-        msgtime_ms
-    from {{ ref('stg_community__messages') }}
-    where chat_type = 'single'
-      and not is_revoked
-      and not is_bot
-      and sender_type in ('customer', 'staff')
-      and sent_at < {{ as_of_end() }}
-      and customer_id is not null
-      and staff_id is not null
+-- Incremental by conversation (macros/incremental.sql, DECISIONLOG): a run recomputes every
+-- message of the conversations whose input messages differ from the ones the table holds
+-- (new, changed, withdrawn, or moved across the as-of cut-off); a conversation whose
+-- messages all left is deleted by the post-hook.
+with source_messages as (
+    {{ conversation_source_sql() }}
+),
+
+messages as (
+    select * from source_messages
+    {{ rows_of_changed_groups('source_messages', ['external_userid', 'staff_id'],
+                               ['msgid', 'external_userid', 'staff_id', 'sender_type',
+                                'sent_at', 'msgtime_ms']) }}
 ),
 
 sequenced as (

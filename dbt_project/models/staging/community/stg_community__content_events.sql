@@ -3,18 +3,19 @@
     unique_key='content_event_id',
     incremental_strategy='delete+insert',
     on_schema_change='sync_all_columns',
-    pre_hook="{{ reset_if_ahead_of_as_of() }}",
+    pre_hook=["{{ reset_if_ahead_of_as_of() }}",
+              "{{ mark_withdrawn_rows(source('raw_community', 'content_events'), 'content_event_id', content_event_key()) }}"],
+    post_hook="{{ delete_withdrawn_rows() }}",
 ) }}
 -- Delivered/opened/clicked events; identical re-delivered events are kept once.
 -- Incremental (see macros/incremental.sql): a run reads the lookback window of partitions.
 with source as (
-    select * from {{ source('raw_community', 'content_events') }}
-    where {{ incremental_partitions() }}
+    {{ incremental_source(source('raw_community', 'content_events'), 'content_event_id', content_event_key()) }}
 ),
 
 typed as (
     select
-        md5(concat_ws('|', push_id, external_userid, event, event_time)) as content_event_id,
+        {{ content_event_key() }} as content_event_id,
         push_id,
         external_userid,
         event,

@@ -3,15 +3,17 @@
     unique_key='msgid',
     incremental_strategy='delete+insert',
     on_schema_change='sync_all_columns',
-    pre_hook=["{{ reset_if_ahead_of_as_of() }}", "{{ drop_clear_columns(['content']) }}"],
+    pre_hook=["{{ reset_if_ahead_of_as_of() }}",
+              "{{ mark_withdrawn_rows(source('raw_community', 'messages'), 'msgid') }}",
+              "{{ drop_clear_columns(['content']) }}"],
+    post_hook="{{ delete_withdrawn_rows() }}",
 ) }}
 -- WeCom messages, one row per msgid (re-pulls count once). Incremental (macros/incremental.sql):
 -- a run reads the lookback window of partitions. Revoked and bot messages are
 -- kept here, flagged; every KPI ignores them (kpis.md). The message text (`content`) stays
 -- in the raw layer: free text customers type holds phones and names, and no KPI needs it.
 with source as (
-    select * from {{ source('raw_community', 'messages') }}
-    where {{ incremental_partitions() }}
+    {{ incremental_source(source('raw_community', 'messages'), 'msgid') }}
 ),
 
 typed as (

@@ -4,14 +4,15 @@
     incremental_strategy='delete+insert',
     on_schema_change='sync_all_columns',
     pre_hook=["{{ reset_if_ahead_of_as_of() }}",
+              "{{ mark_withdrawn_rows(source('raw_shop', 'orders'), 'order_id') }}",
               "{{ drop_clear_columns(['buyer_phone_normalized']) }}"],
+    post_hook="{{ delete_withdrawn_rows() }}",
 ) }}
 -- Current snapshot of every order (latest updated_at; ties to the later delivery).
 -- Incremental (macros/incremental.sql): a run reads the lookback window of partitions and
 -- lets them compete with the snapshot the table holds for the same order_id.
 with source as (
-    select * from {{ source('raw_shop', 'orders') }}
-    where {{ incremental_partitions() }}
+    {{ incremental_source(source('raw_shop', 'orders'), 'order_id') }}
 ),
 
 typed as (
