@@ -209,6 +209,16 @@ class Airflow:
         status, _ = self.request("GET", "/api/v2/dags", auth=False)
         assert status == 401, status
 
+    def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
+        """Every task instance of a run (the API serves at most 100 a page)."""
+        out: list[dict] = []
+        while True:
+            page = self.api("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances"
+                            f"?limit=100&offset={len(out)}")
+            out += page["task_instances"]
+            if not page["task_instances"] or len(out) >= page["total_entries"]:
+                return out
+
     def runs(self, dag_id: str, **query) -> list[dict]:
         qs = "&".join(f"{k}={v}" for k, v in {"limit": 100, **query}.items())
         return self.api("GET", f"/api/v2/dags/{dag_id}/dagRuns?{qs}")["dag_runs"]
@@ -336,8 +346,7 @@ def _scenario(af: Airflow, as_of: str, deadline: float, inbox: Inbox) -> None:
     assert len(marts) == 1 and marts[0]["extra"]["as_of"] == as_of, marts
 
     # one dbt build (the producer, once), and every model of the project has its own task
-    tis = af.api("GET", f"/api/v2/dags/siyu_build/dagRuns/{built[0]['dag_run_id']}"
-                 "/taskInstances?limit=1000")["task_instances"]
+    tis = af.task_instances("siyu_build", built[0]["dag_run_id"])
     producer = [t for t in tis if t["task_id"] == "dbt.dbt_producer_watcher"]
     assert [(t["state"], t["try_number"]) for t in producer] == [("success", 1)], producer
     manifest = json.loads((REPO / "dbt_project" / "target" / "manifest.json").read_text())
