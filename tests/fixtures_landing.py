@@ -133,6 +133,9 @@ def siyu_run(landing: Path, warehouse: Path, as_of: date, work: Path,
         # keep dbt's manifest/partial parse out of the repo's dbt_project/target
         DBT_TARGET_PATH=str(work / "dbt_target"),
         DBT_SEND_ANONYMOUS_USAGE_STATS="False",
+        # a hand-made landing holds made-up people, not personal data: the public demo salt
+        # is fine here (siyu.pii.check_salt refuses it on a landing `siyu generate` did not write)
+        SIYU_ALLOW_DEMO_SALT="1",
     )
     env.pop("SIYU_RAW_DIR", None)
     proc = subprocess.run(
