@@ -1,6 +1,6 @@
 """Which files of the landing zone are loadable, and what else lies there.
 
-The contract (sources.md, "Layout" and "Bad input") allows exactly
+The landing contract (``siyu.contract``; README, "Ingestion") allows exactly
 ``<source>/<entity>/dt=YYYY-MM-DD/part*.(csv|jsonl)[.gz]`` for a known entity, with the
 entity's own format. Anything else under a source folder (a malformed ``dt=`` folder, a file
 outside any ``dt=`` folder, an unknown entity, a ``.txt`` in a partition, ...) and any
