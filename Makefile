@@ -40,7 +40,10 @@ $(VENV)/.installed: pyproject.toml uv.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip --version >/dev/null 2>&1 || $(BIN)/python -m ensurepip --upgrade >/dev/null
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --frozen --inexact --extra dev --quiet
+	# --compile-bytecode: Python then never compiles the libraries' sources at import (every
+	# `siyu`, `dbt` and Airflow task process imports hundreds of modules; with
+	# PYTHONDONTWRITEBYTECODE set, as on many CI images, nothing would be cached otherwise)
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --frozen --inexact --extra dev --quiet --compile-bytecode
 	touch $@
 
 dbt-parse: $(VENV)/.installed

@@ -394,7 +394,9 @@ def _after_the_producer(group) -> None:
     # TestBehavior.NONE renders no test tasks and makes cosmos limit the producer's build to
     # `--resource-type model/seed/...`; the build runs every test all the same (a failing test
     # fails the producer, skips the models after it, and nothing is published), as `siyu run`.
-    producer.dbt_cmd_flags = _without_option(producer.dbt_cmd_flags or [], "--resource-type")
+    # Like `siyu run`, it leaves dbt's unit tests to `make test` (pipeline.PRODUCTION_BUILD_FLAGS).
+    producer.dbt_cmd_flags = [*_without_option(producer.dbt_cmd_flags or [], "--resource-type"),
+                              *pipeline.PRODUCTION_BUILD_FLAGS]
     roots = [t for tid, t in tasks.items() if t is not producer
              and not tid.endswith(PRODUCER_DONE_TASK_ID)
              and not (t.upstream_task_ids & tasks.keys())]

@@ -272,6 +272,13 @@ class DbtProgress:
                 self.next_tick += 0.1
 
 
+# What a production build leaves out: dbt's unit tests check the SQL of models against hand-made
+# inputs; they do not depend on the day's data, so they run in `make test`
+# (tests/test_dbt_unit_tests.py) and in development (`dbt test --select "test_type:unit"`), not
+# in every daily build. The data tests (not_null, unique, relationships, ...) all run.
+PRODUCTION_BUILD_FLAGS = ("--exclude-resource-type", "unit_test")
+
+
 def incremental_lookback_days(settings: Settings) -> int:
     """The dbt var ``incremental_lookback_days`` (how far back incremental models re-read)."""
     import yaml
@@ -294,7 +301,7 @@ def build(
     full_refresh: bool = False,
 ) -> None:
     ensure_raw(settings)
-    args = ["build"]
+    args = ["build", *PRODUCTION_BUILD_FLAGS]
     if select:
         args += ["--select", select]
     if full_refresh:

@@ -96,6 +96,9 @@ def test_one_dbt_build_writes_and_every_model_keeps_a_task(dagbag, dag_id):
     producer = producers[0]
     assert producer.base_cmd == ["build"] and not producer.select and not producer.exclude
     assert "--resource-type" not in (producer.dbt_cmd_flags or [])
+    # every data test runs in the build; dbt's unit tests run in `make test` instead
+    flags = producer.dbt_cmd_flags or []
+    assert flags[flags.index("--exclude-resource-type") + 1] == "unit_test"
     for task_id in WRITERS:
         assert dag.get_task(task_id).pool == warehouse_pool(), task_id
     # the writers follow each other: prepare -> producer -> audit_and_publish
