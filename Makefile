@@ -105,13 +105,17 @@ airflow-down:
 	    kill -KILL -- -$$pid 2>/dev/null; rm -f $(AIRFLOW_HOME)/standalone.pid; echo "Airflow stopped"; \
 	    else echo "Airflow not running (no $(AIRFLOW_HOME)/standalone.pid)"; fi
 
+# Tests run in parallel, one worker per core (pytest-xdist); a test module stays on one worker,
+# so its module-scoped fixtures (a landing zone, a built warehouse) are built once.
+PYTEST_PARALLEL ?= -n auto --dist loadfile
+
 test: setup airflow-db system-deps
-	$(BIN)/python -m pytest -q --durations=15
+	$(BIN)/python -m pytest -q $(PYTEST_PARALLEL) --durations=15
 
 # The quick loop: every test but those marked slow (dbt builds, a real Airflow, PostgreSQL,
 # Chromium; see tests/conftest.py). `make test` remains the whole suite.
 test-fast: setup airflow-db
-	$(BIN)/python -m pytest -q -m "not slow" --durations=10
+	$(BIN)/python -m pytest -q $(PYTEST_PARALLEL) -m "not slow" --durations=10
 
 # Servers and browsers some tests drive for real (PostgreSQL, headless Chromium): Debian
 # packages, installed once when missing (as root, or through sudo).

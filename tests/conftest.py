@@ -1,5 +1,6 @@
 import json
 import os
+import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -14,6 +15,15 @@ SAMPLE_MANIFEST = SHARED / "samples" / "landing.manifest.json"
 
 os.environ.setdefault("AIRFLOW__COSMOS__ENABLE_TELEMETRY", "False")
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
+
+
+def pytest_configure(config):
+    """dbt writes its manifest, compiled SQL and partial-parse file to DBT_TARGET_PATH. Tests run
+    in parallel (`make test`: pytest-xdist, one worker per core), so each worker's dbt gets its
+    own folder, and none writes the repository's dbt_project/target (which the DAGs read)."""
+    if not os.environ.get("DBT_TARGET_PATH"):
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        os.environ["DBT_TARGET_PATH"] = tempfile.mkdtemp(prefix=f"siyu-dbt-target-{worker}-")
 
 
 @pytest.fixture(scope="session")
@@ -51,7 +61,7 @@ def published_landing(tmp_path_factory) -> tuple[Path, dict, Path]:
 # rest (`pytest -m "not slow"`); `make test` runs everything.
 SLOW_MODULES = {
     "test_bi_serving", "test_end_to_end", "test_extracts_render", "test_identity",
-    "test_incremental", "test_postgres", "test_deliver_dag", "test_scheduler_run",
+    "test_incremental", "test_incremental_changes", "test_postgres", "test_deliver_dag", "test_scheduler_run",
     "test_concurrent_ingest", "test_concurrency", "test_disk_full", "test_pii_free_text",
     "test_stable_assets",
 }

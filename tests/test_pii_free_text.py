@@ -22,7 +22,8 @@ CLEAR = ("13800138000", "138-0013-8000", "zhang.wei@example.com", "13912345678")
 
 def _env(tmp: Path, **extra: str) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIYU_")}
-    return {**env, "SIYU_LOG_DIR": str(tmp / "logs"), **extra}
+    return {**env, "SIYU_LOG_DIR": str(tmp / "logs"), "DBT_TARGET_PATH": str(tmp / "dbt_target"),
+            **extra}
 
 
 def _siyu_run(landing: Path, warehouse: Path, env: dict) -> subprocess.CompletedProcess:
@@ -77,7 +78,7 @@ def test_free_text_is_masked_and_the_salt_stays_out_of_sql_and_logs(tmp_path, ho
     assert leaks == []
     assert demo == [(False,)] and hashed > 100
 
-    places = [REPO / "dbt_project" / "target", tmp_path / "logs"]
+    places = [tmp_path / "dbt_target", tmp_path / "logs"]  # dbt's compiled SQL, its logs
     found = subprocess.run(["grep", "-rlF", "7f2c91", *map(str, places)],
                            capture_output=True, text=True).stdout.split()
     assert found == []
