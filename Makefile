@@ -35,14 +35,14 @@ demo: setup airflow-db generate-demo run-demo
 
 setup: $(VENV)/.installed dbt-parse
 
+# uv sync --compile-bytecode: Python then never compiles the libraries' sources at import (every
+# `siyu`, `dbt` and Airflow task process imports hundreds of modules; with
+# PYTHONDONTWRITEBYTECODE set, as on many CI images, nothing would be cached otherwise).
 $(VENV)/.installed: pyproject.toml uv.lock
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON)"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip --version >/dev/null 2>&1 || $(BIN)/python -m ensurepip --upgrade >/dev/null
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	# --compile-bytecode: Python then never compiles the libraries' sources at import (every
-	# `siyu`, `dbt` and Airflow task process imports hundreds of modules; with
-	# PYTHONDONTWRITEBYTECODE set, as on many CI images, nothing would be cached otherwise)
 	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --frozen --inexact --extra dev --quiet --compile-bytecode
 	touch $@
 

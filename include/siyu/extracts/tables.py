@@ -155,7 +155,7 @@ HEADLINE_TREND_TABLE = TableSpec(
 # Staff: current version of each staff member; the name is masked before rendering.
 _STAFF = """
     staff AS (  -- the BI view: current version per staff member, name already masked
-        SELECT staff_id, name_masked AS staff_name, department FROM bi.dim_staff
+        SELECT staff_id, name_masked AS staff_name, department FROM marts.dim_staff
     )"""
 
 # New users ("leads") of the 90 days up to the day, matured when first seen 30 days before its
