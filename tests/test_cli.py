@@ -7,34 +7,61 @@ import time
 import pytest
 
 from siyu import cli
-from siyu.pipeline import DbtProgress
+from siyu.pipeline import DbtEvent, DbtProgress
 
-DBT_LINES = [
-    "\x1b[0m21:38:27  1 of 4 START sql table model staging.stg_crm__staff .... [RUN]\n",
-    "\x1b[0m21:38:27  1 of 4 OK created sql table model staging.stg_crm__staff .... "
-    "[\x1b[32mOK\x1b[0m in 1.50s]\n",
-    "21:38:28  2 of 4 PASS not_null_stg_crm__staff_created_at ....... [PASS in 0.02s]\n",
-    "21:38:28  3 of 4 WARN 3 accepted_range_kpi_x ..... [WARN 3 in 0.03s]\n",
-    "21:38:28  4 of 4 OK loaded seed file config.kpi_targets ..... [INSERT 52 in 0.20s]\n",
-    "21:38:29  Done. PASS=3 WARN=1 ERROR=0 SKIP=0 TOTAL=4\n",
-]
+def _dbt_json(event) -> str:
+    """One line of dbt's structured log (``--log-format json``) for ``event``, serialised by
+    dbt itself."""
+    from dbt_common.events.base_types import msg_from_base_event
+    from dbt_common.events.functions import msg_to_json
+
+    return msg_to_json(msg_from_base_event(event)) + "\n"
+
+
+def _node(kind: str, schema: str = "", alias: str = "") -> dict:
+    return {"resource_type": kind, "node_name": alias, "unique_id": f"{kind}.siyu.{alias}",
+            "node_relation": {"database": "siyu", "schema": schema, "alias": alias}}
+
+
+def _dbt_lines() -> list[str]:
+    from dbt.events.types import LogModelResult, LogSeedResult, LogTestResult, StatsLine
+
+    return [_dbt_json(e) for e in (
+        LogModelResult(description="sql table model staging.stg_crm__staff", status="success",
+                       index=1, total=4, execution_time=1.5,
+                       node_info=_node("model", "staging", "stg_crm__staff")),
+        LogTestResult(name="not_null_stg_crm__staff_created_at", status="pass", index=2,
+                      num_models=4, execution_time=0.02, num_failures=0, node_info=_node("test")),
+        LogTestResult(name="accepted_range_kpi_x", status="warn", index=3, num_models=4,
+                      execution_time=0.03, num_failures=3, node_info=_node("test")),
+        LogSeedResult(status="success", result_message="INSERT 52", index=4, total=4,
+                      execution_time=0.2, schema="config", relation="kpi_targets",
+                      node_info=_node("seed", "config", "kpi_targets")),
+        StatsLine(stats={"pass": 3, "warn": 1, "error": 0, "skip": 0, "noop": 0, "reused": 0,
+                         "total": 4}),
+    )] + ["Traceback (most recent call last): not an event\n"]
 
 
 def test_dbt_progress_reports_models_seeds_and_problems_but_counts_passing_tests():
     said: list[str] = []
     ticker = DbtProgress(said.append, time.perf_counter())
-    for line in DBT_LINES:
-        ticker.feed(line)
+    events = [DbtEvent.parse(line) for line in _dbt_lines()]
+    assert events[-1] is None  # a line that is not an event stays text
+    for event in events[:-1]:
+        ticker.feed(event)
     built = [s for s in said if "OK" in s]
     # the model and the seed, with position, share and seconds; never the passing test's name
     assert built[0].split() == ["[1/4]", "25%", "OK", "staging.stg_crm__staff", "1.5s"]
     assert any("config.kpi_targets" in s and "[4/4]" in s for s in said)
-    assert any(s.split()[2] == "WARN" for s in said)
+    assert any(s.split()[2] == "WARN" and "accepted_range_kpi_x" in s for s in said)
     assert not any("not_null_stg_crm__staff_created_at" in s for s in said)
     # a count line at each tenth reached: 1/4 .. 4/4 cross 25%, 50%, 75%, 100%
     counts = [s for s in said if "test(s) passed so far" in s]
     assert len(counts) == 4
     assert counts[-1].split()[2] == "1"  # one passing test by the end
+    # the events' text, for dbt-last.log: dbt's own lines, without colour codes
+    assert events[-2].text.startswith("Done. PASS=3 WARN=1")
+    assert "\x1b" not in events[0].text and "stg_crm__staff" in events[0].text
 
 
 def _subcommands() -> dict[str, object]:

@@ -191,7 +191,10 @@ def dbt(
     extra_env: dict[str, str] | None = None,
 ) -> None:
     """Run one dbt command on the project with the warehouse of ``settings`` (and
-    ``extra_env``, e.g. the PostgreSQL target's connection)."""
+    ``extra_env``, e.g. the PostgreSQL target's connection). dbt writes its structured log
+    (``--log-format json``: one event per line) to us and its usual debug log to
+    ``<log dir>/dbt/dbt.log``; the events' text goes to ``<log dir>/dbt-last.log``, and
+    ``progress`` gets short lines made from the events (``DbtProgress``)."""
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
     settings.log_dir.mkdir(parents=True, exist_ok=True)
     cmd = [
@@ -200,6 +203,7 @@ def dbt(
         "--project-dir", str(settings.dbt_project_dir),
         "--profiles-dir", str(settings.dbt_project_dir),
         "--log-path", str(settings.log_dir / "dbt"),
+        "--log-format", "json", "--log-format-file", "debug",
     ]
     if as_of is not None and args and args[0] in {"build", "run", "test", "seed", "snapshot"}:
         cmd += ["--vars", json.dumps({"as_of": as_of.isoformat()})]
@@ -213,32 +217,62 @@ def dbt(
         cwd=settings.dbt_project_dir,
     )
     lines: list[str] = []
+    summary = "done"
     assert proc.stdout is not None
     for line in proc.stdout:
-        lines.append(line)
+        event = DbtEvent.parse(line)
+        if event is None:  # not an event: e.g. the traceback of a crash
+            lines.append(line.rstrip("\n"))
+            continue
+        lines.append(event.text)
+        if event.name == "StatsLine":  # "Done. PASS=.. WARN=.. ERROR=.. SKIP=.. TOTAL=.."
+            summary = event.text.strip()
         if ticker:
-            ticker.feed(line)
+            ticker.feed(event)
     returncode = proc.wait()
-    out = "".join(lines)
+    out = "\n".join(lines) + "\n"
     (settings.log_dir / "dbt-last.log").write_text(out)
     if returncode != 0:
         tail = "\n".join(out.strip().splitlines()[-40:])
         raise PipelineError(f"dbt {' '.join(args)} failed (exit {returncode}):\n{tail}")
     if progress:
-        summary = [_ANSI.sub("", ln) for ln in out.splitlines() if "Done. PASS=" in ln]
-        progress(f"    {summary[-1].split('|')[-1].split('  ')[-1].strip() if summary else 'done'}"
-                 f" in {time.perf_counter() - t0:.1f}s")
+        progress(f"    {summary} in {time.perf_counter() - t0:.1f}s")
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-_DBT_RESULT = re.compile(
-    r"\b(?P<n>\d+) of (?P<total>\d+) (?P<status>OK|PASS|WARN|ERROR|FAIL|SKIP)\b\s*"
-    r"(?P<what>.*?)\s*\.*\s*\[[^\]]*?(?: in (?P<secs>[\d.]+)s)?\]\s*$"
-)
+
+
+class DbtEvent:
+    """One event of dbt's structured log (``--log-format json``): its name (``LogModelResult``,
+    ``LogTestResult``, ``StatsLine``, ...), its data and its human text."""
+
+    __slots__ = ("name", "data", "text")
+
+    def __init__(self, name: str, data: dict, text: str) -> None:
+        self.name, self.data, self.text = name, data, text
+
+    @classmethod
+    def parse(cls, line: str) -> DbtEvent | None:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            return None
+        if not isinstance(event, dict) or "info" not in event:
+            return None
+        info = event["info"]
+        return cls(info.get("name", ""), event.get("data") or {},
+                   _ANSI.sub("", info.get("msg") or ""))
+
+
+# dbt's result event of a node -> its total and position fields
+_RESULT_EVENTS = {"LogModelResult", "LogSeedResult", "LogSnapshotResult", "LogTestResult",
+                  "SkippingDetails"}
+_STATUS = {"success": "OK", "pass": "PASS", "warn": "WARN", "fail": "FAIL", "error": "ERROR",
+           "skipped": "SKIP"}
 
 
 class DbtProgress:
-    """Turns dbt's node result lines into short progress lines while dbt runs: one line per
+    """Turns dbt's node result events into short progress lines while dbt runs: one line per
     model or seed built (``[ 52/150]  35%  OK  staging.stg_shop__orders  0.2s``), one per test
     that warns or fails, and a count line for passing tests every tenth of the run, so a long
     build shows where it is without printing hundreds of test names."""
@@ -250,19 +284,27 @@ class DbtProgress:
         self.tests_passed = 0
         self.next_tick = 0.1
 
-    def feed(self, line: str) -> None:
-        m = _DBT_RESULT.search(line)
-        if not m:
+    def feed(self, event: DbtEvent) -> None:
+        if event.name not in _RESULT_EVENTS:
             return
+        data = event.data
+        node = data.get("node_info") or {}
+        kind = node.get("resource_type") or data.get("resource_type") or ""
+        total = int(data.get("total") or data.get("num_models") or 0)
+        status = "SKIP" if event.name == "SkippingDetails" else _STATUS.get(
+            str(data.get("status", "")).lower(), str(data.get("status", "")).upper())
         self.done += 1
-        total = int(m["total"])
-        status, what = m["status"], m["what"]
         share = self.done / total if total else 1.0
         prefix = f"    [{self.done:>{len(str(total))}}/{total}] {share:>4.0%}"
-        if what.startswith(("created ", "loaded ", "snapshotted ")) or status not in {"OK", "PASS"}:
-            name = what.split(" model ")[-1].split(" seed file ")[-1]
-            secs = f"  {float(m['secs']):.1f}s" if m["secs"] else ""
-            self.say(f"{prefix}  {status:<5} {name}{secs}")
+        built = kind in {"model", "seed", "snapshot"}
+        if built or status not in {"OK", "PASS"}:
+            rel = node.get("node_relation") or {}
+            if rel.get("schema") and rel.get("alias"):
+                name = f"{rel['schema']}.{rel['alias']}"
+            else:
+                name = data.get("name") or node.get("node_name") or data.get("node_name") or "?"
+            secs = data.get("execution_time")
+            self.say(f"{prefix}  {status:<5} {name}" + (f"  {float(secs):.1f}s" if secs else ""))
         else:
             self.tests_passed += 1
         if share >= self.next_tick:
