@@ -53,7 +53,7 @@ def mask(text: str) -> str:
 
 def _business_day(context: dict) -> date | None:
     try:
-        from .orchestration import run_settings, resolve_as_of
+        from .run_context import resolve_as_of, run_settings
 
         return resolve_as_of(context, run_settings(context).timezone)
     except Exception:  # the alert must go out even when the day cannot be told

@@ -132,7 +132,7 @@ def cmd_ingest(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from . import pipeline
+    from . import pipeline, runner
 
     settings = _settings(args)
     if args.from_date and args.from_date > args.as_of:
@@ -143,7 +143,7 @@ def cmd_run(args) -> int:
     _say(f"  warehouse {settings.warehouse}")
     if pii.using_demo_salt():
         _say(f"  WARNING   {pii.DEMO_SALT_WARNING}")
-    result = pipeline.run(
+    result = runner.run(
         settings, args.as_of, args.from_date, progress=_say, select=args.select,
         target=args.target,
     )

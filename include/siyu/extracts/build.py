@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 
 from .. import csvsafe, db
-from . import AUDIENCES, LANGUAGES, Extract
+from .model import AUDIENCES, LANGUAGES, Extract
 from .definitions import DEFINITIONS
 from .formats import plain
 from .html import email_body, write_report
