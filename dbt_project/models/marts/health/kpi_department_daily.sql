@@ -26,18 +26,27 @@ grid as (
     from days as d cross join departments as p
 ),
 
--- new contacts (flow): contacts created that day, by owning department
+-- new contacts (flow). By department, acquisition follows the spend, not the owner (kpis.md
+-- "Acquisition", "By department"): a department's new contacts of a day are the contacts
+-- created that day through a channel it ran a campaign on that month
+-- (int_contacts__acquiring_departments); `all` counts every contact created that day once
 new_contacts as (
-    select date as date_day, department, 'new_contacts' as kpi,
-           cast(new_contacts as double precision) as value, cast(new_contacts as double precision) as numerator,
+    select created_date as date_day, department, 'new_contacts' as kpi,
+           cast(count(*) as double precision) as value, cast(count(*) as double precision) as numerator,
            cast(null as double precision) as denominator
+    from {{ ref('int_contacts__acquiring_departments') }}
+    group by 1, 2
+    union all
+    select date, 'all', 'new_contacts', cast(new_contacts as double precision),
+           cast(new_contacts as double precision), cast(null as double precision)
     from {{ ref('kpi_new_contacts_daily') }}
-    where source_channel = 'all'
+    where source_channel = 'all' and department = 'all'
 ),
 
--- CAC (month to date): spend of the department's campaigns, pro rata by day, from the month's
--- first day to the day / new contacts of the month to date from the channels it spent on
--- (department all: total spend / all new contacts of the month to date)
+-- CAC (month to date): the department's spend on its campaigns, pro rata by day, from the
+-- month's first day to the day / the department's new contacts of the month to date (the same
+-- spend rule as new_contacts above); department all: total spend / all new contacts of the
+-- month to date
 campaign_days as (
     select
         c.campaign_id,
@@ -74,16 +83,11 @@ mtd_channel_contacts as (
     group by 1, 2
 ),
 
-department_channels as (
-    select distinct d.date_day, cd.department, cd.channel
-    from days as d
-    inner join campaign_days as cd on cd.spend_day between d.month_start and d.date_day
-),
-
 mtd_new_contacts as (
-    select m.date_day, dc.department, sum(m.contacts) as new_contacts
-    from mtd_channel_contacts as m
-    inner join department_channels as dc using (date_day, channel)
+    select d.date_day, a.department, count(*) as new_contacts
+    from days as d
+    inner join {{ ref('int_contacts__acquiring_departments') }} as a
+        on a.created_date between d.month_start and d.date_day
     group by 1, 2
     union all
     select date_day, 'all', sum(contacts) from mtd_channel_contacts group by 1
