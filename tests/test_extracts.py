@@ -51,10 +51,9 @@ def tiny(tmp_path) -> duckdb.DuckDBPyConnection:
         # first seen by a purchase, no CRM contact: not a lead (would convert by construction)
         ("u7", "unknown", None, None, "2025-05-02 10:00", "2025-05-02 10:00"),
     ]])
-    con.execute("CREATE SCHEMA bi")
-    con.execute("""CREATE TABLE bi.dim_staff (staff_id VARCHAR, name_masked VARCHAR,
+    con.execute("""CREATE TABLE marts.dim_staff (staff_id VARCHAR, name_masked VARCHAR,
         department VARCHAR)""")
-    con.executemany("INSERT INTO bi.dim_staff VALUES (?, ?, ?)", [
+    con.executemany("INSERT INTO marts.dim_staff VALUES (?, ?, ?)", [
         ("sales_000", "周*", "sales"), ("sales_001", "林*", "sales"), ("svc_000", "高*", "service"),
     ])
     con.execute("""CREATE TABLE marts.fct_orders (user_id VARCHAR, order_date DATE,
@@ -94,7 +93,7 @@ def test_sales_staff_ranking_conversion_revenue_and_masked_names(tiny):
     rows = [dict(zip(names, row, strict=True)) for row in table.rows]
     # sales_001: 300 (u4 in the 30 days; its 999 of 05-01 is older); sales_000: 100 + 50
     assert [(r["rank"], r["staff_id"], r["staff_name"]) for r in rows] == [
-        (1, "sales_001", "林*"), (2, "sales_000", "周*")]  # masked names of bi.dim_staff
+        (1, "sales_001", "林*"), (2, "sales_000", "周*")]  # masked names of marts.dim_staff
     s1, s0 = rows
     assert (float(s1["net_revenue_30d"]), s1["purchases_30d"], float(s1["aov_30d"])) == (
         300.0, 1, 300.0)
@@ -137,8 +136,8 @@ def _kpi_rows(warehouse: Path, day: date, department: str) -> dict[str, tuple]:
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         return {kpi: rest for kpi, *rest in con.execute(
-            "SELECT kpi, value, target, status, unit FROM marts.kpi_department_daily "
-            "WHERE date = ? AND department = ?", [day, department]).fetchall()}
+            "SELECT kpi, value, target, status, unit FROM marts.kpi_department_latest "
+            "WHERE as_of = ? AND department = ?", [day, department]).fetchall()}
     finally:
         con.close()
 
@@ -208,6 +207,34 @@ def test_the_report_cards_show_the_mart_values(extracts):
         mart_value, _, _, unit = expected[kpi]
         assert unescape(label) == t(kpi, "en")
         assert unescape(value) == display(mart_value, resolve("by_unit", unit), "en")
+
+
+def test_every_headline_kpi_shows_a_value_and_its_day_or_why_it_has_none(extracts):
+    """A rate of the as-of day is often not matured (48h response rate): the headline shows
+    the latest value and the day it refers to (kpi_department_latest), never an empty card
+    without a word. The repurchase rate of the 40-day session landing has no matured cohort:
+    it says so and names the first day it will have one."""
+    warehouse, day = extracts["warehouse"], extracts["day"]
+    con = duckdb.connect(str(warehouse), read_only=True)
+    latest = {(d, k): (v, vd, why, first) for d, k, v, vd, why, first in con.execute(
+        "SELECT department, kpi, value, value_date, no_value_reason, first_value_on "
+        "FROM marts.kpi_department_latest WHERE as_of = ?", [day]).fetchall()}
+    behind = con.execute(
+        "SELECT count(*) FROM marts.kpi_department_daily WHERE date = ? AND department = 'all' "
+        "AND kpi = 'response_rate_48h' AND value IS NULL", [day]).fetchone()[0]
+    con.close()
+    assert behind == 1  # the as-of day's own 48h rate is not matured yet...
+    rate, rate_day, _, _ = latest[("all", "response_rate_48h")]
+    assert rate is not None and rate_day < day  # ...the headline shows an earlier day's
+    repurchase = latest[("all", "repurchase_rate_90d")]
+    assert repurchase[0] is None and repurchase[2] == "no_cohort_matured" and repurchase[3] > day
+    for key, (value, _, why, _) in latest.items():
+        assert (value is None) == (why is not None), key  # a value, or a reason: never neither
+    page = extracts["en"][-1].html.read_text()  # executive: department all
+    assert f"value of {rate_day}" in page
+    assert f"No cohort has matured yet, first on {repurchase[3]}" in page
+    body = extracts["zh"][-1].html_body
+    assert f"数据日期 {rate_day}" in body and "尚无成熟的同期群" in body
 
 
 def test_the_headline_trends_agree_with_the_marts_computed_another_way(extracts):

@@ -25,6 +25,7 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;color:#1F4E
 .cards{display:flex;flex-wrap:wrap;gap:12px}
 .card{border:1px solid #ddd;border-radius:6px;padding:10px 12px;width:260px}
 .card .label{font-size:13px;color:#444}.card .value{font-size:24px;font-weight:bold;margin:4px 0}
+.card .asof{font-size:12px;color:#8a6d00;margin:0 0 4px}
 .card .def,.chart .def{font-size:11px;color:#666;margin-top:6px}
 .pill{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:bold}
 .charts{display:flex;flex-wrap:wrap;gap:12px}
@@ -133,16 +134,33 @@ def _charts(table: Table, targets: dict[str, tuple], language: str) -> str:
     return "".join(out)
 
 
+def headline_note(row: tuple, day, language: str) -> str:
+    """What a headline value refers to: the day of the value when it is not the report's day
+    (``数据日期 2025-06-26``), or why there is no value (``尚无成熟的同期群，首个数值 2025-08-29``)."""
+    _kpi, value, _target, _status, _unit, value_date, reason, first_on = row
+    if value is None:
+        text = t(reason, language) if reason else t("no_events", language)
+        if first_on is not None:
+            text += f"{'，' if language == 'zh' else ', '}{t('first_on', language)} {first_on}"
+        return text
+    if value_date is not None and value_date != day:
+        return f"{t('value_of_day', language)} {value_date}"
+    return ""
+
+
 def _cards(headline: Table, language: str) -> str:
     out = ['<div class="cards">']
-    for kpi, value, target, status, unit in headline.rows:
+    for row in headline.rows:
+        kpi, value, target, status, unit = row[:5]
         fmt = resolve("by_unit", unit)
         definition = DEFINITIONS.get(kpi)
+        note = headline_note(row, headline.day, language)
         out.append(
             f'<div class="card" title="{escape(definition.text(language)) if definition else ""}">'
             f'<div class="label">{escape(t(kpi, language))}</div>'
             f'<div class="value">{escape(display(value, fmt, language))}</div>'
-            f'<div>{escape(t("target", language))} {escape(display(target, fmt, language))} '
+            + (f'<div class="asof">{escape(note)}</div>' if note else "")
+            + f'<div>{escape(t("target", language))} {escape(display(target, fmt, language))} '
             f"{_pill(status, language)}</div>"
             + _definition_note(definition, language) + "</div>")
     out.append("</div>")
@@ -211,12 +229,15 @@ def email_body(headline: Table, title: str, language: str) -> str:
     """Headline KPIs with target and status colour; inline styles only."""
     cell = "padding:4px 10px;border-bottom:1px solid #ddd;font-size:13px"
     rows = []
-    for kpi, value, target, status, unit in headline.rows:
+    for row in headline.rows:
+        kpi, value, target, status, unit = row[:5]
         fmt = resolve("by_unit", unit)
         fill, font = STATUS_COLOURS.get(status or "", ("#FFFFFF", "#666666"))
+        note = headline_note(row, headline.day, language)
+        shown = display(value, fmt, language) + (f" ({note})" if note else "")
         rows.append(
             f'<tr><td style="{cell}">{escape(t(kpi, language))}</td>'
-            f'<td style="{cell};text-align:right">{escape(display(value, fmt, language))}</td>'
+            f'<td style="{cell};text-align:right">{escape(shown)}</td>'
             f'<td style="{cell};text-align:right">{escape(display(target, fmt, language))}</td>'
             f'<td style="{cell};background:{fill};color:{font};font-weight:bold">'
             f"{escape(t(status, language) if status else t('empty_value', language))}</td></tr>")

@@ -30,6 +30,13 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "data": ("数据表", "Data"),
     "empty_value": ("—", "—"),
     "target_line": ("目标", "target"),
+    "value_date": ("数据日期", "Value of"),
+    "value_of_day": ("数据日期", "value of"),
+    "no_value_reason": ("无数值原因", "Why no value"),
+    "first_value_on": ("首个数值日期", "First value on"),
+    "no_cohort_matured": ("尚无成熟的同期群", "No cohort has matured yet"),
+    "no_events": ("暂无可计算的数据", "Nothing to measure yet"),
+    "first_on": ("首个数值", "first on"),
     # tables (sheet names: at most 31 characters)
     "headline": ("核心指标", "Headline"),
     "headline_trends": ("全公司三大指标趋势", "Company headline trends"),

@@ -60,6 +60,7 @@ class TableSpec:
 class Table:
     spec: TableSpec
     rows: list[tuple] = field(default_factory=list)
+    day: date | None = None  # the report's day
 
     @property
     def name(self) -> str:
@@ -77,14 +78,17 @@ def _headline(kpis: tuple[str, ...]) -> TableSpec:
     listed = ", ".join(f"'{k}'" for k in kpis)
     return TableSpec(
         "headline",
+        # the latest value of each KPI and the day it refers to (a rate of the as-of day is
+        # often not matured yet), or why it has none: marts.kpi_department_latest
         f"""
-        SELECT kpi, value, target, status, unit
-        FROM marts.kpi_department_daily
-        WHERE date = $day AND department = $dept AND kpi IN ({listed})
+        SELECT kpi, value, target, status, unit, value_date, no_value_reason, first_value_on
+        FROM marts.kpi_department_latest
+        WHERE as_of = $day AND department = $dept AND kpi IN ({listed})
         ORDER BY list_position([{listed}], kpi)
         """,
         (C("kpi", "kpi"), C("value", "by_unit"), C("target", "by_unit"), C("status", "status"),
-         C("unit", "label")),
+         C("unit", "label"), C("value_date", "date"), C("no_value_reason", "label"),
+         C("first_value_on", "date")),
         kpis=kpis + ("status",),
     )
 
@@ -548,4 +552,4 @@ def fetch(con: duckdb.DuckDBPyConnection, spec: TableSpec, day: date, dept: str)
     if masked:
         rows = [tuple(mask_name(v) if i in masked else v for i, v in enumerate(row))
                 for row in rows]
-    return Table(spec, rows)
+    return Table(spec, rows, day)
