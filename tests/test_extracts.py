@@ -133,13 +133,21 @@ def extracts(published_warehouse, tmp_path_factory):  # noqa: F811
 
 
 def _kpi_rows(warehouse: Path, day: date, department: str) -> dict[str, tuple]:
+    """(value, target, status, unit) of each KPI as the extracts show it: the latest value
+    (kpi_department_latest), durations in minutes like every FRT column of the extracts."""
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        return {kpi: rest for kpi, *rest in con.execute(
+        rows = con.execute(
             "SELECT kpi, value, target, status, unit FROM marts.kpi_department_latest "
-            "WHERE as_of = ? AND department = ?", [day, department]).fetchall()}
+            "WHERE as_of = ? AND department = ?", [day, department]).fetchall()
     finally:
         con.close()
+    out = {}
+    for kpi, value, target, status, unit in rows:
+        if unit == "seconds":
+            value, target, unit = (None if value is None else value / 60), target / 60, "minutes"
+        out[kpi] = (value, target, status, unit)
+    return out
 
 
 def test_every_audience_has_a_workbook_csvs_and_a_report(extracts):

@@ -18,7 +18,7 @@ from .definitions import DEFINITIONS
 from .formats import plain
 from .html import email_body, write_report
 from .i18n import subject, t
-from .tables import DEPARTMENT, Table, fetch, specs
+from .tables import DEPARTMENT, Table, fetch, specs, trend_target
 from .xlsx import write_workbook
 
 
@@ -88,7 +88,8 @@ def build_extracts(
                 "SELECT department, kpi, target, status FROM marts.kpi_department_daily "
                 "WHERE date = $day AND department IN ($dept, 'all')", {"day": day, "dept": dept}
             ).fetchall():
-                targets.setdefault(department, {})[kpi] = (target, status)
+                column, target = trend_target(kpi, target)
+                targets.setdefault(department, {})[column] = (target, status)
             fetched[audience] = (tables, targets)
             seconds[audience] = time.perf_counter() - t0
     finally:

@@ -19,7 +19,7 @@ STATUS_COLOURS: dict[str, tuple[str, str]] = {
     "no_target": ("#EDEDED", "#404040"),
 }
 UNIT_FORMAT = {"rate": "pct", "CNY": "money", "CNY/day": "money", "contacts/day": "int",
-               "seconds": "int", "points": "num"}
+               "seconds": "int", "minutes": "num", "points": "num"}
 EXCEL_FORMAT = {
     "int": "#,##0", "pct": "0.0%", "money": '"¥"#,##0.00', "ratio": "0.00", "num": "#,##0.0",
     "date": "yyyy-mm-dd", "month": "yyyy-mm", "datetime": "yyyy-mm-dd hh:mm",

@@ -71,7 +71,8 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "one_on_one_effective_rate": ("1v1有效沟通率", "1v1 effective rate"),
     "response_rate_2h": ("2小时响应率", "2-hour response rate"),
     "response_rate_48h": ("48小时响应率", "48-hour response rate"),
-    "frt_p50_seconds": ("首响时长中位数（秒）", "FRT median (s)"),
+    # shown in minutes in the extracts, as every FRT column there (the mart keeps seconds)
+    "frt_p50_seconds": ("首响时长中位数（分钟）", "FRT median (min)"),
     "frt_p90_seconds": ("首响时长P90", "FRT p90"),
     "nps": ("NPS", "NPS"),
     "buyer_ltv": ("人均买家LTV", "Average buyer LTV"),
@@ -91,6 +92,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "CNY/day": ("元/天", "CNY/day"),
     "contacts/day": ("人/天", "contacts/day"),
     "seconds": ("秒", "seconds"),
+    "minutes": ("分钟", "minutes"),
     "points": ("分", "points"),
     # columns
     "kpi": ("指标", "KPI"),

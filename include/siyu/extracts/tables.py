@@ -79,9 +79,15 @@ def _headline(kpis: tuple[str, ...]) -> TableSpec:
     return TableSpec(
         "headline",
         # the latest value of each KPI and the day it refers to (a rate of the as-of day is
-        # often not matured yet), or why it has none: marts.kpi_department_latest
+        # often not matured yet), or why it has none: marts.kpi_department_latest. Durations
+        # show in minutes, as in every table of the extracts (the mart keeps seconds).
         f"""
-        SELECT kpi, value, target, status, unit, value_date, no_value_reason, first_value_on
+        SELECT kpi,
+               CASE WHEN unit = 'seconds' THEN value / 60 ELSE value END AS value,
+               CASE WHEN unit = 'seconds' THEN target / 60 ELSE target END AS target,
+               status,
+               CASE WHEN unit = 'seconds' THEN 'minutes' ELSE unit END AS unit,
+               value_date, no_value_reason, first_value_on
         FROM marts.kpi_department_latest
         WHERE as_of = $day AND department = $dept AND kpi IN ({listed})
         ORDER BY list_position([{listed}], kpi)
@@ -95,7 +101,8 @@ def _headline(kpis: tuple[str, ...]) -> TableSpec:
 
 def _kpi_trends(kpis: tuple[str, ...]) -> TableSpec:
     pivots = ",\n".join(
-        f"max(k.value) FILTER (WHERE k.kpi = '{k}') AS {k}" for k in kpis)
+        f"max(k.value{_TREND_SCALE.get(k, '')}) FILTER (WHERE k.kpi = '{k}') AS {_trend_column(k)}"
+        for k in kpis)
     return TableSpec(
         "kpi_trends",
         f"""
@@ -106,16 +113,31 @@ def _kpi_trends(kpis: tuple[str, ...]) -> TableSpec:
         WHERE d.date_day > $day - {TREND_DAYS} AND d.date_day <= $day
         GROUP BY d.date_day ORDER BY d.date_day
         """,
-        (C("date", "date"),) + tuple(C(k, _KPI_FORMAT[k], k) for k in kpis),
+        (C("date", "date"),) + tuple(C(_trend_column(k), _KPI_FORMAT[k], k) for k in kpis),
         chart=True,
     )
+
+
+# durations show in minutes in the extracts (the marts keep seconds): column and scale
+_TREND_SCALE = {"frt_p50_seconds": " / 60"}
+
+
+def _trend_column(kpi: str) -> str:
+    return "frt_p50_minutes" if kpi == "frt_p50_seconds" else kpi
+
+
+def trend_target(kpi: str, target: float | None) -> tuple[str, float | None]:
+    """The trend column of a KPI and its target in that column's unit (FRT in minutes)."""
+    if kpi in _TREND_SCALE and target is not None:
+        return _trend_column(kpi), target / 60
+    return _trend_column(kpi), target
 
 
 _KPI_FORMAT = {
     "new_contacts": "int", "cac": "money", "net_revenue": "money", "aov": "money",
     "repurchase_rate_90d": "pct", "tag_completeness": "pct", "tagging_sla_6h": "pct",
     "content_open_rate": "pct", "one_on_one_effective_rate": "pct", "response_rate_2h": "pct",
-    "response_rate_48h": "pct", "frt_p50_seconds": "int", "nps": "num", "buyer_ltv": "money",
+    "response_rate_48h": "pct", "frt_p50_seconds": "num", "nps": "num", "buyer_ltv": "money",
 }
 
 # The source material's anchor KPIs, company-wide in every report: they are what every
