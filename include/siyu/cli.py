@@ -1,13 +1,16 @@
 """The ``siyu`` command line.
 
-    siyu generate   write a realistic sample landing zone
-    siyu ingest     load landing partitions of one or more sources into the raw layer
-    siyu run        ingest + dbt build up to an as-of date (what the daily DAG does)
-    siyu quarantine show what the loader rejected, with file, line and reason
-    siyu export     write a schema of the warehouse (default: the masked bi views) as Parquet
+    siyu generate       write a realistic sample landing zone
+    siyu ingest         load landing partitions of one or more sources into the raw layer
+    siyu run            ingest + dbt build up to an as-of date (what the daily DAG does)
+    siyu quarantine     show what the loader rejected, with file, line and reason
+    siyu deliver        build (and e-mail) the department extracts of a day
+    siyu export         write a schema of the warehouse (default: the masked bi views) as Parquet
 
 Paths and the business timezone come from flags or from the SIYU_* environment variables
-(see ``siyu.config``). Every command exits non-zero when it fails.
+(see ``siyu.config``). Every command exits non-zero when it fails; a path it needs that is
+missing (a landing zone, a warehouse, a recipients file) is one line on stderr and exit 2,
+before anything is done.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from datetime import date
@@ -28,12 +32,13 @@ DESCRIPTION = """\
 Siyu (私域): one warehouse for CRM, shop and WeCom data, and the same KPIs for every
 department. A day's work, in order:
 
-  generate    write a sample landing zone (for demos and tests; real sources deliver their own)
-  ingest      load landing partitions into the raw layer; bad lines go to quarantine
-  run         ingest + dbt build + quality gate + publish, up to an as-of date (the daily job)
-  quarantine  list the lines the loader rejected, with file, line and reason
-  deliver     build each department's extract (XLSX, CSV, HTML report) for a day; --send e-mails it
-  export      write the masked BI views (or any schema) as Parquet files for other tools
+  generate       write a sample landing zone (for demos and tests; real sources deliver their own)
+  ingest         load landing partitions into the raw layer; bad lines go to quarantine
+  run            ingest + dbt build + quality gate + publish, up to an as-of date (the daily job)
+  quarantine     list the lines the loader rejected, with file, line and reason
+  deliver        build each department's extract (XLSX, CSV, HTML report) for a day; --send
+                 e-mails it
+  export         write the masked BI views (or any schema) as Parquet files for other tools
 
 `siyu COMMAND --help` explains a command, its flags, and gives an example. In production the
 Airflow DAGs in dags/ call the same code on a schedule.
@@ -44,6 +49,10 @@ EPILOG = """environment:
   SIYU_WAREHOUSE     DuckDB warehouse file       (default: data/warehouse/siyu.duckdb)
   SIYU_RAW_DIR       per-source raw DuckDB files (default: <warehouse>_raw/ beside it)
   SIYU_TIMEZONE      business timezone           (default: Asia/Shanghai)
+
+exit status:
+  0 done; 1 failed (one line on stderr); 2 wrong usage or a path that is
+  not there (no landing zone, no warehouse, no recipients file)
 
 examples:
   siyu generate --out data/landing --users 10000 --days 180 --start 2025-01-01 --seed 7
@@ -63,6 +72,47 @@ def _date(text: str) -> date:
 
 def _say(msg: str) -> None:
     print(msg, flush=True)
+
+
+class UsageProblem(Exception):
+    """A path the command needs is not there, or an argument is wrong: ``main`` prints the
+    message as one line (``siyu COMMAND: message``) and exits 2, before anything is done."""
+
+
+def _need_landing(settings: Settings, hint: str = "set --landing or SIYU_LANDING_ROOT") -> Path:
+    root = settings.landing_root
+    if not root.is_dir():
+        what = " (a file, not a folder)" if root.exists() else ""
+        raise UsageProblem(f"no landing zone at {root}{what} ({hint})")
+    return root
+
+
+def _need_warehouse(settings: Settings) -> Path:
+    if not settings.warehouse.is_file():
+        what = " (a folder, not a DuckDB file)" if settings.warehouse.exists() else ""
+        raise UsageProblem(f"no warehouse at {settings.warehouse}{what} "
+                           "(set --warehouse or SIYU_WAREHOUSE)")
+    return settings.warehouse
+
+
+def _need_raw_files(settings: Settings, args) -> None:
+    """At least one source's raw file, where the settings say (the raw folder beside the
+    warehouse, or --raw-dir / SIYU_RAW_DIR)."""
+    if any(settings.raw_db(s).is_file() for s in C.SOURCES):
+        return
+    if getattr(args, "raw_dir", None) or os.environ.get("SIYU_RAW_DIR"):
+        raise UsageProblem(f"no raw files in {settings.raw_dir} (set --raw-dir or SIYU_RAW_DIR)")
+    if not settings.warehouse.exists():
+        _need_warehouse(settings)
+    raise UsageProblem(f"no raw files in {settings.raw_dir} beside the warehouse "
+                       f"{settings.warehouse} (nothing ingested yet; set --raw-dir or SIYU_RAW_DIR)")
+
+
+def _need_file(path: Path, what: str, hint: str) -> Path:
+    if not path.is_file():
+        kind = " (a folder)" if path.exists() else ""
+        raise UsageProblem(f"no {what} at {path}{kind} ({hint})")
+    return path
 
 
 def _settings(args) -> Settings:
@@ -108,6 +158,7 @@ def cmd_ingest(args) -> int:
     from . import pipeline
 
     settings = _settings(args)
+    _need_landing(settings)
     if args.date and (args.from_date or args.to_date):
         raise SystemExit("give either --date or --from/--to")
     if args.date:
@@ -135,6 +186,10 @@ def cmd_run(args) -> int:
     from . import pipeline, runner
 
     settings = _settings(args)
+    _need_landing(settings)
+    if settings.warehouse.is_dir():
+        raise UsageProblem(f"{settings.warehouse} is a folder, not a warehouse file "
+                           "(set --warehouse or SIYU_WAREHOUSE)")
     if args.from_date and args.from_date > args.as_of:
         raise SystemExit("--from is after --as-of")
     _say(f"siyu run as-of {args.as_of} (timezone {settings.timezone})")
@@ -161,8 +216,8 @@ def cmd_run(args) -> int:
 
 
 def cmd_quarantine(args) -> int:
-
     settings = _settings(args)
+    _need_raw_files(settings, args)
     for source in C.SOURCES:
         path = settings.raw_db(source)
         if not path.exists():
@@ -186,6 +241,12 @@ def cmd_quarantine(args) -> int:
 def cmd_deliver(args) -> int:
     from . import delivery, mail
 
+    warehouse = _need_warehouse(_settings(args))
+    if args.recipients:
+        _need_file(args.recipients, "recipients file", "set --recipients or SIYU_RECIPIENTS_FILE")
+    elif args.send and os.environ.get("SIYU_RECIPIENTS_FILE"):
+        _need_file(Path(os.environ["SIYU_RECIPIENTS_FILE"]).expanduser(), "recipients file",
+                   "set --recipients or SIYU_RECIPIENTS_FILE")
     outbox = args.outbox or delivery.outbox_dir()
     smtp = recipients = None
     if args.send:
@@ -196,7 +257,7 @@ def cmd_deliver(args) -> int:
     _say(f"siyu deliver {args.date}: extracts of {', '.join(args.audience)} "
          f"({args.language}) into {outbox / args.date.isoformat()}"
          + (f", e-mailed through {smtp.host}:{smtp.port}" if smtp else " (not sent: no --send)"))
-    result = delivery.deliver(_settings(args).warehouse, args.date, outbox,
+    result = delivery.deliver(warehouse, args.date, outbox,
                               audiences=tuple(args.audience), language=args.language,
                               recipients=recipients, smtp=smtp, resend=args.resend,
                               progress=_say)
@@ -209,7 +270,7 @@ def cmd_deliver(args) -> int:
 def cmd_export(args) -> int:
     from .export import export_parquet
 
-    export_parquet(_settings(args).warehouse, args.out, schema=args.schema,
+    export_parquet(_need_warehouse(_settings(args)), args.out, schema=args.schema,
                    tables=args.table, progress=_say)
     return 0
 
@@ -375,6 +436,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         return args.func(args)
+    except UsageProblem as exc:  # a wrong path or argument: one line, exit 2
+        print(f"siyu {args.command}: {exc}", file=sys.stderr)
+        return 2
     except Exception as exc:  # one clear line, non-zero exit
         if args.verbose:
             raise
