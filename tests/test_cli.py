@@ -77,7 +77,8 @@ def test_help_lists_and_explains_every_command(capsys):
     assert exit_.value.code == 0
     top = capsys.readouterr().out
     subs = _subcommands()
-    assert {"generate", "ingest", "run", "quarantine", "deliver", "export"} <= set(subs)
+    assert {"generate", "check-landing", "ingest", "run", "quarantine", "deliver",
+            "export"} <= set(subs)
     for name, sub in subs.items():
         # listed twice: in the overview of a day's work and among the subcommands
         assert top.count(f"  {name} ") >= 2, f"`siyu --help` does not explain {name}"
@@ -164,3 +165,20 @@ def test_run_and_ingest_without_a_landing_say_so_before_anything(tmp_path, capsy
     assert err == (f"siyu run: {tmp_path} is a folder, not a warehouse file "
                    "(set --warehouse or SIYU_WAREHOUSE)")
     assert _listing(tmp_path) == ["landing"]  # no warehouse, raw or log folder made
+
+
+def test_check_landing_without_a_landing_zone_says_so(tmp_path, capsys, monkeypatch):
+    wrong = tmp_path / "no-landing"
+    assert _one_line_error(capsys, ["check-landing", str(wrong)]) == (
+        f"siyu check-landing: no landing zone at {wrong} (give DIR or set SIYU_LANDING_ROOT)")
+    monkeypatch.setenv("SIYU_LANDING_ROOT", str(wrong))  # DIR defaults to the environment
+    assert f"no landing zone at {wrong}" in _one_line_error(capsys, ["check-landing"])
+    # a folder that is not a landing zone (no source folder): not an all-clear
+    (tmp_path / "data" / "warehouse").mkdir(parents=True)
+    err = _one_line_error(capsys, ["check-landing", str(tmp_path / "data")])
+    assert err == (f"siyu check-landing: no landing zone at {tmp_path / 'data'}: it has no crm/, "
+                   "shop/ or community/ folder (give DIR or set SIYU_LANDING_ROOT)")
+    (tmp_path / "data" / "crm").mkdir()
+    err = _one_line_error(capsys, ["check-landing", str(tmp_path / "data"),
+                                   "--from", "2025-03-02", "--to", "2025-03-01"])
+    assert err == "siyu check-landing: --from is after --to"

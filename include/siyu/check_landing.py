@@ -157,6 +157,8 @@ def check_landing(
     """Check the partitions of ``date_from`` .. ``date_to`` (default: the first to the last
     day found in the landing) of every entity, and the whole landing's layout."""
     root = Path(landing_root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"no landing zone at {root}")
     layout = layout_problems(root)
     days = {e.path: entity_dates(root, e) for e in C.ENTITIES}
     found = sorted({d for ds in days.values() for d in ds})

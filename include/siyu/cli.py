@@ -1,6 +1,7 @@
 """The ``siyu`` command line.
 
     siyu generate       write a realistic sample landing zone
+    siyu check-landing  check a landing zone against the contract without loading it
     siyu ingest         load landing partitions of one or more sources into the raw layer
     siyu run            ingest + dbt build up to an as-of date (what the daily DAG does)
     siyu quarantine     show what the loader rejected, with file, line and reason
@@ -33,6 +34,8 @@ Siyu (私域): one warehouse for CRM, shop and WeCom data, and the same KPIs for
 department. A day's work, in order:
 
   generate       write a sample landing zone (for demos and tests; real sources deliver their own)
+  check-landing  check a landing zone against the contract, writing nothing: rows, rejected
+                 lines, unknown columns, missing days, layout problems; non-zero when critical
   ingest         load landing partitions into the raw layer; bad lines go to quarantine
   run            ingest + dbt build + quality gate + publish, up to an as-of date (the daily job)
   quarantine     list the lines the loader rejected, with file, line and reason
@@ -51,11 +54,12 @@ EPILOG = """environment:
   SIYU_TIMEZONE      business timezone           (default: Asia/Shanghai)
 
 exit status:
-  0 done; 1 failed (one line on stderr); 2 wrong usage or a path that is
-  not there (no landing zone, no warehouse, no recipients file)
+  0 done; 1 failed (one line on stderr; check-landing: a critical finding); 2 wrong usage or a
+  path that is not there (no landing zone, no warehouse, no recipients file)
 
 examples:
   siyu generate --out data/landing --users 10000 --days 180 --start 2025-01-01 --seed 7
+  siyu check-landing data/landing --from 2025-06-01 --to 2025-06-28
   siyu run --landing data/landing --warehouse data/warehouse/siyu.duckdb --as-of 2025-06-29
   siyu ingest --source crm --from 2025-03-01 --to 2025-03-31
   siyu quarantine --warehouse data/warehouse/siyu.duckdb
@@ -238,6 +242,26 @@ def cmd_quarantine(args) -> int:
     return 0
 
 
+def cmd_check_landing(args) -> int:
+    from .check_landing import check_landing, format_report
+
+    hint = "give DIR or set SIYU_LANDING_ROOT"
+    root = _need_landing(_settings(args), hint)
+    if not any((root / s).is_dir() for s in C.SOURCES):
+        raise UsageProblem(f"no landing zone at {root}: it has no crm/, shop/ or community/ "
+                           f"folder ({hint})")
+    if args.from_date and args.to_date and args.from_date > args.to_date:
+        raise UsageProblem("--from is after --to")
+    if args.max_rejected < 0:
+        raise UsageProblem("--max-rejected is a percentage >= 0")
+    report = check_landing(root, args.from_date, args.to_date, args.max_rejected)
+    if args.json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2), flush=True)
+    else:
+        _say(format_report(report, limit=args.limit, files=args.files))
+    return report.exit_code
+
+
 def cmd_deliver(args) -> int:
     from . import delivery, mail
 
@@ -275,12 +299,24 @@ def cmd_export(args) -> int:
     return 0
 
 
+class _TopHelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """argparse measures the commands listed by `siyu --help` without their indent, so a
+    long name (check-landing) would push its help to the next line: count the indent."""
+
+    def add_argument(self, action: argparse.Action) -> None:
+        super().add_argument(action)
+        if action.nargs == argparse.PARSER and action.choices:
+            longest = max(len(name) for name in action.choices)
+            self._action_max_length = max(self._action_max_length,
+                                          longest + self._current_indent + 2)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="siyu",
         description=DESCRIPTION,
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_TopHelpFormatter,
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -303,6 +339,78 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--bad-rate", type=float, default=0.001, help="share of bad rows per kind")
     g.add_argument("--gzip-rate", type=float, default=0.15, help="share of gzip part files")
     g.set_defaults(func=cmd_generate)
+
+    from .check_landing import CRITICAL_KINDS, DEFAULT_MAX_REJECTED_PCT
+
+    c = sub.add_parser(
+        "check-landing",
+        help="check a landing zone without loading it",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="""\
+Read the landing zone DIR (default SIYU_LANDING_ROOT) with the loader's own code and rules,
+writing nothing (no raw files, no warehouse, nothing in DIR; only temporary files, removed),
+and report per entity and per file:
+
+  rows read         the records the loader would load or reject
+  rejected lines    file, 1-based physical line and reason, exactly as `siyu ingest` would
+                    quarantine them (no line contents are printed)
+  unknown columns   CSV columns or JSON keys the contract does not know (kept in _extra when
+                    loaded), and CSV header columns the contract has but the file lacks
+  missing days      days up to --to without a dt= partition of an entity the contract
+                    delivers daily (siyu.contract: shop/orders, community/messages), from
+                    --from, or else from the entity's first partition
+  layout problems   paths that are not <source>/<entity>/dt=YYYY-MM-DD/part*.<fmt>[.gz]
+  unreadable files  a part file that cannot be read, or a truncated or corrupt gzip (its
+                    complete lines are still counted; the torn tail is a rejected line)
+
+Without --from/--to every partition from the first to the last day found is read; with
+them, only the partitions of those days (the layout is always checked whole). Files are
+read in bulk by DuckDB, as the loader does: a large landing takes about as long as reading
+it once.
+
+Critical (exit 1):
+""" + "".join(f"  {k:<16} {v}\n" for k, v in CRITICAL_KINDS.items()) + """
+Not critical (reported only): unknown or missing columns, rejected lines at or under the
+threshold. Exit 0 when nothing is critical; 2 when DIR is not a landing zone (no crm/, shop/
+or community/ folder) or an argument is wrong.""",
+        epilog="""\
+examples:
+  siyu check-landing data/landing
+  siyu check-landing /mnt/landing --from 2025-06-01 --to 2025-06-28 --max-rejected 0.5
+  siyu check-landing data/landing --json > check.json   # exit 1 when critical
+
+--json prints one JSON document:
+  {"landing": "/abs/dir", "from": "YYYY-MM-DD", "to": "YYYY-MM-DD",   (null: no partition)
+   "max_rejected_pct": 1.0,
+   "ok": true,                                   (false: exit 1)
+   "critical": [{"kind": "layout|unreadable_file|rejected_lines|missing_day",
+                 "message": "..."}],
+   "totals": {"files": 0, "rows": 0, "rejected": 0},
+   "entities": [{"entity": "crm/contacts", "daily": false, "partitions": 0, "rows": 0,
+                 "rejected": 0, "rejected_pct": 0.0, "missing_days": ["YYYY-MM-DD"],
+                 "unknown_columns": ["..."],
+                 "files": [{"file": "crm/contacts/dt=.../part-1.csv", "dt": "YYYY-MM-DD",
+                            "bytes": 0, "rows": 0, "rejected": 0, "unknown_columns": [],
+                            "missing_columns": [], "unreadable": null}]}],
+   "rejected": [{"entity": "crm/contacts", "file": "...", "line": 3, "reason": "..."}],
+   "layout_problems": [{"path": "...", "reason": "..."}]}
+Every entity of the contract is listed; "rejected" lists every rejected line (the text output
+shows --limit of them); paths are relative to the landing root.""",
+    )
+    c.add_argument("landing", nargs="?", type=Path, metavar="DIR",
+                   help="landing zone root (default SIYU_LANDING_ROOT)")
+    c.add_argument("--from", dest="from_date", type=_date, metavar="YYYY-MM-DD",
+                   help="first day to check (default: the first day found)")
+    c.add_argument("--to", dest="to_date", type=_date, metavar="YYYY-MM-DD",
+                   help="last day to check (default: the last day found)")
+    c.add_argument("--max-rejected", type=float, default=DEFAULT_MAX_REJECTED_PCT, metavar="PCT",
+                   help="critical above this percentage of an entity's rows rejected "
+                   f"(default {DEFAULT_MAX_REJECTED_PCT:g}; 0: any rejected line)")
+    c.add_argument("--json", action="store_true", help="print one JSON document (see below)")
+    c.add_argument("--files", action="store_true", help="also list every file in the text output")
+    c.add_argument("--limit", type=int, default=20, metavar="N",
+                   help="rejected lines shown in the text output (default 20)")
+    c.set_defaults(func=cmd_check_landing)
 
     i = sub.add_parser(
         "ingest",
