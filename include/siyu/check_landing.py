@@ -329,7 +329,7 @@ def format_report(report: LandingReport, limit: int = 20, files: bool = False) -
             for f in e.files:
                 extra = f"  unknown: {', '.join(f.unknown_columns)}" if f.unknown_columns else ""
                 bad = f"  UNREADABLE: {f.unreadable}" if f.unreadable else ""
-                out.append(f"  {f.file}  {f.rows:,} rows, {f.rejected:,} rejected{extra}{bad}")
+                out.append(f"  {f.file}  {f.rows:,} row(s), {f.rejected:,} rejected{extra}{bad}")
     if report.rejected:
         shown = report.rejected[:limit]
         out.append(f"\nrejected lines ({len(report.rejected):,}"
