@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
@@ -76,10 +77,108 @@ def test_help_lists_and_explains_every_command(capsys):
     assert exit_.value.code == 0
     top = capsys.readouterr().out
     subs = _subcommands()
-    assert {"generate", "ingest", "run", "quarantine", "deliver", "export"} <= set(subs)
+    assert {"generate", "check-landing", "ingest", "run", "quarantine", "deliver",
+            "export"} <= set(subs)
     for name, sub in subs.items():
         # listed twice: in the overview of a day's work and among the subcommands
         assert top.count(f"  {name} ") >= 2, f"`siyu --help` does not explain {name}"
         # every command has its own description (what it does) and at least one example
         assert sub.description and len(sub.description) > 60, name
         assert sub.epilog and f"siyu {name}" in sub.epilog, f"{name} --help has no example"
+
+
+# ------------------------------------------------------------------ wrong paths: one line, exit 2
+
+
+def _one_line_error(capsys, argv: list[str]) -> str:
+    """Run ``siyu argv``: exit 2, nothing on stdout, exactly one line on stderr (returned)."""
+    code = cli.main(argv)
+    out, err = capsys.readouterr()
+    assert code == 2, (code, out, err)
+    assert out == ""
+    assert err.count("\n") == 1 and err.startswith(f"siyu {argv[0]}: "), err
+    return err.strip()
+
+
+def _listing(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+
+
+def test_quarantine_without_a_warehouse_says_so(tmp_path, capsys, monkeypatch):
+    wrong = tmp_path / "wrong" / "path.duckdb"
+    assert _one_line_error(capsys, ["quarantine", "--warehouse", str(wrong)]) == (
+        f"siyu quarantine: no warehouse at {wrong} (set --warehouse or SIYU_WAREHOUSE)")
+    monkeypatch.setenv("SIYU_WAREHOUSE", str(wrong))  # the environment, the same
+    assert "no warehouse at" in _one_line_error(capsys, ["quarantine"])
+    monkeypatch.delenv("SIYU_WAREHOUSE")
+    # a warehouse with no raw files beside it, and a wrong --raw-dir, are named as such
+    warehouse = tmp_path / "wh.duckdb"
+    warehouse.touch()
+    err = _one_line_error(capsys, ["quarantine", "--warehouse", str(warehouse)])
+    assert f"no raw files in {tmp_path / 'wh_raw'} beside the warehouse" in err
+    err = _one_line_error(capsys, ["quarantine", "--raw-dir", str(tmp_path / "nope")])
+    assert err == f"siyu quarantine: no raw files in {tmp_path / 'nope'} " \
+                  "(set --raw-dir or SIYU_RAW_DIR)"
+    assert _listing(tmp_path) == ["wh.duckdb"]  # nothing created
+
+
+def test_export_without_a_warehouse_says_so_and_writes_nothing(tmp_path, capsys):
+    wrong = tmp_path / "wrong.duckdb"
+    err = _one_line_error(capsys, ["export", "--warehouse", str(wrong),
+                                   "--out", str(tmp_path / "out")])
+    assert err == f"siyu export: no warehouse at {wrong} (set --warehouse or SIYU_WAREHOUSE)"
+    assert _listing(tmp_path) == []
+
+
+def test_deliver_without_a_warehouse_or_recipients_file_says_so(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("SIYU_RECIPIENTS_FILE", raising=False)
+    outbox = tmp_path / "outbox"
+    wrong = tmp_path / "wrong.duckdb"
+    argv = ["deliver", "--date", "2025-03-01", "--outbox", str(outbox)]
+    err = _one_line_error(capsys, [*argv, "--warehouse", str(wrong)])
+    assert err == f"siyu deliver: no warehouse at {wrong} (set --warehouse or SIYU_WAREHOUSE)"
+    warehouse = tmp_path / "wh.duckdb"
+    warehouse.touch()
+    argv += ["--warehouse", str(warehouse)]
+    recipients = tmp_path / "nope.toml"
+    err = _one_line_error(capsys, [*argv, "--send", "--recipients", str(recipients)])
+    assert err == (f"siyu deliver: no recipients file at {recipients} "
+                   "(set --recipients or SIYU_RECIPIENTS_FILE)")
+    monkeypatch.setenv("SIYU_RECIPIENTS_FILE", str(recipients))
+    assert f"no recipients file at {recipients}" in _one_line_error(capsys, [*argv, "--send"])
+    assert _listing(tmp_path) == ["wh.duckdb"]  # no outbox: nothing was built
+
+
+def test_run_and_ingest_without_a_landing_say_so_before_anything(tmp_path, capsys):
+    wrong = tmp_path / "no-landing"
+    warehouse = tmp_path / "wh" / "siyu.duckdb"
+    err = _one_line_error(capsys, ["run", "--landing", str(wrong), "--warehouse", str(warehouse),
+                                   "--as-of", "2025-03-01"])
+    assert err == f"siyu run: no landing zone at {wrong} (set --landing or SIYU_LANDING_ROOT)"
+    err = _one_line_error(capsys, ["ingest", "--landing", str(wrong), "--warehouse",
+                                   str(warehouse), "--date", "2025-03-01"])
+    assert err == f"siyu ingest: no landing zone at {wrong} (set --landing or SIYU_LANDING_ROOT)"
+    # a folder given as the warehouse file
+    (tmp_path / "landing").mkdir()
+    err = _one_line_error(capsys, ["run", "--landing", str(tmp_path / "landing"),
+                                   "--warehouse", str(tmp_path), "--as-of", "2025-03-01"])
+    assert err == (f"siyu run: {tmp_path} is a folder, not a warehouse file "
+                   "(set --warehouse or SIYU_WAREHOUSE)")
+    assert _listing(tmp_path) == ["landing"]  # no warehouse, raw or log folder made
+
+
+def test_check_landing_without_a_landing_zone_says_so(tmp_path, capsys, monkeypatch):
+    wrong = tmp_path / "no-landing"
+    assert _one_line_error(capsys, ["check-landing", str(wrong)]) == (
+        f"siyu check-landing: no landing zone at {wrong} (give DIR or set SIYU_LANDING_ROOT)")
+    monkeypatch.setenv("SIYU_LANDING_ROOT", str(wrong))  # DIR defaults to the environment
+    assert f"no landing zone at {wrong}" in _one_line_error(capsys, ["check-landing"])
+    # a folder that is not a landing zone (no source folder): not an all-clear
+    (tmp_path / "data" / "warehouse").mkdir(parents=True)
+    err = _one_line_error(capsys, ["check-landing", str(tmp_path / "data")])
+    assert err == (f"siyu check-landing: no landing zone at {tmp_path / 'data'}: it has no crm/, "
+                   "shop/ or community/ folder (give DIR or set SIYU_LANDING_ROOT)")
+    (tmp_path / "data" / "crm").mkdir()
+    err = _one_line_error(capsys, ["check-landing", str(tmp_path / "data"),
+                                   "--from", "2025-03-02", "--to", "2025-03-01"])
+    assert err == "siyu check-landing: --from is after --to"

@@ -240,6 +240,7 @@ def test_cli_end_to_end(tmp_path, fake_builder, smtp_server, capsys, monkeypatch
     for name in ("SIYU_SMTP_HOST", "SIYU_SMTP_PORT", "SIYU_SMTP_FROM", "SIYU_RECIPIENTS_FILE"):
         monkeypatch.delenv(name, raising=False)
     outbox = tmp_path / "outbox"
+    (tmp_path / "wh.duckdb").touch()  # the fake builder never opens it; the CLI checks it is there
     argv = ["deliver", "--warehouse", str(tmp_path / "wh.duckdb"), "--date", DAY.isoformat(),
             "--outbox", str(outbox)]
     smtp = ["--smtp-host", "127.0.0.1", "--smtp-port", str(smtp_server.port),

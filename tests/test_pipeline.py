@@ -68,8 +68,8 @@ def test_ingest_summary_counts(tmp_path):
 def test_missing_landing_root_fails_clearly(tmp_path, capsys):
     code = cli.main(["run", "--landing", str(tmp_path / "nope"), "--warehouse",
                      str(tmp_path / "w.duckdb"), "--as-of", "2025-03-01"])
-    assert code == 1
-    assert "does not exist" in capsys.readouterr().err
+    assert code == 2  # a wrong path: one line, exit 2 (siyu.cli.UsageProblem)
+    assert f"no landing zone at {tmp_path / 'nope'}" in capsys.readouterr().err
 
 
 def test_cli_rejects_bad_dates():

@@ -1,13 +1,17 @@
 """The ``siyu`` command line.
 
-    siyu generate   write a realistic sample landing zone
-    siyu ingest     load landing partitions of one or more sources into the raw layer
-    siyu run        ingest + dbt build up to an as-of date (what the daily DAG does)
-    siyu quarantine show what the loader rejected, with file, line and reason
-    siyu export     write a schema of the warehouse (default: the masked bi views) as Parquet
+    siyu generate       write a realistic sample landing zone
+    siyu check-landing  check a landing zone against the contract without loading it
+    siyu ingest         load landing partitions of one or more sources into the raw layer
+    siyu run            ingest + dbt build up to an as-of date (what the daily DAG does)
+    siyu quarantine     show what the loader rejected, with file, line and reason
+    siyu deliver        build (and e-mail) the department extracts of a day
+    siyu export         write a schema of the warehouse (default: the masked bi views) as Parquet
 
 Paths and the business timezone come from flags or from the SIYU_* environment variables
-(see ``siyu.config``). Every command exits non-zero when it fails.
+(see ``siyu.config``). Every command exits non-zero when it fails; a path it needs that is
+missing (a landing zone, a warehouse, a recipients file) is one line on stderr and exit 2,
+before anything is done.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from datetime import date
@@ -28,12 +33,15 @@ DESCRIPTION = """\
 Siyu (私域): one warehouse for CRM, shop and WeCom data, and the same KPIs for every
 department. A day's work, in order:
 
-  generate    write a sample landing zone (for demos and tests; real sources deliver their own)
-  ingest      load landing partitions into the raw layer; bad lines go to quarantine
-  run         ingest + dbt build + quality gate + publish, up to an as-of date (the daily job)
-  quarantine  list the lines the loader rejected, with file, line and reason
-  deliver     build each department's extract (XLSX, CSV, HTML report) for a day; --send e-mails it
-  export      write the masked BI views (or any schema) as Parquet files for other tools
+  generate       write a sample landing zone (for demos and tests; real sources deliver their own)
+  check-landing  check a landing zone against the contract, writing nothing: rows, rejected
+                 lines, unknown columns, missing days, layout problems; non-zero when critical
+  ingest         load landing partitions into the raw layer; bad lines go to quarantine
+  run            ingest + dbt build + quality gate + publish, up to an as-of date (the daily job)
+  quarantine     list the lines the loader rejected, with file, line and reason
+  deliver        build each department's extract (XLSX, CSV, HTML report) for a day; --send
+                 e-mails it
+  export         write the masked BI views (or any schema) as Parquet files for other tools
 
 `siyu COMMAND --help` explains a command, its flags, and gives an example. In production the
 Airflow DAGs in dags/ call the same code on a schedule.
@@ -45,8 +53,13 @@ EPILOG = """environment:
   SIYU_RAW_DIR       per-source raw DuckDB files (default: <warehouse>_raw/ beside it)
   SIYU_TIMEZONE      business timezone           (default: Asia/Shanghai)
 
+exit status:
+  0 done; 1 failed (one line on stderr; check-landing: a critical finding); 2 wrong usage or a
+  path that is not there (no landing zone, no warehouse, no recipients file)
+
 examples:
   siyu generate --out data/landing --users 10000 --days 180 --start 2025-01-01 --seed 7
+  siyu check-landing data/landing --from 2025-06-01 --to 2025-06-28
   siyu run --landing data/landing --warehouse data/warehouse/siyu.duckdb --as-of 2025-06-29
   siyu ingest --source crm --from 2025-03-01 --to 2025-03-31
   siyu quarantine --warehouse data/warehouse/siyu.duckdb
@@ -63,6 +76,47 @@ def _date(text: str) -> date:
 
 def _say(msg: str) -> None:
     print(msg, flush=True)
+
+
+class UsageProblem(Exception):
+    """A path the command needs is not there, or an argument is wrong: ``main`` prints the
+    message as one line (``siyu COMMAND: message``) and exits 2, before anything is done."""
+
+
+def _need_landing(settings: Settings, hint: str = "set --landing or SIYU_LANDING_ROOT") -> Path:
+    root = settings.landing_root
+    if not root.is_dir():
+        what = " (a file, not a folder)" if root.exists() else ""
+        raise UsageProblem(f"no landing zone at {root}{what} ({hint})")
+    return root
+
+
+def _need_warehouse(settings: Settings) -> Path:
+    if not settings.warehouse.is_file():
+        what = " (a folder, not a DuckDB file)" if settings.warehouse.exists() else ""
+        raise UsageProblem(f"no warehouse at {settings.warehouse}{what} "
+                           "(set --warehouse or SIYU_WAREHOUSE)")
+    return settings.warehouse
+
+
+def _need_raw_files(settings: Settings, args) -> None:
+    """At least one source's raw file, where the settings say (the raw folder beside the
+    warehouse, or --raw-dir / SIYU_RAW_DIR)."""
+    if any(settings.raw_db(s).is_file() for s in C.SOURCES):
+        return
+    if getattr(args, "raw_dir", None) or os.environ.get("SIYU_RAW_DIR"):
+        raise UsageProblem(f"no raw files in {settings.raw_dir} (set --raw-dir or SIYU_RAW_DIR)")
+    if not settings.warehouse.exists():
+        _need_warehouse(settings)
+    raise UsageProblem(f"no raw files in {settings.raw_dir} beside the warehouse "
+                       f"{settings.warehouse} (nothing ingested yet; set --raw-dir or SIYU_RAW_DIR)")
+
+
+def _need_file(path: Path, what: str, hint: str) -> Path:
+    if not path.is_file():
+        kind = " (a folder)" if path.exists() else ""
+        raise UsageProblem(f"no {what} at {path}{kind} ({hint})")
+    return path
 
 
 def _settings(args) -> Settings:
@@ -108,6 +162,7 @@ def cmd_ingest(args) -> int:
     from . import pipeline
 
     settings = _settings(args)
+    _need_landing(settings)
     if args.date and (args.from_date or args.to_date):
         raise SystemExit("give either --date or --from/--to")
     if args.date:
@@ -135,6 +190,10 @@ def cmd_run(args) -> int:
     from . import pipeline, runner
 
     settings = _settings(args)
+    _need_landing(settings)
+    if settings.warehouse.is_dir():
+        raise UsageProblem(f"{settings.warehouse} is a folder, not a warehouse file "
+                           "(set --warehouse or SIYU_WAREHOUSE)")
     if args.from_date and args.from_date > args.as_of:
         raise SystemExit("--from is after --as-of")
     _say(f"siyu run as-of {args.as_of} (timezone {settings.timezone})")
@@ -161,8 +220,8 @@ def cmd_run(args) -> int:
 
 
 def cmd_quarantine(args) -> int:
-
     settings = _settings(args)
+    _need_raw_files(settings, args)
     for source in C.SOURCES:
         path = settings.raw_db(source)
         if not path.exists():
@@ -183,9 +242,35 @@ def cmd_quarantine(args) -> int:
     return 0
 
 
+def cmd_check_landing(args) -> int:
+    from .check_landing import check_landing, format_report
+
+    hint = "give DIR or set SIYU_LANDING_ROOT"
+    root = _need_landing(_settings(args), hint)
+    if not any((root / s).is_dir() for s in C.SOURCES):
+        raise UsageProblem(f"no landing zone at {root}: it has no crm/, shop/ or community/ "
+                           f"folder ({hint})")
+    if args.from_date and args.to_date and args.from_date > args.to_date:
+        raise UsageProblem("--from is after --to")
+    if args.max_rejected < 0:
+        raise UsageProblem("--max-rejected is a percentage >= 0")
+    report = check_landing(root, args.from_date, args.to_date, args.max_rejected)
+    if args.json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2), flush=True)
+    else:
+        _say(format_report(report, limit=args.limit, files=args.files))
+    return report.exit_code
+
+
 def cmd_deliver(args) -> int:
     from . import delivery, mail
 
+    warehouse = _need_warehouse(_settings(args))
+    if args.recipients:
+        _need_file(args.recipients, "recipients file", "set --recipients or SIYU_RECIPIENTS_FILE")
+    elif args.send and os.environ.get("SIYU_RECIPIENTS_FILE"):
+        _need_file(Path(os.environ["SIYU_RECIPIENTS_FILE"]).expanduser(), "recipients file",
+                   "set --recipients or SIYU_RECIPIENTS_FILE")
     outbox = args.outbox or delivery.outbox_dir()
     smtp = recipients = None
     if args.send:
@@ -196,7 +281,7 @@ def cmd_deliver(args) -> int:
     _say(f"siyu deliver {args.date}: extracts of {', '.join(args.audience)} "
          f"({args.language}) into {outbox / args.date.isoformat()}"
          + (f", e-mailed through {smtp.host}:{smtp.port}" if smtp else " (not sent: no --send)"))
-    result = delivery.deliver(_settings(args).warehouse, args.date, outbox,
+    result = delivery.deliver(warehouse, args.date, outbox,
                               audiences=tuple(args.audience), language=args.language,
                               recipients=recipients, smtp=smtp, resend=args.resend,
                               progress=_say)
@@ -209,9 +294,21 @@ def cmd_deliver(args) -> int:
 def cmd_export(args) -> int:
     from .export import export_parquet
 
-    export_parquet(_settings(args).warehouse, args.out, schema=args.schema,
+    export_parquet(_need_warehouse(_settings(args)), args.out, schema=args.schema,
                    tables=args.table, progress=_say)
     return 0
+
+
+class _TopHelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """argparse measures the commands listed by `siyu --help` without their indent, so a
+    long name (check-landing) would push its help to the next line: count the indent."""
+
+    def add_argument(self, action: argparse.Action) -> None:
+        super().add_argument(action)
+        if action.nargs == argparse.PARSER and action.choices:
+            longest = max(len(name) for name in action.choices)
+            self._action_max_length = max(self._action_max_length,
+                                          longest + self._current_indent + 2)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -219,7 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="siyu",
         description=DESCRIPTION,
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_TopHelpFormatter,
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -242,6 +339,78 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--bad-rate", type=float, default=0.001, help="share of bad rows per kind")
     g.add_argument("--gzip-rate", type=float, default=0.15, help="share of gzip part files")
     g.set_defaults(func=cmd_generate)
+
+    from .check_landing import CRITICAL_KINDS, DEFAULT_MAX_REJECTED_PCT
+
+    c = sub.add_parser(
+        "check-landing",
+        help="check a landing zone without loading it",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="""\
+Read the landing zone DIR (default SIYU_LANDING_ROOT) with the loader's own code and rules,
+writing nothing (no raw files, no warehouse, nothing in DIR; only temporary files, removed),
+and report per entity and per file:
+
+  rows read         the records the loader would load or reject
+  rejected lines    file, 1-based physical line and reason, exactly as `siyu ingest` would
+                    quarantine them (no line contents are printed)
+  unknown columns   CSV columns or JSON keys the contract does not know (kept in _extra when
+                    loaded), and CSV header columns the contract has but the file lacks
+  missing days      days up to --to without a dt= partition of an entity the contract
+                    delivers daily (siyu.contract: shop/orders, community/messages), from
+                    --from, or else from the entity's first partition
+  layout problems   paths that are not <source>/<entity>/dt=YYYY-MM-DD/part*.<fmt>[.gz]
+  unreadable files  a part file that cannot be read, or a truncated or corrupt gzip (its
+                    complete lines are still counted; the torn tail is a rejected line)
+
+Without --from/--to every partition from the first to the last day found is read; with
+them, only the partitions of those days (the layout is always checked whole). Files are
+read in bulk by DuckDB, as the loader does: a large landing takes about as long as reading
+it once.
+
+Critical (exit 1):
+""" + "".join(f"  {k:<16} {v}\n" for k, v in CRITICAL_KINDS.items()) + """
+Not critical (reported only): unknown or missing columns, rejected lines at or under the
+threshold. Exit 0 when nothing is critical; 2 when DIR is not a landing zone (no crm/, shop/
+or community/ folder) or an argument is wrong.""",
+        epilog="""\
+examples:
+  siyu check-landing data/landing
+  siyu check-landing /mnt/landing --from 2025-06-01 --to 2025-06-28 --max-rejected 0.5
+  siyu check-landing data/landing --json > check.json   # exit 1 when critical
+
+--json prints one JSON document:
+  {"landing": "/abs/dir", "from": "YYYY-MM-DD", "to": "YYYY-MM-DD",   (null: no partition)
+   "max_rejected_pct": 1.0,
+   "ok": true,                                   (false: exit 1)
+   "critical": [{"kind": "layout|unreadable_file|rejected_lines|missing_day",
+                 "message": "..."}],
+   "totals": {"files": 0, "rows": 0, "rejected": 0},
+   "entities": [{"entity": "crm/contacts", "daily": false, "partitions": 0, "rows": 0,
+                 "rejected": 0, "rejected_pct": 0.0, "missing_days": ["YYYY-MM-DD"],
+                 "unknown_columns": ["..."],
+                 "files": [{"file": "crm/contacts/dt=.../part-1.csv", "dt": "YYYY-MM-DD",
+                            "bytes": 0, "rows": 0, "rejected": 0, "unknown_columns": [],
+                            "missing_columns": [], "unreadable": null}]}],
+   "rejected": [{"entity": "crm/contacts", "file": "...", "line": 3, "reason": "..."}],
+   "layout_problems": [{"path": "...", "reason": "..."}]}
+Every entity of the contract is listed; "rejected" lists every rejected line (the text output
+shows --limit of them); paths are relative to the landing root.""",
+    )
+    c.add_argument("landing", nargs="?", type=Path, metavar="DIR",
+                   help="landing zone root (default SIYU_LANDING_ROOT)")
+    c.add_argument("--from", dest="from_date", type=_date, metavar="YYYY-MM-DD",
+                   help="first day to check (default: the first day found)")
+    c.add_argument("--to", dest="to_date", type=_date, metavar="YYYY-MM-DD",
+                   help="last day to check (default: the last day found)")
+    c.add_argument("--max-rejected", type=float, default=DEFAULT_MAX_REJECTED_PCT, metavar="PCT",
+                   help="critical above this percentage of an entity's rows rejected "
+                   f"(default {DEFAULT_MAX_REJECTED_PCT:g}; 0: any rejected line)")
+    c.add_argument("--json", action="store_true", help="print one JSON document (see below)")
+    c.add_argument("--files", action="store_true", help="also list every file in the text output")
+    c.add_argument("--limit", type=int, default=20, metavar="N",
+                   help="rejected lines shown in the text output (default 20)")
+    c.set_defaults(func=cmd_check_landing)
 
     i = sub.add_parser(
         "ingest",
@@ -375,6 +544,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         return args.func(args)
+    except UsageProblem as exc:  # a wrong path or argument: one line, exit 2
+        print(f"siyu {args.command}: {exc}", file=sys.stderr)
+        return 2
     except Exception as exc:  # one clear line, non-zero exit
         if args.verbose:
             raise

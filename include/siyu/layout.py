@@ -60,13 +60,20 @@ def _dt_of(folder_name: str) -> date | None:
         return None
 
 
+def entity_dates(landing_root: Path, entity: Entity) -> list[date]:
+    """The days of an entity's well-formed ``dt=`` partition folders (empty ones too: a day
+    may hold zero part files)."""
+    base = Path(landing_root) / entity.source / entity.name
+    if not base.is_dir():
+        return []
+    return sorted(d for d in (_dt_of(p.name) for p in base.iterdir() if p.is_dir()) if d)
+
+
 def landed_dates(landing_root: Path, source: str) -> list[date]:
     """Every well-formed ``dt=`` partition of a source's known entities."""
     found: set[date] = set()
     for e in C.entities_of(source):
-        base = Path(landing_root) / e.source / e.name
-        if base.is_dir():
-            found |= {d for d in (_dt_of(p.name) for p in base.iterdir() if p.is_dir()) if d}
+        found.update(entity_dates(landing_root, e))
     return sorted(found)
 
 

@@ -21,6 +21,9 @@ Design (see README "Ingestion"):
   file DuckDB refuses.
 * A load replaces the partition (``_dt = dt``) of every table it writes inside one
   transaction: re-running a day never duplicates, and a failure leaves the previous load.
+* Reading and judging (``staged_records``: files -> lines -> records with their rejection
+  reason; ``drift_sql``: columns outside the contract) are separate from writing, so
+  ``siyu check-landing`` (``siyu.check_landing``) applies the very same rules without a load.
 """
 
 from __future__ import annotations
@@ -123,6 +126,7 @@ class FileIssue:
     line: int
     reason: str
     raw_line: str | None = None
+    damaged_file: bool = False  # a truncated or corrupt gzip stream: the file lost its tail
 
 
 @dataclass
@@ -188,7 +192,8 @@ def _decompress(src: Path, dst: Path, rel: str) -> list[FileIssue]:
     if error:
         fragment = tail.decode("utf-8", "replace")[:MAX_RAW_LINE] if tail else None
         what = "incomplete last line dropped" if tail else "no partial line"
-        issues.append(FileIssue(rel, lines_written + 1, f"{error}: {what}", fragment))
+        issues.append(FileIssue(rel, lines_written + 1, f"{error}: {what}", fragment,
+                                damaged_file=True))
     return issues
 
 
@@ -617,30 +622,59 @@ def load_entity_days(
         stats[dt].files = len(found)
         stats[dt].bytes = sum(p.stat().st_size for p in found)
         files += [(dt, p) for p in found]
-    with tempfile.TemporaryDirectory(prefix="siyu-load-") as tmp:
-        prepared, issues = _prepare([p for _, p in files], landing_root, Path(tmp))
-        dt_of = {p.relative_to(landing_root).as_posix(): dt for dt, p in files}
-        issues += _stage_lines(con, prepared, Path(tmp), dt_of, load_ids)
-        _stage_records(con, entity)
-        try:
-            # db.transaction: a full disk is reported as such, not as the failed ROLLBACK
-            with db.transaction(con):
-                _replace_partitions(con, entity, dates, load_ids, started, issues, dt_of, stats)
-                finished = datetime.now(timezone.utc)
-                con.executemany(
-                    f"INSERT INTO {LOAD_LOG} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        [load_ids[dt], entity.source, entity.name, dt, st.files, st.bytes,
-                         st.rows_loaded, st.rows_quarantined, started, finished]
-                        for dt, st in stats.items()
-                    ],
-                )
-        finally:
-            _drop_temp_tables(con)
+    with staged_records(con, entity, landing_root, files, load_ids) as staged:
+        # db.transaction: a full disk is reported as such, not as the failed ROLLBACK
+        with db.transaction(con):
+            _replace_partitions(con, entity, dates, load_ids, started, staged.issues,
+                                staged.dt_of, stats)
+            finished = datetime.now(timezone.utc)
+            con.executemany(
+                f"INSERT INTO {LOAD_LOG} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    [load_ids[dt], entity.source, entity.name, dt, st.files, st.bytes,
+                     st.rows_loaded, st.rows_quarantined, started, finished]
+                    for dt, st in stats.items()
+                ],
+            )
     elapsed = round(time.perf_counter() - t0, 3)
     for st in stats.values():
         st.seconds = elapsed
     return [stats[dt] for dt in dates]
+
+
+@dataclass
+class StagedBatch:
+    """What ``staged_records`` staged: the issues found on whole files and lines outside
+    ``_records`` (torn gzip tails, invalid UTF-8 lines) and the day of every file."""
+
+    issues: list[FileIssue]
+    dt_of: dict[str, date]  # path relative to the landing root -> its partition day
+
+
+@contextlib.contextmanager
+def staged_records(
+    con: duckdb.DuckDBPyConnection,
+    entity: Entity,
+    landing_root: Path,
+    files: list[tuple[date, Path]],
+    load_ids: dict[date, str],
+) -> Iterator[StagedBatch]:
+    """Read ``files`` (day, path) of one entity into the temp tables ``_files`` (idx, rel,
+    plain, dt, load_id), ``_lines`` and ``_records`` (every record with its contract
+    columns, ``_extra`` and ``_reason``: NULL when it loads, else why it is quarantined), plus
+    ``_headers`` for CSV. The one code path by which the loader and ``siyu check-landing``
+    read and judge a landing zone. Decompressed copies live in a temporary folder; it and the
+    temp tables are gone when the block ends."""
+    landing_root = Path(landing_root)
+    with tempfile.TemporaryDirectory(prefix="siyu-load-") as tmp:
+        try:
+            prepared, issues = _prepare([p for _, p in files], landing_root, Path(tmp))
+            dt_of = {p.relative_to(landing_root).as_posix(): dt for dt, p in files}
+            issues += _stage_lines(con, prepared, Path(tmp), dt_of, load_ids)
+            _stage_records(con, entity)
+            yield StagedBatch(issues, dt_of)
+        finally:
+            _drop_temp_tables(con)
 
 
 _TEMP_TABLES = ("_files", "_lines", "_headers", "_quoted_lines", "_multiline", "_records")
@@ -721,11 +755,14 @@ def _replace_partitions(con, entity, dates, load_ids, loaded_at, issues, dt_of, 
     _record_drift(con, entity, loaded_at, stats)
 
 
-def _record_drift(con, entity, loaded_at, stats) -> None:
+def drift_sql(entity: Entity) -> str:
+    """SQL over the staged tables: (file_idx, column_name, change, rows) for every column of a
+    staged file the contract does not know (``added``: a CSV header column or a JSON key) or
+    a CSV header lacks (``missing``); ``rows`` is the file's records (CSV) or the records
+    carrying the key (JSON)."""
     known = "[" + ", ".join(_lit(c) for c in entity.columns) + "]"
     if entity.fmt == "csv":
-        con.execute(
-            f"""INSERT INTO {SCHEMA_DRIFT}
+        return f"""
             WITH h AS (SELECT file_idx, header FROM _headers),
             n AS (SELECT file_idx, count(*) AS rows FROM _records GROUP BY file_idx),
             added AS (SELECT file_idx, unnest(list_filter(header,
@@ -734,21 +771,23 @@ def _record_drift(con, entity, loaded_at, stats) -> None:
             missing AS (SELECT file_idx, unnest(list_filter({known},
                                lambda c: NOT list_contains(header, c))) AS col,
                                'missing' AS change FROM h)
-            SELECT ?, ?, f.dt, f.rel, x.col, x.change, coalesce(n.rows, 0), f.load_id
+            SELECT x.file_idx, x.col AS column_name, x.change, coalesce(n.rows, 0) AS rows
             FROM (SELECT * FROM added UNION ALL SELECT * FROM missing) x
-            JOIN _files f ON f.idx = x.file_idx LEFT JOIN n USING (file_idx)""",
-            [entity.source, entity.name],
-        )
-    else:
-        con.execute(
-            f"""INSERT INTO {SCHEMA_DRIFT}
-            SELECT ?, ?, f.dt, f.rel, k, 'added', count(*), f.load_id
-            FROM (SELECT file_idx, unnest(json_keys(_extra)) AS k FROM _records
-                  WHERE _extra IS NOT NULL) x
-            JOIN _files f ON f.idx = x.file_idx
-            GROUP BY f.dt, f.rel, k, f.load_id""",
-            [entity.source, entity.name],
-        )
+            LEFT JOIN n USING (file_idx)"""
+    return """
+        SELECT file_idx, k AS column_name, 'added' AS change, count(*) AS rows
+        FROM (SELECT file_idx, unnest(json_keys(_extra)) AS k FROM _records
+              WHERE _extra IS NOT NULL)
+        GROUP BY file_idx, k"""
+
+
+def _record_drift(con, entity, loaded_at, stats) -> None:
+    con.execute(
+        f"""INSERT INTO {SCHEMA_DRIFT}
+            SELECT ?, ?, f.dt, f.rel, d.column_name, d.change, d.rows, f.load_id
+            FROM ({drift_sql(entity)}) d JOIN _files f ON f.idx = d.file_idx""",
+        [entity.source, entity.name],
+    )
     for dt, col in con.execute(
         "SELECT DISTINCT f.dt, k FROM (SELECT file_idx, unnest(json_keys(_extra)) AS k"
         " FROM _records WHERE _extra IS NOT NULL) x JOIN _files f ON f.idx = x.file_idx"
@@ -827,7 +866,7 @@ def ingest_source(
         scan_load_id = load_ids[dates[-1]] if dates else load_id or new_load_id(source, date.today())
         _replace_layout_issues(con, source, issues, scan_load_id)
         for entity in C.entities_of(source):
-            for batch in _batches(landing_root, entity, dates, batch_bytes):
+            for batch in day_batches(landing_root, entity, dates, batch_bytes):
                 for st in load_entity_days(con, entity, landing_root, batch, load_ids):
                     by_day[date.fromisoformat(st.dt)].append(st)
     out = []
@@ -862,7 +901,9 @@ def _replace_layout_issues(
             )
 
 
-def _batches(landing_root: Path, entity: Entity, dates: list[date], limit: int):
+def day_batches(landing_root: Path, entity: Entity, dates: list[date], limit: int):
+    """Consecutive days of ``dates`` whose files (gzip counted 6x) stay under ``limit`` bytes
+    together, so one SQL pass reads them (a lone bigger day is a batch of its own)."""
     batch: list[date] = []
     size = 0
     for dt in dates:
