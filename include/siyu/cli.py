@@ -42,6 +42,7 @@ department. A day's work, in order:
   deliver        build each department's extract (XLSX, CSV, HTML report) for a day; --send
                  e-mails it
   export         write the masked BI views (or any schema) as Parquet files for other tools
+  settings       list every SIYU_* setting: meaning, default, the module that reads it
 
 `siyu COMMAND --help` explains a command, its flags, and gives an example. In production the
 Airflow DAGs in dags/ call the same code on a schedule.
@@ -52,6 +53,7 @@ EPILOG = """environment:
   SIYU_WAREHOUSE     DuckDB warehouse file       (default: data/warehouse/siyu.duckdb)
   SIYU_RAW_DIR       per-source raw DuckDB files (default: <warehouse>_raw/ beside it)
   SIYU_TIMEZONE      business timezone           (default: Asia/Shanghai)
+  (every other setting: `siyu settings`, docs/settings.md)
 
 exit status:
   0 done; 1 failed (one line on stderr; check-landing: a critical finding); 2 wrong usage or a
@@ -288,6 +290,17 @@ def cmd_deliver(args) -> int:
     sent = sum(r["status"] == "sent" for r in result["sent"])
     _say(f"done in {time.perf_counter() - t0:.1f}s: {len(result['built'])} extract(s) in "
          f"{result['outbox']}, {sent} e-mail(s) sent; manifest {result['outbox']}/delivery.json")
+    return 0
+
+
+def cmd_settings(args) -> int:
+    from . import settings_doc
+
+    if args.markdown:
+        print(settings_doc.markdown(), end="")
+        return 0
+    for s in settings_doc.collect():
+        print(f"{s.name:<26} {s.meaning}  [default: {s.default or '(none)'}; {s.module}]")
     return 0
 
 
@@ -532,6 +545,20 @@ examples:
     x.add_argument("--schema", default="bi", help="schema to export (default bi)")
     x.add_argument("--table", action="append", help="only this table (repeatable)")
     x.set_defaults(func=cmd_export)
+
+    st = sub.add_parser(
+        "settings",
+        help="list every SIYU_* setting",
+        description="List every setting of Siyu (environment variables SIYU_*): what it "
+        "means, its default and the module that reads it. Generated from the tables in the "
+        "modules' docstrings, so the list cannot drift from the code; docs/settings.md is "
+        "this list as Markdown.",
+        epilog="examples:\n  siyu settings\n  siyu settings --markdown > docs/settings.md",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    st.add_argument("--markdown", action="store_true",
+                    help="print the Markdown page docs/settings.md")
+    st.set_defaults(func=cmd_settings)
     return parser
 
 

@@ -11,10 +11,11 @@ same way); nothing that depends on the deployment is a constant in code.
 | SIYU_TIMEZONE         | business timezone                                  | `Asia/Shanghai`              |
 | SIYU_DBT_PROJECT_DIR  | the dbt project                                    | `<repo>/dbt_project`         |
 | SIYU_LOG_DIR          | where `siyu` writes its run logs                   | `data/logs`                  |
-| SIYU_LOCK_WAIT_SECONDS| how long a run waits for another on the warehouse  | `1800` (siyu.publish)        |
-| SIYU_MIN_FREE_MB      | free space kept beyond the working copy            | `64` (siyu.publish)          |
-| SIYU_PII_SALT         | secret salt of phone/e-mail hashes                 | the public demo salt (siyu.pii) |
-| SIYU_ALLOW_DEMO_SALT  | `1`: accept the demo salt on a non-generated landing | refused (siyu.pii)         |
+
+The other modules document the variables they read the same way, next to the code (the
+lock and disk space in ``siyu.publish``, the PII salt in ``siyu.pii``, DuckDB's resources in
+``siyu.db``, ...); ``siyu settings`` (``siyu.settings_doc``) lists them all and
+``docs/settings.md`` is generated from them.
 """
 
 from __future__ import annotations

@@ -6,10 +6,11 @@ and the kernel kills the build. Every Python connection (``connect``) and dbt's 
 
 | variable                  | DuckDB setting            | default                                 |
 |---------------------------|---------------------------|-----------------------------------------|
-| SIYU_DUCKDB_MEMORY_LIMIT  | `memory_limit`            | `8GB` (leaves room on a 24 GB box)      |
-| SIYU_DUCKDB_THREADS       | `threads`                 | the machine's cores, at most 4          |
-| SIYU_DUCKDB_TEMP_DIR      | `temp_directory` (spills) | DuckDB's own (`<file>.tmp` beside it)   |
-|                           | `preserve_insertion_order`| `false` (lets big sorts and copies stream) |
+| SIYU_DUCKDB_MEMORY_LIMIT  | DuckDB `memory_limit` (beyond it, DuckDB spills to disk) | `8GB` (leaves room on a 24 GB box) |
+| SIYU_DUCKDB_THREADS       | DuckDB `threads`          | the machine's cores, at most 4          |
+| SIYU_DUCKDB_TEMP_DIR      | DuckDB `temp_directory` (where it spills) | DuckDB's own (`<file>.tmp` beside it) |
+
+and always `preserve_insertion_order = false` (lets big sorts and copies stream).
 
 Writes that must be all-or-nothing use `transaction(con)` (see its doc: a full disk must be
 reported as such, not as a failed ROLLBACK).

@@ -2,6 +2,11 @@
 
 Every function takes its paths from a ``Settings`` object and plain arguments, so it runs
 (and is tested) without Airflow. The DAG files only wire these functions into tasks.
+
+| variable | meaning | default |
+|---|---|---|
+| SIYU_DBT_THREADS | dbt threads (models built at once) | `2` |
+| SIYU_DATA_DOCS_DIR | where Great Expectations' Data Docs of the runs go | `<warehouse dir>/quality/data_docs` |
 """
 
 from __future__ import annotations

@@ -38,6 +38,7 @@ Connection settings come from the environment, like everything else (``config.py
 | SIYU_PG_BI_USER    | a login user put in that group | (none)      |
 | SIYU_PG_BI_PASSWORD| its password                   | (none)      |
 | SIYU_PG_BI_SCHEMAS | schemas BI may read (comma)    | bi, or marts when bi does not exist |
+| SIYU_SCHEMA_SUFFIX | set by `siyu` itself: suffix of the schemas a PostgreSQL build writes before the swap | (empty) |
 """
 
 from __future__ import annotations

@@ -27,6 +27,11 @@ Personal data: observed values are counts, totals and enum values, never row con
 messages carry no names, phones or emails. Belt and braces for checks on a personal-data
 column (``siyu.pii.PII_COLUMNS``): their GX results are cut down to counts before anything is
 stored or rendered, so even a min/max or in-set check added later cannot show a phone.
+
+| variable | meaning | default |
+|---|---|---|
+| SIYU_EXPECTATIONS_DIR | folder of the Great Expectations suites | `<repo>/expectations` |
+| SIYU_QUALITY_CHUNK_ROWS | a mart with more rows is validated in chunks of this many rows | `200000` |
 """
 
 from __future__ import annotations

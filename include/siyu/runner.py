@@ -1,7 +1,12 @@
 """The `siyu run` job: ingest every source for the run's days, then build, audit and publish
 the warehouse on its target (the DuckDB file, ``siyu.pipeline.build_and_publish``, or a
 PostgreSQL server, ``siyu.postgres.build``). It sits above both: the building blocks
-(``siyu.pipeline``) and the engines never import it."""
+(``siyu.pipeline``) and the engines never import it.
+
+| variable | meaning | default |
+|---|---|---|
+| SIYU_DBT_TARGET | `duckdb` (the warehouse file) or `postgres` (a server: SIYU_PG_*); `siyu run --target` | `duckdb` |
+"""
 
 from __future__ import annotations
 
