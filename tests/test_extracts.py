@@ -375,3 +375,36 @@ def test_a_day_outside_the_warehouse_raises_with_the_range(extracts, tmp_path):
 def test_the_warehouse_is_not_held_after_the_build(extracts):
     # the publish step replaces the file: a writer must be able to open it right away
     duckdb.connect(str(extracts["warehouse"])).close()  # raises while another process holds it
+
+
+def test_each_department_gets_its_staff_to_do_lists(extracts):
+    """The to-do sheet lists the department's open tasks of fct_activation_tasks, most urgent
+    first, and todo/<staff_id>.csv holds exactly each staff member's tasks."""
+    warehouse, day = extracts["warehouse"], extracts["day"]
+    con = duckdb.connect(str(warehouse), read_only=True)
+    tasks = con.execute(
+        "SELECT department, staff_id, task_type, reference_id FROM marts.fct_activation_tasks "
+        "WHERE as_of = ?", [day]).fetchall()
+    con.close()
+    assert len(tasks) > 20  # the 40-day landing has untagged contacts and open inquiries
+    checked = 0
+    for e in extracts["en"]:
+        if e.audience == "executive":
+            continue
+        department = T.DEPARTMENT[e.audience]
+        expected = {(s or "unassigned", ref) for d, s, _, ref in tasks if d == department}
+        with (e.directory / "todo.csv").open(encoding="utf-8-sig") as f:
+            header, *rows = list(csv.reader(f))
+        assert header[:3] == ["Staff ID", "Staff (masked)", "Task"]
+        assert {(r[0] or "unassigned", r[4]) for r in rows} == expected
+        priorities = [int(r[3]) for r in rows]
+        assert priorities == sorted(priorities)  # most urgent first
+        per_staff = {}
+        for path in sorted((e.directory / "todo").glob("*.csv")):
+            with path.open(encoding="utf-8-sig") as f:
+                _, *staff_rows = list(csv.reader(f))
+            assert staff_rows and {r[0] or "unassigned" for r in staff_rows} == {path.stem}
+            per_staff.update({(r[0] or "unassigned", r[4]): path.stem for r in staff_rows})
+        assert set(per_staff) == expected
+        checked += bool(expected)
+    assert checked >= 2

@@ -6,6 +6,7 @@ swaps the file atomically and must not find it held); rendering happens after it
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import date
 from pathlib import Path
@@ -49,6 +50,27 @@ def write_csvs(directory: Path, tables: list[Table], language: str) -> list[Path
             for row in table.rows:
                 writer.writerow([plain(v, c.fmt, language)
                                  for c, v in zip(table.columns, row, strict=True)])
+        paths.append(path)
+    return paths
+
+
+def write_staff_todos(directory: Path, tables: list[Table], language: str) -> list[Path]:
+    """The to-do list split by staff member: ``todo/<staff_id>.csv`` (the tasks of a staff
+    member, most urgent first), for an extract that has a ``todo`` table. Tasks without a
+    staff member (a user without an owner) go to ``todo/unassigned.csv``."""
+    todo = next((tb for tb in tables if tb.name == "todo"), None)
+    if todo is None:
+        return []
+    by_staff: dict[str, list[tuple]] = {}
+    for row in todo.rows:
+        by_staff.setdefault(row[0] or "unassigned", []).append(row)
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for staff_id, rows in sorted(by_staff.items()):
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", staff_id)
+        path = directory / f"{name}.csv"
+        write_csvs(directory, [Table(todo.spec, rows, todo.day)], language)
+        (directory / "todo.csv").replace(path)
         paths.append(path)
     return paths
 
@@ -108,6 +130,7 @@ def build_extracts(
         write_workbook(xlsx, tables, definitions, title, language)
         write_report(html, tables, targets, DEPARTMENT[audience], definitions, title, language)
         csvs = write_csvs(directory, tables, language)
+        write_staff_todos(directory / "todo", tables, language)
         extracts.append(Extract(
             audience=audience, day=day, language=language, directory=directory, xlsx=xlsx,
             html=html, csvs=csvs, subject=title, html_body=email_body(tables[0], title, language),

@@ -545,12 +545,45 @@ def _department_matrix() -> TableSpec:
     )
 
 
+# The department's staff's open SOP tasks at the end of the day (marts.fct_activation_tasks),
+# most urgent first; `siyu deliver` also writes them as one CSV per staff member (todo/).
+TODO = TableSpec(
+    "todo",
+    """
+    SELECT t.staff_id, s.name_masked AS staff_name, t.task_type, t.priority, t.reference_id,
+           t.user_id, t.due_at, t.age_hours
+    FROM marts.fct_activation_tasks t
+    LEFT JOIN marts.dim_staff s USING (staff_id)
+    WHERE t.as_of = $day AND t.department = $dept
+    ORDER BY t.priority, t.due_at, t.reference_id
+    """,
+    (C("staff_id", "text"), C("staff_name", "text"), C("task_type", "label"),
+     C("priority", "int"), C("reference_id", "text"), C("user_id", "text"),
+     C("due_at", "datetime"), C("age_hours", "num")),
+)
+
+TODO_SUMMARY = TableSpec(
+    "todo_summary",
+    """
+    SELECT department, task_type, count(*) AS tasks, max(age_hours) AS oldest_hours
+    FROM marts.fct_activation_tasks
+    WHERE as_of = $day
+    GROUP BY department, task_type
+    ORDER BY department, min(priority), task_type
+    """,
+    (C("department", "label"), C("task_type", "label"), C("tasks", "int"),
+     C("oldest_hours", "num")),
+    company_wide=True,
+)
+
 _SPECIFIC: dict[str, tuple[TableSpec, ...]] = {
-    "marketing": (NEW_CONTACTS_BY_CHANNEL, LEAD_QUALITY, CAC_BY_CHANNEL, LTV_CAC),
-    "operations": (TAGS_BY_DEPARTMENT, CONTENT_BY_CHANNEL, GROUP_SPEAKING, LIFECYCLE, OPS_STAFF),
-    "sales": (SALES_STAFF_RANKING, SALES_BY_CHANNEL, REPURCHASE_BY_CHANNEL, LTV_COHORTS),
-    "service": (SERVICE_STAFF, RESPONSE_BY_DEPARTMENT, SLA_BREACHES, NPS_MONTHLY),
-    "executive": (_department_matrix(), LEAD_QUALITY, LTV_CAC, LTV_COHORTS, LIFECYCLE),
+    "marketing": (NEW_CONTACTS_BY_CHANNEL, LEAD_QUALITY, CAC_BY_CHANNEL, LTV_CAC, TODO),
+    "operations": (TAGS_BY_DEPARTMENT, CONTENT_BY_CHANNEL, GROUP_SPEAKING, LIFECYCLE, OPS_STAFF,
+                   TODO),
+    "sales": (SALES_STAFF_RANKING, SALES_BY_CHANNEL, REPURCHASE_BY_CHANNEL, LTV_COHORTS, TODO),
+    "service": (SERVICE_STAFF, RESPONSE_BY_DEPARTMENT, SLA_BREACHES, NPS_MONTHLY, TODO),
+    "executive": (_department_matrix(), LEAD_QUALITY, LTV_CAC, LTV_COHORTS, LIFECYCLE,
+                  TODO_SUMMARY),
 }
 
 
