@@ -255,3 +255,28 @@ def test_bi_reads_the_published_file_while_the_pipeline_builds(built):
     for build_id, as_of, newest, orders in reads:
         # a consistent build: the stamp and the data it describes come from the same file
         assert (build_id, as_of, newest, orders) in (before, after)
+
+
+def test_sqlalchemy_reflects_every_bi_view_with_its_columns_and_comments(built):
+    """What Superset and Metabase do when a dataset is added: SQLAlchemy (duckdb-engine, the
+    URI Superset uses) lists the bi views and reflects each one's columns, types and the
+    comments the build wrote from the marts' yml."""
+    from sqlalchemy import create_engine, inspect
+
+    engine = create_engine(f"duckdb:///{built['warehouse']}", connect_args={"read_only": True})
+    try:
+        inspector = inspect(engine)
+        views = inspector.get_view_names(schema="bi")
+        reflected = {v: inspector.get_columns(v, schema="bi") for v in views}
+    finally:
+        engine.dispose()
+    con = _con(built["warehouse"])
+    try:
+        expected = _columns(con, "bi")
+    finally:
+        con.close()
+    assert set(views) == set(expected) and len(views) >= 30
+    for view, columns in reflected.items():
+        assert [c["name"] for c in columns] == expected[view], view
+        assert all(c["type"] is not None for c in columns), view
+    assert reflected["fct_orders"][0]["comment"]  # the docs reach the BI tool
