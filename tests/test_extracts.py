@@ -117,7 +117,7 @@ def test_every_kpi_and_column_shown_has_a_definition_and_labels():
             for key in spec.kpis:
                 assert key in DEFINITIONS and key in LABELS, key
     for key, d in DEFINITIONS.items():
-        assert d.zh and d.en and "kpis.md" in d.section, key
+        assert d.zh and d.en and "docs/kpi-book.md#" in d.section, key
 
 
 # ---------------------------------------------------------------- a published warehouse
@@ -295,13 +295,13 @@ def test_definitions_are_in_the_workbook_and_the_report(extracts):
     shown = {r[0].value: (r[1].value, r[2].value)
              for r in sheet.iter_rows(min_row=FIRST_DATA_ROW + 1)}
     d = DEFINITIONS["response_rate_48h"]
-    assert shown["48-hour response rate"] == (d.en, "kpis.md §Response rates")
+    assert shown["48-hour response rate"] == (d.en, "KPI book: docs/kpi-book.md#response-rates")
     html = e.html.read_text()
-    assert d.en in html and "kpis.md §Response rates" in html
+    assert d.en in html and "KPI book: docs/kpi-book.md#response-rates" in html
     headline = openpyxl.load_workbook(e.xlsx)["Headline"]
     notes = {r[0].value: r[0].comment.text for r in
              headline.iter_rows(min_row=FIRST_DATA_ROW + 1)}
-    assert notes["48-hour response rate"] == f"{d.en} (kpis.md §Response rates)"
+    assert notes["48-hour response rate"] == f"{d.en} (KPI book: docs/kpi-book.md#response-rates)"
     assert DEFINITIONS["lead_quality"].zh in extracts["zh"][0].html.read_text()
 
 

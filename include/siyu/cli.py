@@ -340,7 +340,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--start 2025-03-01 --seed 7",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         help="write a realistic sample landing zone",
-        description="Write a landing zone that follows ../shared/spec/sources.md, with its "
+        description="Write a landing zone that follows the landing contract "
+        "(docs/landing-contract.md), with its "
         "quirks and a small rate of bad input. Deterministic for a seed; streams to disk. "
         "A manifest (_manifest.json) lists rows written and bad rows injected.",
     )

@@ -1,4 +1,4 @@
-"""The landing-zone contract (../shared/spec/sources.md) as data.
+"""The landing-zone contract (docs/landing-contract.md) as data.
 
 One ``Entity`` per ``<source>/<entity>`` folder of the landing zone. The loader builds its
 parsing and validation SQL from these definitions, the dbt sources mirror them, and the tests
