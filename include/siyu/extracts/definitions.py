@@ -25,14 +25,19 @@ class Definition:
 DEFINITIONS: dict[str, Definition] = {
     "new_contacts": Definition(
         "KPI book: docs/kpi-book.md#acquisition",
-        "按 created_at 日期与渠道统计的新增联系人数（含之后被删除的）。",
-        "New contacts per day and channel, by created_at (deleted later or not).",
+        "按 created_at 日期与渠道统计的新增联系人数（含之后被删除的）。按部门：获客随花费而非归属，"
+        "即当月该部门有投放活动的渠道带来的新增联系人（无论归属谁）；全公司每人只计一次。",
+        "New contacts per day and channel, by created_at (deleted later or not). By department, "
+        "acquisition follows the spend, not the owner: the contacts of channels the department "
+        "ran a campaign on that month, whoever owns them; the company counts each once.",
     ),
     "cac": Definition(
         "KPI book: docs/kpi-book.md#acquisition",
-        "获客成本 = 按天分摊到当月的活动花费 / 该渠道当月新增联系人；无新增时为空。",
+        "获客成本 = 按天分摊到当月的活动花费 / 该渠道当月新增联系人；无新增时为空。"
+        "按部门：该部门活动的花费 / 该部门当月获客（见新增联系人），月初至今。",
         "CAC = campaign spend allocated to the month (pro rata by day) / new contacts of that "
-        "channel created in the month; NULL when there are none.",
+        "channel created in the month; NULL when there are none. By department: its campaigns' "
+        "spend / its new contacts (see new contacts), month to date.",
     ),
     "ltv_cac": Definition(
         "KPI book: docs/kpi-book.md#acquisition",
