@@ -10,6 +10,8 @@ export SIYU_WAREHOUSE ?= $(CURDIR)/data/warehouse/siyu.duckdb
 export SIYU_RAW_DIR ?= $(CURDIR)/data/warehouse/siyu_raw
 export SIYU_TIMEZONE ?= Asia/Shanghai
 export SIYU_LOG_DIR ?= $(CURDIR)/data/logs
+# daily: the one-DAG pipeline siyu_daily; assets: siyu_ingest_<source> + siyu_build (docs/operations.md)
+export SIYU_DAG_TOPOLOGY ?= daily
 export SIYU_OUTBOX ?= $(CURDIR)/data/outbox
 export AIRFLOW_HOME ?= $(CURDIR)/airflow_home
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags

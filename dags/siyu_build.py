@@ -6,7 +6,8 @@ in the event's extra (`{"as_of": "2025-06-28"}`), and a run starts once each has
 since the previous build. It runs the same tasks as `siyu_daily` after ingestion:
 ensure_raw -> prepare_working_copy -> dbt (cosmos watcher mode: one producer task runs
 `dbt build` with every test, then a task per model shows that model) -> audit_and_publish,
-which emits `siyu_marts` (the delivery DAGs wait for it).
+which emits `siyu_marts` (the delivery DAGs wait for it). Generated only with
+SIYU_DAG_TOPOLOGY=assets (with the default `daily`, `siyu_daily` ingests and builds instead).
 
 **Which day.** `resolve_as_of` reads the triggering asset events. When the three carry the same
 day, that is the day. When they differ (a source late, a backfill or a re-run of one source),
@@ -31,20 +32,23 @@ from siyu.orchestration import (
     default_args,
     params,
     start_date,
+    topology,
     warehouse_build,
 )
 
-with DAG(
-    dag_id="siyu_build",
-    description="dbt build, audit and publish once crm, shop and community have landed a day",
-    schedule=build_schedule(),
-    start_date=start_date(),
-    catchup=False,  # the first run takes the events since the DAG was deployed, no backlog
-    max_active_runs=1,  # dbt is the single writer of the warehouse file
-    dagrun_timeout=DAGRUN_TIMEOUT,
-    default_args=default_args(),
-    params=params(),
-    tags=["siyu", "pipeline", "dbt", "assets"],
-    doc_md=(__doc__ or "") + DAG_DOC_FOOTER,
-) as dag:
-    warehouse_build(as_of_task())
+# only with SIYU_DAG_TOPOLOGY=assets (siyu.orchestration.topology); else siyu_daily builds
+if topology() == "assets":
+    with DAG(
+        dag_id="siyu_build",
+        description="dbt build, audit and publish once crm, shop and community have landed a day",
+        schedule=build_schedule(),
+        start_date=start_date(),
+        catchup=False,  # the first run takes the events since the DAG was deployed, no backlog
+        max_active_runs=1,  # dbt is the single writer of the warehouse file
+        dagrun_timeout=DAGRUN_TIMEOUT,
+        default_args=default_args(),
+        params=params(),
+        tags=["siyu", "pipeline", "dbt", "assets"],
+        doc_md=(__doc__ or "") + DAG_DOC_FOOTER,
+    ) as dag:
+        warehouse_build(as_of_task())

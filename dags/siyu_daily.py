@@ -10,8 +10,9 @@ Write-audit-publish: dbt builds a working copy of the warehouse; only after the 
 it published (atomic rename) to the file BI tools read, emitting the `siyu_marts` asset.
 
 The same steps after ingestion run in `siyu_build`, scheduled on the ingest DAGs' raw assets;
-`siyu_daily` is the one-DAG path (`make demo` runs it with `airflow dags test`). Run one of the
-two paths under a scheduler, not both for the same days.
+`siyu_daily` is the one-DAG path (`make demo` runs it with `airflow dags test`). Only one of the
+two paths exists at a time: SIYU_DAG_TOPOLOGY=daily (the default) generates this DAG, `assets`
+the ingest and build DAGs instead.
 """
 
 from airflow.sdk import DAG
@@ -27,23 +28,26 @@ from siyu.orchestration import (
     make_ingest_task,
     params,
     start_date,
+    topology,
     warehouse_build,
 )
 
-with DAG(
-    dag_id="siyu_daily",
-    description="Ingest crm, shop and community for a business day, then dbt build",
-    schedule=daily_schedule(),
-    start_date=start_date(),
-    end_date=end_date(),
-    catchup=catchup(),
-    max_active_runs=1,  # dbt is the single writer of the warehouse file
-    dagrun_timeout=DAGRUN_TIMEOUT,
-    default_args=default_args(),
-    params=params(),
-    tags=["siyu", "pipeline", "dbt"],
-    doc_md=(__doc__ or "") + DAG_DOC_FOOTER,
-) as dag:
-    ingests = [make_ingest_task(source, emit_asset=False) for source in contract.SOURCES]
-    as_of_task() >> ingests
-    warehouse_build(ingests)
+# only with SIYU_DAG_TOPOLOGY=daily, the default (siyu.orchestration.topology)
+if topology() == "daily":
+    with DAG(
+        dag_id="siyu_daily",
+        description="Ingest crm, shop and community for a business day, then dbt build",
+        schedule=daily_schedule(),
+        start_date=start_date(),
+        end_date=end_date(),
+        catchup=catchup(),
+        max_active_runs=1,  # dbt is the single writer of the warehouse file
+        dagrun_timeout=DAGRUN_TIMEOUT,
+        default_args=default_args(),
+        params=params(),
+        tags=["siyu", "pipeline", "dbt"],
+        doc_md=(__doc__ or "") + DAG_DOC_FOOTER,
+    ) as dag:
+        ingests = [make_ingest_task(source, emit_asset=False) for source in contract.SOURCES]
+        as_of_task() >> ingests
+        warehouse_build(ingests)

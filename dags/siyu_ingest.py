@@ -4,7 +4,8 @@ One DAG per source: each loads the dt= partitions of its run's business date int
 source's own raw DuckDB file, so the three can run at the same time (DuckDB allows one
 writer per file). Each emits its raw asset (`siyu_raw_<source>`) with the business day in
 the event's extra (`{"as_of": "2025-06-28"}`); `siyu_build` runs when all three have landed.
-Task code lives in `include/siyu/` (see siyu.orchestration).
+Task code lives in `include/siyu/` (see siyu.orchestration). Generated only with
+SIYU_DAG_TOPOLOGY=assets (with the default `daily`, `siyu_daily` ingests and builds instead).
 """
 
 from airflow.sdk import DAG
@@ -19,9 +20,11 @@ from siyu.orchestration import (
     make_ingest_task,
     params,
     start_date,
+    topology,
 )
 
-for source in contract.SOURCES:
+# only with SIYU_DAG_TOPOLOGY=assets (siyu.orchestration.topology); else siyu_daily ingests
+for source in contract.SOURCES if topology() == "assets" else ():
     with DAG(
         dag_id=f"siyu_ingest_{source}",
         description=f"Load {source} landing partitions into raw (with quarantine)",

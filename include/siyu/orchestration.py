@@ -16,6 +16,9 @@ environment at parse time (``SIYU_*``) and can be overridden per run with DAG Pa
 | SIYU_RETRY_DELAY_SECONDS | the first retry's delay (doubles, at most 30 min)     | `120`          |
 | SIYU_WAREHOUSE_POOL  | pool of the tasks that write the warehouse: give it ONE   | `default_pool` |
 |                      | slot under a scheduler (DuckDB has one writer per file)   |                |
+| SIYU_DAG_TOPOLOGY    | which pipeline DAGs exist: `daily` (one DAG, `siyu_daily`)| `daily`        |
+|                      | or `assets` (`siyu_ingest_<source>` + `siyu_build` on    |                |
+|                      | their raw assets); the other is not generated            |                |
 | SIYU_ALERT_*         | failure e-mails, see ``siyu.alerts``                      |                |
 """
 
@@ -137,6 +140,21 @@ def marts_asset() -> Asset:
     stable URI (see ``raw_asset``); the published file's path is in the event's extra
     (``warehouse``)."""
     return Asset(name="siyu_marts", uri=f"{ASSET_URI_PREFIX}warehouse/marts")
+
+
+TOPOLOGIES = ("daily", "assets")
+
+
+def topology() -> str:
+    """Which pipeline DAGs the DAG files generate (``SIYU_DAG_TOPOLOGY``): ``daily`` -- one DAG,
+    ``siyu_daily``, ingests the three sources and builds; ``assets`` -- one ingest DAG per source
+    (``siyu_ingest_<source>``) and ``siyu_build`` scheduled on their raw assets. Never both:
+    two paths building the same days would queue behind each other on the warehouse lock and
+    double every run. ``siyu_deliver`` exists in both."""
+    value = (os.environ.get("SIYU_DAG_TOPOLOGY") or "daily").strip().lower()
+    if value not in TOPOLOGIES:
+        raise ValueError(f"SIYU_DAG_TOPOLOGY={value!r}: use one of {', '.join(TOPOLOGIES)}")
+    return value
 
 
 def warehouse_pool() -> str:

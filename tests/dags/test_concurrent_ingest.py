@@ -30,6 +30,7 @@ def airflow_env(home: Path, landing: Path, warehouse: Path) -> dict:
         AIRFLOW__COSMOS__ENABLE_TELEMETRY="False",
         SIYU_LANDING_ROOT=str(landing),
         SIYU_WAREHOUSE=str(warehouse),
+        SIYU_DAG_TOPOLOGY="assets",  # the per-source ingest DAGs
     )
     env.pop("SIYU_RAW_DIR", None)
     return env

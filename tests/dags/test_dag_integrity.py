@@ -14,15 +14,50 @@ EXPECTED = {"siyu_ingest_crm", "siyu_ingest_shop", "siyu_ingest_community", "siy
             "siyu_build", "siyu_deliver"}
 
 
+DAILY = {"siyu_daily", "siyu_deliver"}
+ASSETS = {"siyu_ingest_crm", "siyu_ingest_shop", "siyu_ingest_community", "siyu_build",
+          "siyu_deliver"}
+
+
 @pytest.fixture(scope="module")
-def dagbag(tmp_path_factory):
+def dagbags(tmp_path_factory):
+    """The DAG folder parsed once per SIYU_DAG_TOPOLOGY (and once with a wrong value)."""
     home = tmp_path_factory.mktemp("airflow_home")
     os.environ.setdefault("AIRFLOW_HOME", str(home))
     os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
     os.environ["AIRFLOW__COSMOS__ENABLE_TELEMETRY"] = "False"
     from airflow.dag_processing.dagbag import DagBag
 
-    return DagBag(dag_folder=str(REPO / "dags"))
+    bags = {}
+    saved = os.environ.get("SIYU_DAG_TOPOLOGY")
+    try:
+        for topology in ("daily", "assets", "both"):
+            os.environ["SIYU_DAG_TOPOLOGY"] = topology
+            bags[topology] = DagBag(dag_folder=str(REPO / "dags"))
+    finally:
+        if saved is None:
+            os.environ.pop("SIYU_DAG_TOPOLOGY", None)
+        else:
+            os.environ["SIYU_DAG_TOPOLOGY"] = saved
+    return bags
+
+
+@pytest.fixture(scope="module")
+def dagbag(dagbags):
+    """Every DAG of both topologies, for the rules every DAG follows."""
+    daily, assets = dagbags["daily"], dagbags["assets"]
+    dags = {**daily.dags, **assets.dags}
+    return SimpleNamespace(dags=dags, dag_ids=list(dags),
+                           import_errors={**daily.import_errors, **assets.import_errors})
+
+
+def test_one_topology_at_a_time(dagbags):
+    """SIYU_DAG_TOPOLOGY generates the single daily DAG or the asset-driven ingest and build
+    DAGs, never both; a wrong value is an import error that names the setting."""
+    assert set(dagbags["daily"].dag_ids) == DAILY
+    assert set(dagbags["assets"].dag_ids) == ASSETS
+    errors = "\n".join(dagbags["both"].import_errors.values())
+    assert "SIYU_DAG_TOPOLOGY='both'" in errors
 
 
 def test_no_import_errors(dagbag):

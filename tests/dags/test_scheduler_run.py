@@ -82,6 +82,8 @@ class Airflow:
             AIRFLOW__CORE__LOAD_EXAMPLES="False",
             AIRFLOW__CORE__EXECUTOR="LocalExecutor",
             AIRFLOW__CORE__PARALLELISM="4",
+            # the asset-driven DAGs: three ingest DAGs, then siyu_build on their raw assets
+            SIYU_DAG_TOPOLOGY="assets",
             AIRFLOW__CORE__DEFAULT_TIMEZONE="Asia/Shanghai",
             AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="True",
             AIRFLOW__CORE__AUTH_MANAGER=(
