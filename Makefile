@@ -55,6 +55,17 @@ airflow-db: $(VENV)/.installed
 	mkdir -p $(AIRFLOW_HOME)
 	$(BIN)/airflow db migrate > $(AIRFLOW_HOME)/db-migrate.log 2>&1 || { tail -30 $(AIRFLOW_HOME)/db-migrate.log; exit 1; }
 
+# The demo writes only under data/ of this checkout, whatever SIYU_* paths the environment
+# names (it deletes its landing zone and warehouse folder first: never a configured real one),
+# and runs the one-DAG topology it demonstrates.
+DEMO_DATA := $(CURDIR)/data
+generate-demo run-demo: export SIYU_LANDING_ROOT := $(DEMO_DATA)/landing
+generate-demo run-demo: export SIYU_WAREHOUSE := $(DEMO_DATA)/warehouse/siyu.duckdb
+generate-demo run-demo: export SIYU_RAW_DIR := $(DEMO_DATA)/warehouse/siyu_raw
+generate-demo run-demo: export SIYU_LOG_DIR := $(DEMO_DATA)/logs
+generate-demo run-demo: export SIYU_OUTBOX := $(DEMO_DATA)/outbox
+run-demo: export SIYU_DAG_TOPOLOGY := daily
+
 generate-demo: $(VENV)/.installed
 	rm -rf $(SIYU_LANDING_ROOT)
 	$(BIN)/siyu generate --out $(SIYU_LANDING_ROOT) --users $(DEMO_USERS) --days $(DEMO_DAYS) \
