@@ -76,7 +76,7 @@ interactions as (
         max(interaction_at) as last_interaction_at,
         min(interaction_at) filter (where interaction_type = 'message') as first_message_at,
         count(*) filter (where interaction_at > {{ end }} - interval '30 day') as interactions_30d
-    from {{ ref('int_users__interactions') }}
+    from {{ ref('fct_user_interactions') }}
     group by 1
 ),
 

@@ -144,7 +144,7 @@ response as (
 -- end of the day, i.e. month_end + 90 days <= day_end
 repurchase_users as (
     select cohort_month, coalesce(department, 'none') as department, is_matured, is_repurchased
-    from {{ ref('int_users__repurchase_90d') }}
+    from {{ ref('fct_user_repurchase_90d') }}
 ),
 
 latest_matured_cohort as (

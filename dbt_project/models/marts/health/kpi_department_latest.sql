@@ -27,7 +27,7 @@ latest as (
 -- + 90 days (as in kpi_department_daily: month_end + 90 days <= end of the day)
 first_cohort as (
     select cast(min(cohort_month) + interval '1 month' + interval '89 day' as date) as first_matured_on
-    from {{ ref('int_users__repurchase_90d') }}
+    from {{ ref('fct_user_repurchase_90d') }}
 )
 
 select

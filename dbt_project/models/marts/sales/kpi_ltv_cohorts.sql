@@ -5,7 +5,7 @@
 -- (t0 + H days <= end of as_of); otherwise is_complete = false and avg_ltv is NULL, never a
 -- partial average. channel = the unified user's source_channel; 'all' is the total.
 with user_horizon_ltv as (
-    select * from {{ ref('int_users__cohort_ltv') }}
+    select * from {{ ref('fct_user_cohort_ltv') }}
 ),
 
 by_channel as (

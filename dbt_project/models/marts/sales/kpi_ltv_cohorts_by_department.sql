@@ -2,7 +2,7 @@
 -- acquisition channel and owning department"); same rules as kpi_ltv_cohorts. department
 -- `none` = users without a CRM owner; `all` = the total.
 with user_horizon_ltv as (
-    select * from {{ ref('int_users__cohort_ltv') }}
+    select * from {{ ref('fct_user_cohort_ltv') }}
 ),
 
 by_department as (

@@ -6,7 +6,7 @@
 {%- set end = as_of_end() %}
 
 with buyers as (
-    select * from {{ ref('int_users__repurchase_90d') }}
+    select * from {{ ref('fct_user_repurchase_90d') }}
 ),
 
 by_channel as (

@@ -9,7 +9,7 @@ with buyers as (
         coalesce(owner_staff_id, 'none') as owner_staff_id,
         is_matured,
         is_repurchased
-    from {{ ref('int_users__repurchase_90d') }}
+    from {{ ref('fct_user_repurchase_90d') }}
 ),
 
 grouped as (

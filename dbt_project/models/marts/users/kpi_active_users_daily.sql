@@ -12,21 +12,21 @@ users as (
 
 daily_active as (
     select cast(i.interaction_at as date) as date_day, u.department, count(distinct i.user_id) as dau
-    from {{ ref('int_users__interactions') }} as i
+    from {{ ref('fct_user_interactions') }} as i
     inner join users as u using (user_id)
     group by 1, 2
     union all
     select cast(interaction_at as date), 'all', count(distinct user_id)
-    from {{ ref('int_users__interactions') }}
+    from {{ ref('fct_user_interactions') }}
     group by 1
 ),
 
 window_deltas as (
     select w.active_from as date_day, u.department, 1 as delta
-    from {{ ref('int_users__active_windows') }} as w inner join users as u using (user_id)
+    from {{ ref('fct_user_active_windows') }} as w inner join users as u using (user_id)
     union all
     select w.active_to + 1, u.department, -1
-    from {{ ref('int_users__active_windows') }} as w inner join users as u using (user_id)
+    from {{ ref('fct_user_active_windows') }} as w inner join users as u using (user_id)
 ),
 
 deltas as (

@@ -2,9 +2,9 @@
 -- of each of the last var('lifecycle_history_days') days, by owning department (`none`
 -- without a CRM owner; `all` = company total), with each stage's share of the users.
 with stages as (
-    select date_day, department, lifecycle_stage from {{ ref('int_users__lifecycle_daily') }}
+    select date_day, department, lifecycle_stage from {{ ref('fct_user_lifecycle_daily') }}
     union all
-    select date_day, 'all', lifecycle_stage from {{ ref('int_users__lifecycle_daily') }}
+    select date_day, 'all', lifecycle_stage from {{ ref('fct_user_lifecycle_daily') }}
 ),
 
 counted as (

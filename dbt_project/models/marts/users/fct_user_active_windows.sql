@@ -11,7 +11,7 @@ with windows as (
         user_id,
         cast(interaction_at as date) as first_day,
         cast(interaction_at + interval '29 day' - interval '1 microsecond' as date) as last_day
-    from {{ ref('int_users__interactions') }}
+    from {{ ref('fct_user_interactions') }}
 ),
 
 ordered as (
