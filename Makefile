@@ -78,7 +78,7 @@ run-demo: $(VENV)/.installed
 	    || { tail -60 $(SIYU_LOG_DIR)/airflow-dags-test.log; exit 1; }
 	@grep -E "DagRun Finished|state=" $(SIYU_LOG_DIR)/airflow-dags-test.log | tail -3 || true
 	$(BIN)/python -m siyu.report --warehouse $(SIYU_WAREHOUSE)
-	cd dbt_project && ../$(BIN)/dbt docs generate --profiles-dir . --quiet \
+	cd dbt_project && ../$(BIN)/dbt docs generate --static --profiles-dir . --quiet \
 	    --vars '{as_of: $(DEMO_AS_OF)}' --log-path $(SIYU_LOG_DIR)/dbt
 	$(BIN)/siyu deliver --warehouse $(SIYU_WAREHOUSE) --date $(DEMO_AS_OF) --outbox $(SIYU_OUTBOX)
 	@echo
@@ -89,7 +89,7 @@ run-demo: $(VENV)/.installed
 	@echo "marts        : schema marts of the warehouse (kpi_department_daily: every KPI, target, status)"
 	@echo "BI views     : schema bi (masked; open read-only: duckdb:///$(SIYU_WAREHOUSE)?access_mode=read_only); Parquet: $(BIN)/siyu export --out data/export"
 	@echo "data docs    : $(dir $(SIYU_WAREHOUSE))quality/data_docs/index.html (Great Expectations; results in ops.dq_results)"
-	@echo "dbt docs     : $(CURDIR)/dbt_project/target/index.html (serve: cd dbt_project && ../$(BIN)/dbt docs serve --profiles-dir .)"
+	@echo "dbt docs     : $(CURDIR)/dbt_project/target/static_index.html (one file: opens from disk, offline)"
 	@echo "extracts     : $(SIYU_OUTBOX)/$(DEMO_AS_OF)/<marketing|operations|sales|service|executive>/ (XLSX, CSV, HTML; e-mail them with: siyu deliver --send)"
 	@echo "decisions    : $(CURDIR)/dbt_project/DECISIONLOG.md"
 	@echo "quarantine   : $(BIN)/siyu quarantine"

@@ -408,3 +408,23 @@ def test_each_department_gets_its_staff_to_do_lists(extracts):
         assert set(per_staff) == expected
         checked += bool(expected)
     assert checked >= 2
+
+
+def test_each_table_says_the_period_it_covers(extracts):
+    """Under each table's title, in the workbook and the report: the period it covers, filled
+    in for the report's day (a department head reading 'the day' vs 'the last 30 days')."""
+    day = extracts["day"]
+    for e in extracts["en"]:
+        book = openpyxl.load_workbook(e.xlsx)
+        page = e.html.read_text()
+        for spec in T.specs(e.audience):
+            assert spec.period in T.PERIODS, spec.name
+            text = T.period_text(spec.period, day, "en")
+            assert day.isoformat() in text or spec.period == "latest"
+            assert unescape(page).count(text) >= 1, (e.audience, spec.name)
+        sheets = {ws.title: ws for ws in book.worksheets}
+        staff = sheets.get("Staff response")
+        if staff is not None:
+            assert staff.cell(row=2, column=1).value == T.period_text("last_30d", day, "en")
+    start = (day - timedelta(days=T.TREND_DAYS - 1)).isoformat()
+    assert T.period_text("last_30d", day, "zh") == f"近30天：{start} 至 {day}"

@@ -15,7 +15,7 @@ from html import escape
 from .definitions import DEFINITIONS
 from .formats import STATUS_COLOURS, display, resolve
 from .i18n import t
-from .tables import Table
+from .tables import Table, period_text
 
 CSS = """
 body{font-family:"PingFang SC","Microsoft YaHei","Noto Sans CJK SC",sans-serif;margin:24px;
@@ -25,6 +25,7 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;color:#1F4E
 .cards{display:flex;flex-wrap:wrap;gap:12px}
 .card{border:1px solid #ddd;border-radius:6px;padding:10px 12px;width:260px}
 .card .label{font-size:13px;color:#444}.card .value{font-size:24px;font-weight:bold;margin:4px 0}
+.period{font-size:12px;color:#666;margin:-4px 0 8px}
 .card .asof{font-size:12px;color:#8a6d00;margin:0 0 4px}
 .card .def,.chart .def{font-size:11px;color:#666;margin-top:6px}
 .pill{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:bold}
@@ -199,9 +200,16 @@ def write_report(path, tables: list[Table], targets: dict[str, dict[str, tuple]]
                  department: str, definitions: list[str], title: str, language: str) -> None:
     """The report page; ``targets`` are (target, status) per department and KPI of the day."""
     headline, *rest = tables
-    sections = [f"<h2>{escape(t('headline_title', language))}</h2>", _cards(headline, language)]
+    sections = [f"<h2>{escape(t('headline_title', language))}</h2>"]
+    if headline.day is not None:
+        sections.append(f'<p class="period">'
+                        f"{escape(period_text(headline.spec.period, headline.day, language))}</p>")
+    sections.append(_cards(headline, language))
     for table in rest:
         sections.append(f'<h2 id="{table.name}">{escape(t(table.name, language))}</h2>')
+        if table.day is not None:
+            sections.append(f'<p class="period">'
+                            f"{escape(period_text(table.spec.period, table.day, language))}</p>")
         if table.spec.chart and table.rows:  # the charts, and their numbers folded below
             of = "all" if table.spec.company_wide else department
             sections.append(_charts(table, targets.get(of, {}), language))

@@ -12,7 +12,7 @@ earlier day shows that day as the latest build sees it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 import duckdb
 
@@ -39,6 +39,31 @@ HEADLINE_TRENDS = ("response_rate_48h", "repurchase_rate_90d", "buyer_ltv")
 MASKED_COLUMNS = ("staff_name",)  # masked with siyu.pii.mask_name before anything renders
 
 
+# What a table covers, shown under its title (zh, en); {day}, {start} (first of the 30 trend
+# days) and {month} are filled in for the report's day.
+PERIODS: dict[str, tuple[str, str]] = {
+    "day": ("当日：{day}", "The day: {day}"),
+    "latest": ("每项指标的最新值（数据日期见各项）", "Each KPI's latest value (its day is shown)"),
+    "last_30d": ("近30天：{start} 至 {day}", "Last 30 days: {start} to {day}"),
+    "day_7d_30d": ("当日、近7天与近30天（截至 {day}）", "The day, the last 7 and 30 days (to {day})"),
+    "month": ("当月：{month}（月初至 {day}）", "The month {month} (to {day})"),
+    "as_of": ("截至 {day} 日末", "As of the end of {day}"),
+    "leads_90d": ("近90天的线索（截至 {day}），30天内成交", "Leads of the last 90 days (to {day}), converted within 30 days"),
+    "leads_90d_sales_30d": ("线索：近90天；成交：近30天（截至 {day}）", "Leads: last 90 days; purchases: last 30 days (to {day})"),
+    "cohorts_6m": ("近6个月的同期群（截至 {day}）", "Cohorts of the last 6 months (to {day})"),
+    "cohorts": ("全部同期群（截至 {day}）", "Every cohort (to {day})"),
+    "months_6": ("近6个月（截至 {day}）", "The last 6 months (to {day})"),
+}
+
+
+def period_text(period: str, day: date, language: str) -> str:
+    """What a table covers, in words, for the report's day."""
+    zh, en = PERIODS[period]
+    start = day - timedelta(days=TREND_DAYS - 1)
+    return (zh if language == "zh" else en).format(
+        day=day.isoformat(), start=start.isoformat(), month=day.strftime("%Y-%m"))
+
+
 @dataclass(frozen=True)
 class Column:
     name: str
@@ -53,6 +78,7 @@ class TableSpec:
     columns: tuple[Column, ...]
     chart: bool = False  # a trend: first column dates, one line chart per other column
     company_wide: bool = False  # read for department 'all' whatever the audience
+    period: str = "day"  # what the table covers: a key of PERIODS, shown under its title
     kpis: tuple[str, ...] = ()  # definitions this table shows (besides its columns')
 
 
@@ -96,6 +122,7 @@ def _headline(kpis: tuple[str, ...]) -> TableSpec:
          C("unit", "label"), C("value_date", "date"), C("no_value_reason", "label"),
          C("first_value_on", "date")),
         kpis=kpis + ("status",),
+        period="latest",
     )
 
 
@@ -115,6 +142,7 @@ def _kpi_trends(kpis: tuple[str, ...]) -> TableSpec:
         """,
         (C("date", "date"),) + tuple(C(_trend_column(k), _KPI_FORMAT[k], k) for k in kpis),
         chart=True,
+        period="last_30d",
     )
 
 
@@ -176,6 +204,7 @@ HEADLINE_TREND_TABLE = TableSpec(
     (C("date", "date"),) + tuple(C(k, _KPI_FORMAT[k], k) for k in HEADLINE_TRENDS),
     chart=True,
     company_wide=True,
+    period="last_30d",
 )
 
 # Staff: current version of each staff member; the name is masked before rendering.
@@ -215,6 +244,7 @@ NEW_CONTACTS_BY_CHANNEL = TableSpec(
     (C("channel", "label"), C("new_contacts_day", "int"), C("new_contacts_7d", "int"),
      C("new_contacts_30d", "int")),
     kpis=("new_contacts",),
+    period="day_7d_30d",
 )
 
 CAC_BY_CHANNEL = TableSpec(
@@ -227,6 +257,7 @@ CAC_BY_CHANNEL = TableSpec(
     """,
     (C("channel", "label"), C("month", "month"), C("spend_cny", "money"),
      C("new_contacts", "int"), C("cac", "money", "cac")),
+    period="month",
 )
 
 LTV_CAC = TableSpec(
@@ -239,6 +270,7 @@ LTV_CAC = TableSpec(
     (C("channel", "label"), C("ltv_horizon_days", "int"), C("ltv_users", "int"),
      C("ltv", "money", "ltv"), C("cac", "money"), C("ltv_cac_ratio", "ratio", "ltv_cac"),
      C("meets_ltv_cac_bar", "bool")),
+    period="as_of",
 )
 
 LEAD_QUALITY = TableSpec(
@@ -255,6 +287,7 @@ LEAD_QUALITY = TableSpec(
     """,
     (C("channel", "label"), C("leads_90d", "int"), C("matured_leads", "int"),
      C("converted_30d", "int"), C("lead_quality", "pct", "lead_quality")),
+    period="leads_90d",
 )
 
 SALES_STAFF_RANKING = TableSpec(
@@ -298,6 +331,7 @@ SALES_STAFF_RANKING = TableSpec(
      C("purchases_30d", "int"), C("aov_30d", "money", "aov"), C("matured_leads", "int"),
      C("converted_30d", "int"), C("conversion", "pct", "conversion"),
      C("repurchase_rate_90d", "pct", "repurchase_rate_90d")),
+    period="leads_90d_sales_30d",
 )
 
 SALES_BY_CHANNEL = TableSpec(
@@ -314,6 +348,7 @@ SALES_BY_CHANNEL = TableSpec(
     """,
     (C("channel", "label"), C("paid_orders", "int"), C("qualifying_purchases", "int"),
      C("net_revenue", "money", "net_revenue"), C("aov", "money", "aov")),
+    period="last_30d",
 )
 
 REPURCHASE_BY_CHANNEL = TableSpec(
@@ -328,6 +363,7 @@ REPURCHASE_BY_CHANNEL = TableSpec(
     (C("cohort_month", "month"), C("channel", "label"), C("cohort_users", "int"),
      C("matured_users", "int"), C("repurchased_users", "int"),
      C("repurchase_rate_90d", "pct", "repurchase_rate_90d"), C("immature_users", "int")),
+    period="cohorts_6m",
 )
 
 LTV_COHORTS = TableSpec(
@@ -344,6 +380,7 @@ LTV_COHORTS = TableSpec(
     """,
     (C("cohort_month", "month"), C("users", "int"), C("ltv_30d", "money", "ltv"),
      C("ltv_90d", "money"), C("ltv_180d", "money"), C("ltv_365d", "money")),
+    period="cohorts",
 )
 
 SERVICE_STAFF = TableSpec(
@@ -379,6 +416,7 @@ SERVICE_STAFF = TableSpec(
      C("response_rate_48h", "pct", "response_rate_48h"),
      C("sla_breaches", "int", "sla_breaches"), C("frt_p50_minutes", "num", "frt_p50_seconds"),
      C("frt_p90_minutes", "num", "frt_p90_seconds")),
+    period="last_30d",
 )
 
 SLA_BREACHES = TableSpec(
@@ -424,6 +462,7 @@ NPS_MONTHLY = TableSpec(
     (C("month", "month"), C("department", "label"), C("responses", "int"),
      C("promoters", "int"), C("passives", "int"), C("detractors", "int"),
      C("nps", "num", "nps")),
+    period="months_6",
 )
 
 TAGS_BY_DEPARTMENT = TableSpec(
@@ -462,6 +501,7 @@ CONTENT_BY_CHANNEL = TableSpec(
     (C("channel", "label"), C("pushes", "int"), C("reached_recipients", "int"),
      C("openers", "int"), C("clickers", "int"), C("open_rate", "pct", "content_open_rate"),
      C("click_rate", "pct", "click_rate")),
+    period="last_30d",
 )
 
 GROUP_SPEAKING = TableSpec(
@@ -494,6 +534,7 @@ LIFECYCLE = TableSpec(
     """,
     (C("department", "label"), C("users", "int"), C("new", "pct", "lifecycle"),
      C("active", "pct"), C("high_value", "pct"), C("churn_risk", "pct"), C("silent", "pct")),
+    period="as_of",
 )
 
 OPS_STAFF = TableSpec(
@@ -519,6 +560,7 @@ OPS_STAFF = TableSpec(
     (C("rank", "int"), C("staff_id"), C("staff_name"), C("outreaches", "int"),
      C("matured_outreaches", "int"), C("effective_outreaches", "int"),
      C("effective_rate_48h", "pct", "one_on_one_effective_rate")),
+    period="last_30d",
 )
 
 
@@ -560,6 +602,7 @@ TODO = TableSpec(
     (C("staff_id", "text"), C("staff_name", "text"), C("task_type", "label"),
      C("priority", "int"), C("reference_id", "text"), C("user_id", "text"),
      C("due_at", "datetime"), C("age_hours", "num")),
+    period="as_of",
 )
 
 TODO_SUMMARY = TableSpec(
@@ -574,6 +617,7 @@ TODO_SUMMARY = TableSpec(
     (C("department", "label"), C("task_type", "label"), C("tasks", "int"),
      C("oldest_hours", "num")),
     company_wide=True,
+    period="as_of",
 )
 
 _SPECIFIC: dict[str, tuple[TableSpec, ...]] = {

@@ -17,7 +17,7 @@ import xlsxwriter
 from .definitions import DEFINITIONS
 from .formats import EXCEL_FORMAT, STATUS_COLOURS, TEXT_FORMATS, display, resolve
 from .i18n import t
-from .tables import Table
+from .tables import Table, period_text
 
 TITLE_ROW, HEADER_ROW, FIRST_DATA_ROW = 0, 2, 3
 CHART_HEIGHT_ROWS = 16
@@ -72,6 +72,8 @@ def _sheet_name(label: str, used: set[str]) -> str:
 
 def _write_table(sheet, formats: _Formats, table: Table, title: str, language: str) -> None:
     sheet.write_string(TITLE_ROW, 0, title, formats.get("title"))
+    if table.day is not None:  # what the table covers, under its title
+        sheet.write_string(TITLE_ROW + 1, 0, period_text(table.spec.period, table.day, language))
     names = [c.name for c in table.columns]
     widths = [_width(t(n, language)) for n in names]
     for col, column in enumerate(table.columns):
