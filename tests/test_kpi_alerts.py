@@ -15,6 +15,8 @@ import duckdb
 import pytest
 
 from siyu import delivery, kpi_alerts, robots
+from siyu.cli import main
+from siyu.extracts import AUDIENCES
 from siyu.extracts import tables as T
 from siyu.extracts.i18n import t
 
@@ -332,6 +334,48 @@ def test_a_long_message_is_split_for_wecom_and_a_rerun_finishes_it(tiny, tmp_pat
     record = kpi_alerts.read_manifest(day_dir)["audiences"]["sales"]["robots"]["wecom"]
     assert record["status"] == "sent" and [p["part"] for p in record["parts"]] == list(
         range(1, len(parts) + 1))
+
+
+def test_cli_dry_run_and_send(tiny, tmp_path, server, monkeypatch, capsys):
+    monkeypatch.delenv("SIYU_RECIPIENTS_FILE", raising=False)
+    monkeypatch.setenv("SIYU_ROBOT_BACKOFF_SECONDS", "0.01")
+    outbox = tmp_path / "outbox"
+    argv = ["alert", "--warehouse", str(tiny), "--date", DAY.isoformat(), "--outbox", str(outbox)]
+    # dry run: every department's message printed, nothing posted or written
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    for audience in AUDIENCES:
+        assert f"--- {audience} (dry run: not posted)" in out
+        assert f"### 私域预警 · {t(audience, 'zh')} · 2025-06-28" in out
+    assert "🔴 **净收入** 告警：¥8,000.00" in out and not outbox.exists()
+    recipients = robots_setup(tmp_path, server, monkeypatch)
+    assert main([*argv, "--recipients", str(recipients), "--language", "en"]) == 0
+    out = capsys.readouterr().out
+    assert "--- executive -> wecom, feishu, dingtalk (dry run: not posted)" in out
+    assert "--- marketing -> no robot (dry run: not posted)" in out
+    assert "Private-domain alerts · Sales" in out and server.attempts == []
+    # --send: posted, one line per robot; a second run posts nothing
+    assert main([*argv, "--recipients", str(recipients), "--send"]) == 0
+    out = capsys.readouterr().out
+    assert len(server.received) == 6
+    assert re.search(r"^alert sales: WeCom robot \(env:TEST_WECOM_SALES\) 1 message\(s\), "
+                     r"1 attempt\(s\)", out, re.M)
+    assert "4 audience(s) posted" in out and "127.0.0.1" not in out
+    assert main([*argv, "--recipients", str(recipients), "--send"]) == 0
+    assert "0 audience(s) posted" in capsys.readouterr().out and len(server.received) == 6
+    assert main([*argv, "--recipients", str(recipients), "--send", "--resend",
+                 "--audience", "service"]) == 0
+    assert len(server.received) == 7
+    # a secret missing: one line, exit 1, nothing posted
+    monkeypatch.delenv("TEST_WECOM_EXEC")
+    assert main([*argv, "--recipients", str(recipients), "--send", "--resend"]) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == ("siyu alert: error: env:TEST_WECOM_EXEC: the environment variable "
+                           "TEST_WECOM_EXEC is not set or empty")
+    assert len(server.received) == 7
+    # no warehouse, no recipients file: exit 2
+    assert main(["alert", "--warehouse", str(tmp_path / "nope.duckdb"), "--date", "2025-06-28"]) == 2
+    assert main([*argv, "--send", "--recipients", str(tmp_path / "nope.toml")]) == 2
 
 
 # ---------------------------------------------------------------- a published warehouse
