@@ -101,6 +101,12 @@ def test_env_references_are_resolved_when_posting_and_never_shown(monkeypatch):
     assert str(wecom) == "WeCom robot (env:WECOM_SALES_WEBHOOK)"
     assert str(feishu) == "Feishu robot ((in the recipients file))"
     assert "s3cret" not in repr(feishu) and "abc" not in repr(feishu)
+    # a value that is not a URL is refused without being shown
+    monkeypatch.setenv("WECOM_SALES_WEBHOOK", "K-123-pasted-key")
+    with pytest.raises(ValueError, match=r"wecom_webhook env:WECOM_SALES_WEBHOOK: not an http") \
+            as exc:
+        robots.robots_from_config(settings)
+    assert "K-123" not in str(exc.value)
     # var: and conn: need Airflow's lookups
     with pytest.raises(robots.MissingSecret, match="resolved in Airflow only"):
         robots.resolve("var:siyu_wecom_sales")

@@ -69,6 +69,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import http.client
 import json
 import logging
 import os
@@ -194,8 +195,14 @@ def robots_from_config(settings: Mapping[str, str],
         if not webhook:
             continue
         secret = settings.get(f"{kind}_secret")
-        found.append(Robot(kind, resolve(webhook, lookups),
-                           resolve(secret, lookups) if secret else None, describe(webhook)))
+        url = resolve(webhook, lookups)
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc or \
+                any(c.isspace() or ord(c) < 32 for c in url):
+            # the value is not shown: it may be a key pasted into the wrong place
+            raise ValueError(f"{kind}_webhook {describe(webhook)}: not an http(s) URL")
+        found.append(Robot(kind, url, resolve(secret, lookups) if secret else None,
+                           describe(webhook)))
     return found
 
 
@@ -406,6 +413,8 @@ def send_once(url: str, body: dict, timeout: float) -> Answer:
     except (urllib.error.URLError, OSError) as exc:  # refused, reset, timed out, DNS
         reason = getattr(exc, "reason", exc)
         return Answer(0, None, error=f"{type(exc).__name__}: {reason}")
+    except http.client.HTTPException as exc:  # a broken answer (incomplete, bad status line)
+        return Answer(0, None, error=type(exc).__name__)
 
 
 def _verdict(robot: Robot, answer: Answer) -> str:
