@@ -523,7 +523,8 @@ masked), printing one line per department (files, seconds). A rerun replaces tho
 With --send, e-mail each department its workbook and HTML report: recipients from
 --recipients FILE or SIYU_RECIPIENTS_FILE (TOML, see include/siyu/recipients.example.toml),
 SMTP server from the flags or SIYU_SMTP_*. Recipients are checked before anything is built:
-a department without any fails the command, unless the file says on_missing = "skip".
+a department without any fails the command, unless the file says on_missing = "skip"; one
+with chat robots only (`siyu alert`) is not e-mailed.
 OUTBOX/<date>/delivery.json records what was built and what was sent to whom (message-id,
 To/Cc, attachments, time); a department already sent that day is not sent again unless
 --resend, so running the command again only retries the departments that failed.
