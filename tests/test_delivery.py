@@ -293,6 +293,48 @@ def test_recipients_configuration(tmp_path, monkeypatch):
         config.for_audience("service")
 
 
+def test_robot_settings_e_mail_only_robots_only_or_both(tmp_path, fake_builder, smtp_server):
+    """An audience's table may hold e-mail addresses, chat robots or both: one with robots only
+    is not e-mailed (skipped, not an error), one with e-mail only has no robots; one with
+    neither is missing for both, as before."""
+    path = tmp_path / "r.toml"
+    path.write_text(
+        '[marketing]\nto = ["marketing-lead@siyu.test"]\n'
+        '[operations]\nwecom_webhook = "env:WECOM_OPS"\n'
+        '[sales]\nto = ["sales-lead@siyu.test"]\ndingtalk_webhook = "https://d.test/robot/send'
+        '?access_token=T"\ndingtalk_secret = "env:DINGTALK_SALES_SECRET"\n'
+        '[service]\nto = ["service-lead@siyu.test"]\n'
+        '[executive]\nfeishu_webhook = "env:FEISHU_EXEC"\nfeishu_secret = "env:FEISHU_SEC"\n',
+        encoding="utf-8")
+    config = delivery.load_recipients(path)
+    assert config.robots_for("marketing") is None  # e-mail only
+    assert config.robots_for("operations") == {"wecom_webhook": "env:WECOM_OPS"}
+    assert config.robots_for("sales") == {
+        "dingtalk_webhook": "https://d.test/robot/send?access_token=T",
+        "dingtalk_secret": "env:DINGTALK_SALES_SECRET"}
+    assert config.for_audience("operations") is None and config.robots_only("operations")
+    assert config.for_audience("sales").to == ("sales-lead@siyu.test",)
+    result = delivery.deliver(tmp_path / "wh.duckdb", DAY, tmp_path / "outbox",
+                              recipients=config, smtp=smtp_settings(smtp_server))
+    wait_for(smtp_server, 3)
+    assert {r["audience"]: r["status"] for r in result["sent"]} == {
+        "marketing": "sent", "operations": "skipped_robots_only", "sales": "sent",
+        "service": "sent", "executive": "skipped_robots_only"}
+    # neither: missing for the e-mail and for the robots alike
+    path.write_text('[marketing]\ncc = ["x@siyu.test"]\n', encoding="utf-8")
+    config = delivery.load_recipients(path)
+    for ask in (config.for_audience, config.robots_for):
+        with pytest.raises(delivery.MissingRecipients, match="'marketing'"):
+            ask("marketing")
+    # robot settings are checked when the file is read
+    for bad, message in (('feishu_secret = "s"', "feishu_secret without feishu_webhook"),
+                         ('wecom_webhook = "qyapi/x"', "expected an http"),
+                         ('slack_webhook = "https://s"', "takes only to")):
+        path.write_text(f"[sales]\n{bad}\n", encoding="utf-8")
+        with pytest.raises(ValueError, match=message):
+            delivery.load_recipients(path)
+
+
 def test_real_extracts_of_a_published_warehouse(tmp_path, published_warehouse,  # noqa: F811
                                                 smtp_server, caplog):
     warehouse, as_of = published_warehouse

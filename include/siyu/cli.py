@@ -6,6 +6,7 @@
     siyu run            ingest + dbt build up to an as-of date (what the daily DAG does)
     siyu quarantine     show what the loader rejected, with file, line and reason
     siyu deliver        build (and e-mail) the department extracts of a day
+    siyu alert          post each department's red/yellow KPIs and to-do sizes to its chat robots
     siyu export         write a schema of the warehouse (default: the masked bi views) as Parquet
 
 Paths and the business timezone come from flags or from the SIYU_* environment variables
@@ -41,6 +42,8 @@ department. A day's work, in order:
   quarantine     list the lines the loader rejected, with file, line and reason
   deliver        build each department's extract (XLSX, CSV, HTML report) for a day; --send
                  e-mails it
+  alert          each department's red and yellow KPIs and the size of its staff's to-do lists,
+                 printed, or with --send posted to its WeCom / Feishu / DingTalk group robots
   export         write the masked BI views (or any schema) as Parquet files for other tools
   settings       list every SIYU_* setting: meaning, default, the module that reads it
 
@@ -293,6 +296,33 @@ def cmd_deliver(args) -> int:
     return 0
 
 
+def cmd_alert(args) -> int:
+    from . import delivery, kpi_alerts
+
+    warehouse = _need_warehouse(_settings(args))
+    hint = "set --recipients or SIYU_RECIPIENTS_FILE"
+    if args.recipients:
+        _need_file(args.recipients, "recipients file", hint)
+    elif args.send and os.environ.get("SIYU_RECIPIENTS_FILE"):
+        _need_file(Path(os.environ["SIYU_RECIPIENTS_FILE"]).expanduser(), "recipients file", hint)
+    recipients = None
+    if args.send or args.recipients:
+        recipients = delivery.load_recipients(args.recipients)
+    outbox = args.outbox or delivery.outbox_dir()
+    t0 = time.perf_counter()
+    _say(f"siyu alert {args.date}: {', '.join(args.audience)} ({args.language})"
+         + (f", posted to the robots of {recipients.source}" if args.send
+            else " (dry run: printed, not posted; --send posts)"))
+    result = kpi_alerts.alert(warehouse, args.date, outbox, audiences=tuple(args.audience),
+                              language=args.language, recipients=recipients, send=args.send,
+                              resend=args.resend, progress=_say)
+    if args.send:
+        posted = sum(r["status"] == "sent" for r in result["alerts"])
+        _say(f"done in {time.perf_counter() - t0:.1f}s: {posted} audience(s) posted; "
+             f"record {result['record']}")
+    return 0
+
+
 def cmd_settings(args) -> int:
     from . import settings_doc
 
@@ -494,7 +524,8 @@ masked), printing one line per department (files, seconds). A rerun replaces tho
 With --send, e-mail each department its workbook and HTML report: recipients from
 --recipients FILE or SIYU_RECIPIENTS_FILE (TOML, see include/siyu/recipients.example.toml),
 SMTP server from the flags or SIYU_SMTP_*. Recipients are checked before anything is built:
-a department without any fails the command, unless the file says on_missing = "skip".
+a department without any fails the command, unless the file says on_missing = "skip"; one
+with chat robots only (`siyu alert`) is not e-mailed.
 OUTBOX/<date>/delivery.json records what was built and what was sent to whom (message-id,
 To/Cc, attachments, time); a department already sent that day is not sent again unless
 --resend, so running the command again only retries the departments that failed.
@@ -526,6 +557,55 @@ examples:
     d.add_argument("--smtp-port", type=int, metavar="PORT", help="SMTP port (SIYU_SMTP_PORT, default 25)")
     d.add_argument("--smtp-from", metavar="ADDRESS", help="sender address (SIYU_SMTP_FROM)")
     d.set_defaults(func=cmd_deliver)
+
+    a = sub.add_parser(
+        "alert",
+        help="post each department's red/yellow KPIs and to-do sizes to its chat robots",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="""\
+Build, for each department, a short chat message of DATE from the published warehouse: its
+red and yellow KPIs (value, target, the change since the previous day; from the marts
+kpi_department_latest and kpi_department_daily) and the size of its staff's to-do lists
+(marts.fct_activation_tasks: open tasks, staff, the longest list, tasks per type; staff are
+counted, never named). Labels in Chinese (default) or English, as in the extracts.
+
+Without --send the messages are printed (a dry run; with --recipients, with the robots each
+would go to). With --send each is posted to the department's robots: the keys wecom_webhook,
+feishu_webhook + feishu_secret, dingtalk_webhook + dingtalk_secret of its table in the
+recipients file (--recipients or SIYU_RECIPIENTS_FILE, the TOML of `siyu deliver`); a value
+env:NAME is read from the environment variable NAME. A department with e-mail only is
+skipped. Every setting is checked before anything is posted. Rate limits (HTTP 429, WeCom
+45009, Feishu 9499/11232, DingTalk 130101) and server errors are retried with backoff
+(SIYU_ROBOT_*). OUTBOX/<date>/alerts.json records what each robot accepted: running the
+command again posts nothing twice (only what failed), unless --resend. Exits non-zero when
+anything fails. Guide: docs/alerts.md.""",
+        epilog="""environment:
+  SIYU_WAREHOUSE        published warehouse     (default: data/warehouse/siyu.duckdb)
+  SIYU_OUTBOX           where alerts.json is    (default: data/outbox)
+  SIYU_RECIPIENTS_FILE  recipients TOML         (example: include/siyu/recipients.example.toml)
+  SIYU_ROBOT_RETRIES (5), SIYU_ROBOT_BACKOFF_SECONDS (5), SIYU_ROBOT_TIMEOUT_SECONDS (10)
+
+examples:
+  siyu alert --warehouse data/warehouse/siyu.duckdb --date 2025-06-28          # print them
+  WECOM_SALES_WEBHOOK='https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=...' \\
+    siyu alert --date 2025-06-28 --recipients recipients.toml --send --audience sales
+""",
+    )
+    a.add_argument("--warehouse", type=Path, metavar="PATH",
+                   help="published DuckDB warehouse (SIYU_WAREHOUSE)")
+    a.add_argument("--date", type=_date, required=True,
+                   help="business day: the warehouse's as-of day")
+    a.add_argument("--recipients", type=Path, metavar="FILE",
+                   help="recipients TOML with the robots (SIYU_RECIPIENTS_FILE)")
+    a.add_argument("--send", action="store_true", help="post the messages (default: print)")
+    a.add_argument("--resend", action="store_true",
+                   help="with --send: also post to robots alerts.json lists as posted")
+    a.add_argument("--audience", nargs="+", choices=AUDIENCES, default=list(AUDIENCES),
+                   metavar="A", help=f"departments (default all: {' '.join(AUDIENCES)})")
+    a.add_argument("--language", choices=LANGUAGES, default="zh", help="zh (default) or en")
+    a.add_argument("--outbox", type=Path, metavar="DIR",
+                   help="outbox folder of alerts.json (SIYU_OUTBOX, default data/outbox)")
+    a.set_defaults(func=cmd_alert)
 
     x = sub.add_parser(
         "export",

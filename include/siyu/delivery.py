@@ -13,12 +13,18 @@ task per audience, so one department's failure does not block the others).
     [marketing]
     to = ["marketing-lead@example.com"]
     cc = ["cmo@example.com"]
+    wecom_webhook = "env:WECOM_MARKETING_WEBHOOK"   # chat robots: see siyu.kpi_alerts
 
 or the same content as JSON in the Airflow Variable ``siyu_recipients``. One source is read
 whole, never merged: on the command line ``--recipients FILE``, else ``SIYU_RECIPIENTS_FILE``;
 in Airflow the Variable ``siyu_recipients`` when it is set (editable in the UI without a
 deployment), else ``SIYU_RECIPIENTS_FILE``. With no source, or an audience missing from it,
 sending fails for that audience with an error naming it, unless ``on_missing = "skip"``.
+
+An audience's table may hold e-mail addresses, chat robots (``siyu.robots.CONFIG_KEYS``:
+``wecom_webhook``, ``feishu_webhook`` / ``feishu_secret``, ``dingtalk_webhook`` /
+``dingtalk_secret``, posted to by ``siyu alert``), or both. An audience with robots only is
+not e-mailed (skipped, not an error), one with e-mail only gets no chat alert.
 
 **Idempotence.** A rebuild of a day deletes each audience's folder before writing it, so the
 folder holds exactly the files of the last build. ``outbox/<day>/delivery.json`` records per
@@ -53,7 +59,7 @@ import time
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from email import policy
 from email.headerregistry import Address
@@ -62,7 +68,7 @@ from email.utils import format_datetime, make_msgid
 from html.parser import HTMLParser
 from pathlib import Path
 
-from . import alerts, mail
+from . import alerts, mail, robots
 from .config import REPO_ROOT
 from .extracts import AUDIENCES, Extract, build_extracts
 
@@ -96,8 +102,11 @@ def smtp_conn_id() -> str:
 
 @dataclass(frozen=True)
 class Recipients:
-    to: tuple[str, ...]
+    to: tuple[str, ...] = ()
     cc: tuple[str, ...] = ()
+    # chat robots: key of siyu.robots.CONFIG_KEYS -> value as written (a URL, a secret or an
+    # ``env:NAME`` reference, resolved only when posting: never logged or recorded)
+    robots: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -107,15 +116,33 @@ class RecipientsConfig:
     source: str = "(none)"  # where it came from, for error messages
 
     def for_audience(self, audience: str) -> Recipients | None:
-        """The audience's recipients; None (skip) or MissingRecipients when it has none."""
+        """The audience's e-mail recipients; None (skip) when it has robots only or when
+        ``on_missing = "skip"``, MissingRecipients when it has none."""
         found = self.by_audience.get(audience)
         if found and found.to:
             return found
-        if self.on_missing == "skip":
+        if self.robots_only(audience) or self.on_missing == "skip":
             return None
-        raise MissingRecipients(
+        raise self._missing(audience, "to = [...]")
+
+    def robots_only(self, audience: str) -> bool:
+        found = self.by_audience.get(audience)
+        return bool(found and found.robots and not found.to)
+
+    def robots_for(self, audience: str) -> Mapping[str, str] | None:
+        """The audience's robot settings; None (skip) when it has e-mail only or when
+        ``on_missing = "skip"``, MissingRecipients when it has neither."""
+        found = self.by_audience.get(audience)
+        if found and found.robots:
+            return found.robots
+        if (found and found.to) or self.on_missing == "skip":
+            return None
+        raise self._missing(audience, "wecom_webhook, feishu_webhook or dingtalk_webhook")
+
+    def _missing(self, audience: str, what: str) -> MissingRecipients:
+        return MissingRecipients(
             f"no recipients for audience {audience!r} in {self.source}: add a [{audience}] "
-            "table with to = [...] (see include/siyu/recipients.example.toml), or set "
+            f"table with {what} (see include/siyu/recipients.example.toml), or set "
             'on_missing = "skip"')
 
 
@@ -143,10 +170,13 @@ def parse_recipients(data: Mapping, source: str) -> RecipientsConfig:
             continue
         if key not in AUDIENCES:
             raise ValueError(f"{source}: unknown audience {key!r} (known: {', '.join(AUDIENCES)})")
-        if not isinstance(value, Mapping) or set(value) - {"to", "cc"}:
-            raise ValueError(f"{source}: [{key}] takes only to = [...] and cc = [...]")
-        by_audience[key] = Recipients(to=_addresses(value.get("to", []), f"{source} [{key}].to"),
-                                      cc=_addresses(value.get("cc", []), f"{source} [{key}].cc"))
+        if not isinstance(value, Mapping) or set(value) - {"to", "cc", *robots.CONFIG_KEYS}:
+            raise ValueError(f"{source}: [{key}] takes only to = [...], cc = [...] and the "
+                             f"robot settings {', '.join(robots.CONFIG_KEYS)}")
+        by_audience[key] = Recipients(
+            to=_addresses(value.get("to", []), f"{source} [{key}].to"),
+            cc=_addresses(value.get("cc", []), f"{source} [{key}].cc"),
+            robots=robots.check_config(value, f"{source} [{key}]"))
     return RecipientsConfig(by_audience, on_missing, source)
 
 
@@ -168,26 +198,27 @@ def load_recipients(path: Path | None = None, variable: str | None = None) -> Re
 
 
 @contextmanager
-def _manifest(day_dir: Path) -> Iterator[dict]:
-    """Read-modify-write of ``delivery.json`` under an exclusive lock: the send tasks of the
-    five audiences may run at the same time. Replaced atomically (a reader never sees half)."""
+def locked_manifest(day_dir: Path, name: str = MANIFEST) -> Iterator[dict]:
+    """Read-modify-write of ``delivery.json`` (or another record of the day, ``name``: the chat
+    alerts' ``alerts.json``) under an exclusive lock: the send tasks of the five audiences may
+    run at the same time. Replaced atomically (a reader never sees half)."""
     day_dir.mkdir(parents=True, exist_ok=True)
-    path = day_dir / MANIFEST
-    with open(day_dir / f".{MANIFEST}.lock", "a+") as lock:
+    path = day_dir / name
+    with open(day_dir / f".{name}.lock", "a+") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             data = json.loads(path.read_text()) if path.exists() else {}
             data.setdefault("audiences", {})
             yield data
-            tmp = path.with_name(f".{MANIFEST}.tmp")
+            tmp = path.with_name(f".{name}.tmp")
             tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
             tmp.replace(path)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def read_manifest(day_dir: Path) -> dict:
-    path = day_dir / MANIFEST
+def read_manifest(day_dir: Path, name: str = MANIFEST) -> dict:
+    path = day_dir / name
     return json.loads(path.read_text()) if path.exists() else {"audiences": {}}
 
 
@@ -232,7 +263,7 @@ def build(warehouse: Path, day: date, outbox: Path, audiences=AUDIENCES, languag
                                     language=language, progress=progress)
         files = sorted(p for p in extract.directory.rglob("*") if p.is_file())
         seconds = time.perf_counter() - t0
-        with _manifest(day_dir) as manifest:
+        with locked_manifest(day_dir) as manifest:
             entry = manifest["audiences"].setdefault(audience, {})
             entry["built"] = {"at": _now(), "language": language,
                               "files": [str(p.relative_to(day_dir)) for p in files]}
@@ -311,6 +342,9 @@ def send(extract: Extract, recipients_config: RecipientsConfig, smtp: mail.SmtpS
             "not sent again")
         return {"audience": audience, "status": "already_sent", **sent}
     recipients = recipients_config.for_audience(audience)
+    if recipients is None and recipients_config.robots_only(audience):
+        say(f"skipped {audience}: chat robots only in {recipients_config.source}, no e-mail")
+        return {"audience": audience, "status": "skipped_robots_only"}
     if recipients is None:
         say(f"skipped {audience}: no recipients in {recipients_config.source} "
             "(on_missing = skip)")
@@ -326,7 +360,7 @@ def send(extract: Extract, recipients_config: RecipientsConfig, smtp: mail.SmtpS
                          "sha256": hashlib.sha256(p.read_bytes()).hexdigest()}
                         for p in extract.attachments],
     }
-    with _manifest(day_dir) as manifest:
+    with locked_manifest(day_dir) as manifest:
         manifest["audiences"].setdefault(audience, {})["sent"] = record
     say(f"sent {audience}: {len(recipients.to)} to, {len(recipients.cc)} cc, "
         f"{len(record['attachments'])} attachments, {time.perf_counter() - t0:.1f}s")

@@ -492,3 +492,55 @@ def delivery_day(ctx: dict, tz: str) -> date:
     if (ctx.get("params") or {}).get("date"):
         return date.fromisoformat(str(ctx["params"]["date"]))
     return resolve_as_of({**ctx, "params": {}}, tz)
+
+
+def airflow_lookups() -> dict:
+    """How robot settings resolve in Airflow besides ``env:NAME``: ``var:NAME`` an Airflow
+    Variable, ``conn:ID`` the password of an Airflow Connection (both through Airflow's secrets
+    backends, and masked in task logs)."""
+    from airflow.sdk import BaseHook, Variable
+
+    def connection_password(conn_id: str) -> str | None:
+        try:
+            return BaseHook.get_connection(conn_id).password
+        except Exception:  # noqa: BLE001 - unknown connection: reported as not set
+            return None
+
+    return {"var": lambda name: Variable.get(name, default=None), "conn": connection_password}
+
+
+def alert_audience(extract: dict) -> dict:
+    """The ``alert`` task of ``siyu_deliver`` for one audience (``siyu.kpi_alerts``): its red and
+    yellow KPIs and to-do sizes of the extract's day, posted to its chat robots (recipients from
+    the Variable ``siyu_recipients``, else ``SIYU_RECIPIENTS_FILE``). Skipped when the audience
+    has e-mail only or every robot was posted to that day (``alerts.json``; Param
+    ``resend_alerts`` posts again); fails without retrying on a configuration error (audience
+    missing, a secret not set), retries when a robot keeps failing."""
+    from airflow.sdk import Variable
+    from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+    from . import delivery, kpi_alerts, robots
+
+    ctx = get_current_context()
+    audience = extract["audience"]
+    ctx["audience"] = audience  # the mapped task's name in the UI
+    lookups = airflow_lookups()
+    try:
+        recipients = delivery.load_recipients(
+            variable=Variable.get(delivery.RECIPIENTS_VARIABLE, default=None))
+        settings = recipients.robots_for(audience)
+        if settings:
+            robots.robots_from_config(settings, lookups)  # every reference resolves
+    except ValueError as exc:  # a configuration error: retrying cannot help
+        raise AirflowFailException(str(exc)) from exc
+    if not settings:
+        raise AirflowSkipException(f"{audience}: no chat robots in {recipients.source}")
+    result = kpi_alerts.alert(
+        run_settings(ctx).warehouse, date.fromisoformat(extract["day"]),
+        Path(extract["directory"]).parent.parent, audiences=(audience,),
+        language=extract["language"], recipients=recipients, send=True,
+        resend=bool(ctx["params"].get("resend_alerts")), lookups=lookups)
+    (outcome,) = result["alerts"]
+    if outcome["status"] != "sent":
+        raise AirflowSkipException(f"{audience}: {outcome['status']}")
+    return outcome
