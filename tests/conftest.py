@@ -62,7 +62,7 @@ def published_landing(tmp_path_factory) -> tuple[Path, dict, Path]:
 SLOW_MODULES = {
     "test_bi_serving", "test_end_to_end", "test_extracts_render", "test_identity",
     "test_incremental", "test_incremental_changes", "test_postgres", "test_deliver_dag", "test_scheduler_run",
-    "test_concurrent_ingest", "test_concurrency", "test_disk_full", "test_pii_free_text",
+    "test_concurrent_ingest", "test_concurrency", "test_disk_full", "test_pii_free_text", "test_wheel",
     "test_stable_assets",
 }
 SLOW_FIXTURES = {"published_warehouse", "published_landing"}

@@ -28,7 +28,21 @@ from zoneinfo import ZoneInfo
 from . import db
 from .contract import SOURCES
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+PACKAGE_DIR = Path(__file__).resolve().parent
+BUNDLE_DIR = PACKAGE_DIR / "_bundle"
+#: Where the dbt project, the Great Expectations suites and the DAG files are: the checkout
+#: (``include/siyu/../..``), or, in an installed wheel, ``siyu/_bundle/`` (pyproject.toml puts
+#: ``dbt_project/``, ``expectations/`` and ``dags/`` there).
+REPO_ROOT = (PACKAGE_DIR.parents[1] if (PACKAGE_DIR.parents[1] / "dbt_project").is_dir()
+             else BUNDLE_DIR)
+IN_CHECKOUT = REPO_ROOT != BUNDLE_DIR
+
+
+def data_root() -> Path:
+    """Default home of the landing zone, warehouse, logs and outbox when no ``SIYU_*`` path is
+    set: ``data/`` of the checkout, or ``./data`` of the working directory for an installed
+    package (never inside site-packages)."""
+    return REPO_ROOT / "data" if IN_CHECKOUT else Path.cwd() / "data"
 
 
 def _env_path(name: str, default: Path) -> Path:
@@ -48,7 +62,7 @@ class Settings:
     @classmethod
     def from_env(cls, **overrides) -> Settings:
         overrides = {k: v for k, v in overrides.items() if v is not None}
-        data_dir = REPO_ROOT / "data"
+        data_dir = data_root()
         warehouse = Path(
             overrides.pop("warehouse", None)
             or _env_path("SIYU_WAREHOUSE", data_dir / "warehouse" / "siyu.duckdb")

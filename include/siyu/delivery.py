@@ -69,7 +69,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from . import alerts, mail, robots
-from .config import REPO_ROOT
+from .config import data_root
 from .extracts import AUDIENCES, Extract, build_extracts
 
 log = logging.getLogger("siyu.delivery")
@@ -90,7 +90,7 @@ class MissingRecipients(ValueError):
 def outbox_dir() -> Path:
     """``SIYU_OUTBOX``, default ``data/outbox`` of the repository."""
     value = os.environ.get("SIYU_OUTBOX")
-    return (Path(value).expanduser() if value else REPO_ROOT / "data" / "outbox").resolve()
+    return (Path(value).expanduser() if value else data_root() / "outbox").resolve()
 
 
 def smtp_conn_id() -> str:

@@ -30,7 +30,7 @@ from . import db
 from . import contract as C
 from . import loader
 from . import publish as wap
-from .config import Settings
+from .config import IN_CHECKOUT, Settings
 
 log = logging.getLogger(__name__)
 
@@ -185,6 +185,8 @@ def dbt_env(settings: Settings) -> dict[str, str]:
     env = dict(os.environ)
     env.update(settings.env())
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
+    if not IN_CHECKOUT:  # an installed package: dbt's files beside the warehouse, not in it
+        env.setdefault("DBT_TARGET_PATH", str(settings.warehouse.parent / "dbt_target"))
     return env
 
 

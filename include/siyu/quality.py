@@ -52,7 +52,7 @@ import duckdb
 
 from . import db
 from . import contract as C
-from .config import Settings
+from .config import REPO_ROOT, Settings
 from .pii import PII_COLUMNS
 
 if TYPE_CHECKING:
@@ -67,7 +67,7 @@ CRITICAL = "critical"
 WARNING = "warning"
 SEVERITIES = (CRITICAL, WARNING)
 
-SUITES_DIR = Path(__file__).resolve().parents[2] / "expectations"
+SUITES_DIR = REPO_ROOT / "expectations"  # the checkout's, or the installed bundle's
 
 PUBLISHED_MARTS = (
     "dim_users",
