@@ -74,7 +74,8 @@ SLOW_FIXTURES = {"published_warehouse", "published_landing"}
 LONGEST_FIRST = [
     "test_incremental_changes", "test_incremental", "test_scheduler_run", "test_concurrency",
     "test_end_to_end", "test_bi_serving", "test_identity", "test_postgres",
-    "test_pii_free_text", "test_deliver_dag", "test_concurrent_ingest", "test_stable_assets",
+    "test_pii_free_text", "test_deliver_dag", "test_wheel", "test_concurrent_ingest",
+    "test_stable_assets",
     "test_disk_full", "test_extracts_render",
 ]
 
