@@ -4,13 +4,21 @@ The report must open offline and from a mail attachment: CSS is inline in the pa
 charts are hand-drawn inline SVG (a polyline per series, the target as a dashed line, the
 day's point in its status colour), so there is no script, font or image to fetch. The e-mail
 body uses inline ``style`` attributes only, since mail clients drop ``<style>``.
+
+The markup is in Jinja2 templates (``templates/``: the page, a table, the e-mail body) with
+autoescaping on; this module prepares what they show (formatted values, labels in the
+report's language) and draws the SVG charts.
 """
 
 from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from html import escape
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
 
 from .definitions import DEFINITIONS
 from .formats import STATUS_COLOURS, display, resolve
@@ -45,12 +53,23 @@ def _float(value) -> float | None:
     return float(value) if isinstance(value, (int, float, Decimal)) else None
 
 
-def _pill(status: str | None, language: str) -> str:
+@lru_cache(maxsize=1)
+def _templates() -> Environment:
+    return Environment(loader=PackageLoader("siyu.extracts", "templates"), autoescape=True,
+                       undefined=StrictUndefined, keep_trailing_newline=False)
+
+
+def _render(name: str, language: str, **context) -> Markup:
+    return Markup(_templates().get_template(name).render(
+        t=lambda key: t(key, language), **context))
+
+
+def _pill(status: str | None, language: str) -> Markup:
     if status is None:
-        return escape(t("empty_value", language))
+        return Markup(escape(t("empty_value", language)))
     fill, font = STATUS_COLOURS.get(status, STATUS_COLOURS["no_target"])
-    return (f'<span class="pill status-{escape(status)}" style="background:{fill};color:{font}">'
-            f"{escape(t(status, language))}</span>")
+    return Markup(f'<span class="pill status-{escape(status)}" style="background:{fill};'
+                  f'color:{font}">{escape(t(status, language))}</span>')
 
 
 def svg_chart(days: list[date], values: list, fmt: str, target: float | None,
@@ -114,9 +133,9 @@ def svg_chart(days: list[date], values: list, fmt: str, target: float | None,
 def _definition_note(definition, language: str) -> str:
     """The KPI's definition and its kpis.md section under a chart or a card."""
     if definition is None:
-        return ""
-    return (f'<div class="def">{escape(definition.text(language))} '
-            f"({escape(definition.section)})</div>")
+        return Markup("")
+    return Markup(f'<div class="def">{escape(definition.text(language))} '
+                  f"({escape(definition.section)})</div>")
 
 
 def _charts(table: Table, targets: dict[str, tuple], language: str) -> str:
@@ -130,9 +149,9 @@ def _charts(table: Table, targets: dict[str, tuple], language: str) -> str:
             f'<div class="label">{escape(t(column.name, language))} '
             f'{_pill(status, language) if status else ""}'
             f"</div>{svg_chart(days, [r[i] for r in table.rows], column.fmt, target, status, language)}"
-            + _definition_note(definition, language) + "</figure>")
+            + str(_definition_note(definition, language)) + "</figure>")
     out.append("</div>")
-    return "".join(out)
+    return Markup("".join(out))
 
 
 def headline_note(row: tuple, day, language: str) -> str:
@@ -149,112 +168,86 @@ def headline_note(row: tuple, day, language: str) -> str:
     return ""
 
 
-def _cards(headline: Table, language: str) -> str:
-    out = ['<div class="cards">']
+def _cards(headline: Table, language: str) -> list[dict]:
+    cards = []
     for row in headline.rows:
         kpi, value, target, status, unit = row[:5]
         fmt = resolve("by_unit", unit)
         definition = DEFINITIONS.get(kpi)
-        note = headline_note(row, headline.day, language)
-        out.append(
-            f'<div class="card" title="{escape(definition.text(language)) if definition else ""}">'
-            f'<div class="label">{escape(t(kpi, language))}</div>'
-            f'<div class="value">{escape(display(value, fmt, language))}</div>'
-            + (f'<div class="asof">{escape(note)}</div>' if note else "")
-            + f'<div>{escape(t("target", language))} {escape(display(target, fmt, language))} '
-            f"{_pill(status, language)}</div>"
-            + _definition_note(definition, language) + "</div>")
-    out.append("</div>")
-    return "".join(out)
+        cards.append({
+            "definition": definition.text(language) if definition else "",
+            "label": t(kpi, language),
+            "value": display(value, fmt, language),
+            "note": headline_note(row, headline.day, language),
+            "target": display(target, fmt, language),
+            "pill": _pill(status, language),
+            "definition_note": _definition_note(definition, language),
+        })
+    return cards
 
 
-def _table(table: Table, language: str) -> str:
+def _table(table: Table, language: str) -> Markup:
     names = [c.name for c in table.columns]
     unit_at = names.index("unit") if "unit" in names else None
-    head = "".join(
-        f'<th title="{escape(DEFINITIONS[c.definition].text(language)) if c.definition else ""}">'
-        f"{escape(t(c.name, language))}{'*' if c.definition else ''}</th>"
-        for c in table.columns)
-    body = []
+    head = [{"label": t(c.name, language),
+             "definition": DEFINITIONS[c.definition].text(language) if c.definition else ""}
+            for c in table.columns]
+    rows = []
     for row in table.rows:
         unit = row[unit_at] if unit_at is not None else None
         cells = []
         for column, value in zip(table.columns, row, strict=True):
-            fmt = resolve(column.fmt, unit)
             if column.fmt == "status":
-                cells.append(f"<td>{_pill(value, language)}</td>")
+                cells.append({"value": _pill(value, language), "numeric": False})
             else:
-                css = ' class="num"' if _float(value) is not None else ""
-                cells.append(f"<td{css}>{escape(display(value, fmt, language))}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    if not body:
-        body.append(f'<tr><td colspan="{len(names)}">{escape(t("no_rows", language))}</td></tr>')
+                cells.append({"value": display(value, resolve(column.fmt, unit), language),
+                              "numeric": _float(value) is not None})
+        rows.append(cells)
     keys = [c.definition for c in table.columns if c.definition] + list(table.spec.kpis)
-    foot = "".join(
-        f'<p class="foot">* {escape(t(k, language))}: {escape(DEFINITIONS[k].text(language))} '
-        f"({escape(DEFINITIONS[k].section)})</p>" for k in dict.fromkeys(keys))
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{foot}"
+    foot = [{"label": t(k, language), "text": DEFINITIONS[k].text(language),
+             "section": DEFINITIONS[k].section} for k in dict.fromkeys(keys)]
+    return _render("table.html.j2", language, head=head, rows=rows, foot=foot)
 
 
 def write_report(path, tables: list[Table], targets: dict[str, dict[str, tuple]],
                  department: str, definitions: list[str], title: str, language: str) -> None:
     """The report page; ``targets`` are (target, status) per department and KPI of the day."""
     headline, *rest = tables
-    sections = [f"<h2>{escape(t('headline_title', language))}</h2>"]
-    if headline.day is not None:
-        sections.append(f'<p class="period">'
-                        f"{escape(period_text(headline.spec.period, headline.day, language))}</p>")
-    sections.append(_cards(headline, language))
+
+    def period(table: Table) -> str:
+        return period_text(table.spec.period, table.day, language) if table.day else ""
+
+    sections = []
     for table in rest:
-        sections.append(f'<h2 id="{table.name}">{escape(t(table.name, language))}</h2>')
-        if table.day is not None:
-            sections.append(f'<p class="period">'
-                            f"{escape(period_text(table.spec.period, table.day, language))}</p>")
+        charts = None
         if table.spec.chart and table.rows:  # the charts, and their numbers folded below
             of = "all" if table.spec.company_wide else department
-            sections.append(_charts(table, targets.get(of, {}), language))
-            sections.append(f"<details><summary>{escape(t('data', language))}</summary>"
-                            f"{_table(table, language)}</details>")
-        else:
-            sections.append(_table(table, language))
-    sections.append(f"<h2>{escape(t('definitions', language))}</h2><dl>")
-    for key in definitions:
-        sections.append(f"<dt>{escape(t(key, language))}</dt><dd>"
-                        f"{escape(DEFINITIONS[key].text(language))} "
-                        f"({escape(DEFINITIONS[key].section)})</dd>")
-    sections.append("</dl>")
-    lang = "zh-CN" if language == "zh" else "en"
-    page = (f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">'
-            f"<title>{escape(title)}</title><style>{CSS}</style></head><body>"
-            f"<h1>{escape(title)}</h1>"
-            f'<p class="note">{escape(t("generated_from", language))} · '
-            f'{escape(t("pii_note", language))}</p>'
-            + "".join(sections) + "</body></html>")
+            charts = _charts(table, targets.get(of, {}), language)
+        sections.append({"name": table.name, "title": t(table.name, language),
+                         "period": period(table), "charts": charts,
+                         "table": _table(table, language)})
+    page = _render(
+        "report.html.j2", language, lang="zh-CN" if language == "zh" else "en", title=title,
+        css=CSS, headline={"period": period(headline), "cards": _cards(headline, language)},
+        sections=sections,
+        definitions=[{"label": t(k, language), "text": DEFINITIONS[k].text(language),
+                      "section": DEFINITIONS[k].section} for k in definitions])
     path.write_text(page, encoding="utf-8")
 
 
 def email_body(headline: Table, title: str, language: str) -> str:
     """Headline KPIs with target and status colour; inline styles only."""
-    cell = "padding:4px 10px;border-bottom:1px solid #ddd;font-size:13px"
     rows = []
     for row in headline.rows:
         kpi, value, target, status, unit = row[:5]
         fmt = resolve("by_unit", unit)
         fill, font = STATUS_COLOURS.get(status or "", ("#FFFFFF", "#666666"))
         note = headline_note(row, headline.day, language)
-        shown = display(value, fmt, language) + (f" ({note})" if note else "")
-        rows.append(
-            f'<tr><td style="{cell}">{escape(t(kpi, language))}</td>'
-            f'<td style="{cell};text-align:right">{escape(shown)}</td>'
-            f'<td style="{cell};text-align:right">{escape(display(target, fmt, language))}</td>'
-            f'<td style="{cell};background:{fill};color:{font};font-weight:bold">'
-            f"{escape(t(status, language) if status else t('empty_value', language))}</td></tr>")
-    head = "".join(
-        f'<th style="padding:4px 10px;background:#1F4E79;color:#ffffff;text-align:left;'
-        f'font-size:13px">{escape(t(k, language))}</th>'
-        for k in ("kpi", "value", "target", "status"))
-    return (f'<div style="font-family:sans-serif;color:#222222">'
-            f'<p style="font-size:16px;font-weight:bold;margin:0 0 8px">{escape(title)}</p>'
-            f'<table style="border-collapse:collapse">'
-            f"<tr>{head}</tr>{''.join(rows)}</table>"
-            f'<p style="font-size:12px;color:#666666">{escape(t("pii_note", language))}</p></div>')
+        rows.append({
+            "label": t(kpi, language),
+            "value": display(value, fmt, language) + (f" ({note})" if note else ""),
+            "target": display(target, fmt, language),
+            "fill": fill, "font": font,
+            "status": t(status, language) if status else t("empty_value", language),
+        })
+    return str(_render("email.html.j2", language, title=title, rows=rows))
