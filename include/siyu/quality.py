@@ -86,7 +86,7 @@ class QualityResult:
 
     run_id: str
     suite: str
-    table: str  # e.g. 'crm.contacts' (raw file . table), 'marts.fct_orders'
+    table: str  # e.g. 'crm.contacts' (raw file . table)
     batch: str  # the delivery day (raw) or 'all'
     expectation: str  # type(kwargs summary), see expectation_label()
     severity: str  # critical | warning
@@ -442,7 +442,7 @@ _SHOWN_VALUES = 3  # unknown enum codes named in an observed value
 
 def _frame_values(spec: dict, success: bool, df: pd.DataFrame) -> list | None:
     """Values an observed value names, read from the batch itself: the unknown codes of a
-    failed in-set check (sorted, one more than shown, so several chunks' lists merge), the
+    failed in-set check (sorted, one more than shown), the
     missing values of a distinct-values check. Never for a personal-data column."""
     kwargs = spec["kwargs"]
     column = kwargs.get("column")
