@@ -139,20 +139,21 @@ def built(published_landing) -> tuple[Path, date]:
 
 def test_a_critical_expectation_failure_blocks_publishing_and_says_why(tmp_path, monkeypatch,
                                                                        built):
-    """The real quality gate on a build that breaks a critical expectation of a published mart
-    (an order without a user): the run fails with the expectation, table and observed value,
-    and the published warehouse stays byte-for-byte the previous good build."""
+    """The real quality gate on a build whose as-of raw batch breaks a critical expectation
+    (an order without its key; the marts' rules are dbt tests, which stop the build itself):
+    the run fails with the expectation, table and observed value, and the published
+    warehouse stays byte-for-byte the previous good build."""
     root, as_of = built
     wh = tmp_path / "wh"
     shutil.copytree(root / "wh", wh)
     s = Settings.from_env(landing_root=root / "landing", warehouse=wh / "siyu.duckdb",
-                          log_dir=tmp_path / "logs")
+                          raw_dir=wh / "siyu_raw", log_dir=tmp_path / "logs")
     before, good = _sha(s.warehouse), wap.published_build(s)["build_id"]
 
     def broken_build(settings, as_of, select=None, progress=None, full_refresh=False):
-        con = duckdb.connect(str(settings.warehouse))  # the working copy
-        con.execute("UPDATE marts.fct_orders SET user_id = NULL WHERE order_id = "
-                    "(SELECT min(order_id) FROM marts.fct_orders)")
+        con = duckdb.connect(str(settings.raw_db("shop")))  # the copy's raw file
+        con.execute("UPDATE orders SET order_id = NULL WHERE rowid = "
+                    "(SELECT min(rowid) FROM orders WHERE _dt = ?)", [as_of])
         con.close()
 
     monkeypatch.setattr(pipeline, "build", broken_build)
@@ -160,7 +161,7 @@ def test_a_critical_expectation_failure_blocks_publishing_and_says_why(tmp_path,
         pipeline.build_and_publish(s, as_of)
     message = str(failed.value)
     assert "published warehouse is unchanged" in message
-    assert "fct_orders" in message and "user_id" in message
+    assert "shop.orders" in message and "order_id" in message
     assert _sha(s.warehouse) == before
     assert wap.published_build(s)["build_id"] == good
     # the failed audit is recorded in the working file for whoever debugs it

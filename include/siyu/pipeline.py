@@ -371,9 +371,10 @@ def data_docs_dir(settings: Settings) -> Path:
 def audit(settings: Settings, working: Path, as_of: date | None, run_id: str,
           progress: Callable[[str], None] | None = None, build_id: str | None = None) -> dict:
     """Audit the working build before it is published (write-audit-publish). dbt's tests ran
-    in the build already (a failing test stops it); here the Great Expectations suites of
-    ``expectations/`` check the as-of day's raw batches and every published mart of the working
-    file, plus the reconciliations; business warnings (red/yellow KPIs, volume drops of 20% or
+    in the build already: every rule on the models (marts' keys, enums, ranges, consistency,
+    reconciliations) is a dbt test, and a failing error-severity test stops the build before
+    this point. Here the Great Expectations suites of ``expectations/`` check the as-of day's
+    raw batches as delivered; business warnings (red/yellow KPIs, volume drops of 20% or
     more) are recorded. Results go to ``ops.dq_results`` / ``ops.dq_warnings`` of the working
     file (so they are published with it, each row naming ``build_id``, the build audited) and
     to Data Docs. Raises ``PipelineError`` naming each
@@ -386,7 +387,6 @@ def audit(settings: Settings, working: Path, as_of: date | None, run_id: str,
     if as_of is not None:
         for source in C.SOURCES:
             reports.append(quality.validate_raw_day(settings, source, as_of, run_id))
-    reports.append(quality.validate_marts(working, run_id, as_of))
     report = quality.QualityReport(run_id=run_id, build_id=build_id)
     for part in reports:
         report.extend(part)

@@ -1,23 +1,22 @@
-"""Data-quality gates: Great Expectations suites on raw day batches and on the published marts.
+"""Data-quality gate: Great Expectations suites on the raw day batches, and business warnings.
 
-The suites are versioned JSON files in ``<repo>/expectations/`` (GX 1.x suite format plus a
-``meta.siyu`` block, see ``expectations/README.md``). Every expectation has a ``severity``:
-``critical`` failures stop a run (``QualityReport.raise_for_critical``), ``warning`` failures
-are recorded and shown.
+One home per check (dbt_project/DECISIONLOG.md): the rules on the models -- the marts' keys,
+enums, formats, ranges, internal consistency, row counts, freshness, and the cross-model
+reconciliations -- are dbt data tests in the models' yml and ``dbt_project/tests/`` (severity
+``error`` stops ``dbt build``, so a run never reaches publish; ``warn`` is recorded). This
+module checks what dbt does not see: the landing batches as delivered (raw suites in
+``<repo>/expectations/``, GX 1.x suite format plus a ``meta.siyu`` block, see
+``expectations/README.md``), and the business warnings of the day. Every expectation has a
+``severity``: ``critical`` failures stop a run (``QualityReport.raise_for_critical``),
+``warning`` failures are recorded and shown.
 
 GX cannot validate DuckDB tables through its SQL datasource (it reads results after the
 connection is closed), so every check runs on a pandas DataFrame read from DuckDB, one batch
-at a time: one delivery day (``_dt``) of one raw table, or one mart. A mart larger than
-``SIYU_QUALITY_CHUNK_ROWS`` (default 200,000) is never read whole: it is streamed in chunks
-of at most that many rows, every row checked, and the table-level checks (row count,
-uniqueness, distinct values) are computed on the whole table in DuckDB (``CHUNKED``;
-``expectations/README.md``, Large marts). Reconciliations are computed in DuckDB SQL into a
-one-row DataFrame and validated the same way.
+at a time: one delivery day (``_dt``) of one raw table.
 
 Plain functions, no Airflow: the DAG tasks and the CLI call them with paths.
 
 * ``validate_raw_day(settings, source, day, run_id)`` -- each entity of a source, ``_dt = day``.
-* ``validate_marts(db_path, run_id, as_of)`` -- every published mart + reconciliations.
 * ``business_warnings(db_path, as_of)`` -- red/yellow KPIs and day-over-day volume drops.
 * ``QualityReport.store(db_path)`` -- ``ops.dq_results`` / ``ops.dq_warnings``.
 * ``build_data_docs(out_dir, reports)`` -- GX's HTML Data Docs of a run's validations.
@@ -31,7 +30,6 @@ stored or rendered, so even a min/max or in-set check added later cannot show a 
 | variable | meaning | default |
 |---|---|---|
 | SIYU_EXPECTATIONS_DIR | folder of the Great Expectations suites | `<repo>/expectations` |
-| SIYU_QUALITY_CHUNK_ROWS | a mart with more rows is validated in chunks of this many rows | `200000` |
 """
 
 from __future__ import annotations
@@ -40,7 +38,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from fractions import Fraction
@@ -69,18 +67,6 @@ SEVERITIES = (CRITICAL, WARNING)
 
 SUITES_DIR = REPO_ROOT / "expectations"  # the checkout's, or the installed bundle's
 
-PUBLISHED_MARTS = (
-    "dim_users",
-    "dim_user_identifiers",
-    "fct_orders",
-    "fct_inquiries",
-    "kpi_ltv_cohorts",
-    "kpi_repurchase_90d",
-    "kpi_response_daily",
-    "kpi_department_daily",
-)
-RECONCILIATION_SUITE = "reconciliation.marts"
-
 # Day-over-day drops that raise a business warning (>= 20% fewer than the previous day).
 VOLUME_DROP = 0.20
 _RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 0}
@@ -100,7 +86,7 @@ class QualityResult:
 
     run_id: str
     suite: str
-    table: str  # e.g. 'crm.contacts' (raw file . table), 'marts.fct_orders'
+    table: str  # e.g. 'crm.contacts' (raw file . table)
     batch: str  # the delivery day (raw) or 'all'
     expectation: str  # type(kwargs summary), see expectation_label()
     severity: str  # critical | warning
@@ -287,7 +273,7 @@ class Suite:
     """A suite file: the GX suite (``spec``) and how to read its batch (``meta.siyu``)."""
 
     name: str
-    kind: str  # raw | mart | reconciliation
+    kind: str  # raw
     table: str
     spec: dict
     source: str | None = None
@@ -345,10 +331,6 @@ def load_suites(directory: Path | None = None) -> dict[str, Suite]:
 
 def raw_suite_name(source: str, entity: str) -> str:
     return f"raw.{source}.{entity}"
-
-
-def mart_suite_name(mart: str) -> str:
-    return f"marts.{mart}"
 
 
 # --------------------------------------------------------------------------- labels
@@ -460,7 +442,7 @@ _SHOWN_VALUES = 3  # unknown enum codes named in an observed value
 
 def _frame_values(spec: dict, success: bool, df: pd.DataFrame) -> list | None:
     """Values an observed value names, read from the batch itself: the unknown codes of a
-    failed in-set check (sorted, one more than shown, so several chunks' lists merge), the
+    failed in-set check (sorted, one more than shown), the
     missing values of a distinct-values check. Never for a personal-data column."""
     kwargs = spec["kwargs"]
     column = kwargs.get("column")
@@ -510,133 +492,6 @@ def _observed(spec: dict, er: Any, suite: Suite, frame_row: dict, values: list |
             text += " (" + ", ".join(f"{c}={_fmt(frame_row.get(c))}" for c in extra) + ")"
         return text
     return ""
-
-
-# ----------------------------------------------------------------- marts read in chunks
-
-# A mart with more rows than SIYU_QUALITY_CHUNK_ROWS is read in chunks (one streamed query);
-# how each expectation type is then evaluated (expectations/README.md, "Large marts"):
-EACH_ROW = "each row"  # GX on every chunk: counts summed, success only if every chunk passed
-FIRST_CHUNK = "first chunk"  # GX on the first chunk: the column set is that of every chunk
-CHUNK_MIN = "least chunk minimum"  # GX on every chunk: the table's min is the least of them
-CHUNK_MAX = "greatest chunk maximum"
-WHOLE_TABLE = "whole table"  # DuckDB SQL on the whole table (count, GROUP BY, DISTINCT)
-CHUNKED: dict[str, str] = {
-    "expect_column_values_to_not_be_null": EACH_ROW,
-    "expect_column_values_to_be_null": EACH_ROW,
-    "expect_column_values_to_be_in_set": EACH_ROW,
-    "expect_column_values_to_be_between": EACH_ROW,
-    "expect_column_values_to_match_regex": EACH_ROW,
-    "expect_column_pair_values_a_to_be_greater_than_b": EACH_ROW,
-    "expect_table_columns_to_match_set": FIRST_CHUNK,
-    "expect_column_min_to_be_between": CHUNK_MIN,
-    "expect_column_max_to_be_between": CHUNK_MAX,
-    "expect_table_row_count_to_be_between": WHOLE_TABLE,
-    "expect_column_values_to_be_unique": WHOLE_TABLE,
-    "expect_compound_columns_to_be_unique": WHOLE_TABLE,
-    "expect_column_distinct_values_to_contain_set": WHOLE_TABLE,
-}
-# A whole-table check's outcome: (success, GX result fields to set, values named) or an error.
-_Exact = tuple[bool, dict, list | None] | str
-
-
-def _percentages(result: dict) -> None:
-    """GX's percentages of a map expectation (``_format_map_output``) from its counts, in
-    place: the same numbers a single batch of all the rows would show."""
-    total, bad, missing = (result.get(k) for k in ("element_count", "unexpected_count",
-                                                    "missing_count"))
-    pct_total = pct_nonmissing = pct_missing = None
-    if bad is not None and total:
-        pct_total = pct_nonmissing = bad / total * 100
-        if missing is not None:
-            pct_missing = missing / total * 100
-            pct_nonmissing = bad / (total - missing) * 100 if total > missing else None
-    result["unexpected_percent"] = pct_nonmissing
-    if "missing_count" in result:
-        result.update(missing_percent=pct_missing, unexpected_percent_total=pct_total,
-                      unexpected_percent_nonmissing=pct_nonmissing)
-
-
-def _mostly_success(result: dict, mostly: float) -> bool:
-    """GX's rule for a map expectation with ``mostly``, on the summed counts."""
-    considered = (result.get("element_count") or 0) - (result.get("missing_count") or 0)
-    if not considered or result.get("unexpected_count") is None:
-        return True  # vacuously, as GX
-    return (considered - result["unexpected_count"]) / considered >= mostly
-
-
-def _set_error(er: Any, message: str) -> None:
-    er.success = False
-    er.exception_info = {"raised_exception": True, "exception_message": message}
-
-
-@dataclass
-class _Outcome:
-    """One expectation over the chunks seen so far: GX's result object of the first chunk,
-    updated in place (the same object goes to the Data Docs), and the values it names."""
-
-    er: Any
-    values: list | None
-
-    def add(self, spec: dict, er: Any, df: pd.DataFrame) -> None:
-        """Fold in the result of one more chunk."""
-        import pandas as pd
-
-        if _exception_message(self.er):
-            return  # the check could not run: it stays an error
-        if _exception_message(er):
-            self.er.success, self.er.result = False, er.result
-            self.er.exception_info = er.exception_info
-            return
-        how = CHUNKED.get(spec["type"])
-        if how == EACH_ROW:
-            result = dict(self.er.result or {})
-            for key in ("element_count", "unexpected_count", "missing_count"):
-                if key in result:
-                    result[key] = (result[key] or 0) + ((er.result or {}).get(key) or 0)
-            self.er.result = result
-            self.er.success = bool(self.er.success) and bool(er.success)
-            values = _frame_values(spec, er.success, df)
-            if values:
-                self.values = sorted({*(self.values or ()), *values})[:_SHOWN_VALUES + 1]
-        elif how in (CHUNK_MIN, CHUNK_MAX):
-            new = (er.result or {}).get("observed_value")
-            old = (self.er.result or {}).get("observed_value")
-            if not pd.isna(new) and (pd.isna(old) or (new < old if how == CHUNK_MIN
-                                                       else new > old)):
-                self.er.success, self.er.result = er.success, er.result
-
-    def finish(self, spec: dict, exact: _Exact | None) -> None:
-        """Settle a chunked batch's result: whole-table checks take their DuckDB outcome."""
-        if _exception_message(self.er):
-            return
-        how = CHUNKED.get(spec["type"])
-        if how is None:
-            _set_error(self.er, f"{spec['type']} has no chunked evaluation"
-                                " (expectations/README.md, Large marts)")
-        elif how == WHOLE_TABLE:
-            if isinstance(exact, str) or exact is None:
-                _set_error(self.er, exact or "not computed on the whole table")
-                return
-            success, fields, values = exact
-            self.er.success, self.er.result = success, {**(self.er.result or {}), **fields}
-            if "unexpected_count" in fields:
-                _percentages(self.er.result)
-            self.values = None if _pii_columns(spec["kwargs"]) else values
-        elif how == EACH_ROW:
-            _percentages(self.er.result)
-            if "mostly" in spec["kwargs"]:
-                self.er.success = _mostly_success(self.er.result, spec["kwargs"]["mostly"])
-
-
-def _restate(result: Any) -> None:
-    """A suite validation result's success and statistics after its results changed."""
-    ok = sum(bool(er.success) for er in result.results)
-    n = len(result.results)
-    result.success = ok == n
-    result.statistics.update(evaluated_expectations=n, successful_expectations=ok,
-                             unsuccessful_expectations=n - ok,
-                             success_percent=ok / n * 100 if n else None)
 
 
 class _Engine:
@@ -710,22 +565,9 @@ class _Engine:
             by_index[i] = er
         return result, by_index
 
-    def validate(
-        self,
-        suite: Suite,
-        frames: pd.DataFrame | Iterable[pd.DataFrame],
-        run_id: str,
-        batch: str,
-        table: str,
-        whole_table: dict[int, _Exact] | None = None,
-    ) -> QualityReport:
-        """Validate one batch with ``suite``, one result per expectation: a DataFrame, or
-        the chunks of a large mart (``whole_table``: the checks computed on the whole table
-        in DuckDB, by suite index; see ``CHUNKED`` for how the others combine)."""
-        import pandas as pd
-
-        if isinstance(frames, pd.DataFrame):
-            frames = [frames]
+    def validate(self, suite: Suite, df: pd.DataFrame, run_id: str, batch: str, table: str
+                 ) -> QualityReport:
+        """Validate one batch (a DataFrame) with ``suite``, one result per expectation."""
         asset_name = f"{table}@{batch}"
         self._count[asset_name] = n = self._count.get(asset_name, 0) + 1
         if n > 1:  # the same batch validated twice in one call: keep GX names unique
@@ -736,38 +578,12 @@ class _Engine:
         gx_name = f"{suite.name}@{asset_name.split('@', 1)[1]}"
         checked_at = datetime.now(timezone.utc)
         specs = suite.expectations
-        result: Any = None
-        outcomes: dict[int, _Outcome] = {}
-        frame_row: dict = {}
-        later: tuple[Any, dict[str, int]] | None = None
-        chunks = 0
-        for df in frames:
-            chunks += 1
-            if result is None:
-                first = self._definition(suite, range(len(specs)), batch_definition, gx_name)
-                result, ers = self._run(*first, suite, df, run_id, checked_at)
-                outcomes = {i: _Outcome(er, _frame_values(specs[i], er.success, df))
-                            for i, er in ers.items()}
-                frame_row = df.iloc[0].to_dict() if len(df) == 1 else {}
-                continue
-            frame_row = {}
-            if later is None:  # the checks that read every chunk, not just the first
-                every = [i for i, s in enumerate(specs)
-                         if CHUNKED.get(s["type"]) in (EACH_ROW, CHUNK_MIN, CHUNK_MAX)]
-                later = self._definition(suite, every, batch_definition, gx_name + "/chunks")
-            if later[1]:
-                for i, er in self._run(*later, suite, df, run_id, checked_at)[1].items():
-                    outcomes[i].add(specs[i], er, df)
-        if result is None:
-            raise ValueError(f"{table} [{batch}]: no batch to validate")
-        if whole_table is not None:
-            for i, outcome in outcomes.items():
-                outcome.finish(specs[i], whole_table.get(i))
-            _restate(result)
-            log.info("%s validated in %d chunk(s)", table, chunks)
+        definition = self._definition(suite, range(len(specs)), batch_definition, gx_name)
+        result, ers = self._run(*definition, suite, df, run_id, checked_at)
+        frame_row = df.iloc[0].to_dict() if len(df) == 1 else {}
         rows: list[tuple[int, QualityResult]] = []
-        for i, outcome in sorted(outcomes.items()):
-            er, spec = outcome.er, specs[i]
+        for i, er in sorted(ers.items()):
+            spec = specs[i]
             _scrub_pii(er)
             raised = _exception_message(er) is not None
             rows.append((i, QualityResult(
@@ -778,7 +594,8 @@ class _Engine:
                 expectation=expectation_label(spec["type"], spec["kwargs"]),
                 severity=spec["severity"],
                 success=bool(er.success) and not raised,
-                observed_value=_observed(spec, er, suite, frame_row, outcome.values),
+                observed_value=_observed(spec, er, suite, frame_row,
+                                         _frame_values(spec, er.success, df)),
                 checked_at=checked_at,
             )))
         report = QualityReport(run_id, [r for _, r in rows])
@@ -897,232 +714,6 @@ def validate_raw_day(
         con.close()
     log.info("raw %s %s validated in %.2fs: %s", source, day, time.perf_counter() - t0,
              report.summary())
-    return report
-
-
-# --------------------------------------------------------------------------- marts
-
-
-def warehouse_as_of(con: duckdb.DuckDBPyConnection) -> date | None:
-    """The as_of the warehouse was built for: the last day of ``marts.dim_dates`` (dbt builds
-    the calendar up to as_of), else the last day of ``kpi_department_daily``."""
-    for schema, table, column in (("marts", "dim_dates", "date_day"),
-                                  ("marts", "kpi_department_daily", "date")):
-        if _relation_exists(con, schema, table):
-            value = con.execute(f"SELECT max({column}) FROM {schema}.{table}").fetchone()[0]
-            if value is not None:
-                return value if isinstance(value, date) else value.date()
-    return None
-
-
-RECONCILIATION_SQL = """
-WITH orders AS (
-    SELECT order_id, status, paid_at, paid_amount FROM staging.stg_shop__orders
-    WHERE created_at < $end OR created_at IS NULL
-), refunds AS (
-    SELECT order_id, sum(amount) AS refunded FROM staging.stg_shop__refunds
-    WHERE refunded_at < $end GROUP BY order_id
-), recomputed AS (
-    SELECT coalesce(sum(greatest(o.paid_amount - coalesce(r.refunded, 0), 0)), 0) AS total
-    FROM orders AS o LEFT JOIN refunds AS r USING (order_id)
-    WHERE o.paid_at IS NOT NULL AND o.paid_at < $end AND o.status <> 'cancelled'
-), totals AS (
-    SELECT
-        (SELECT coalesce(sum(net_revenue), 0) FROM marts.fct_orders) AS fct_net_revenue,
-        (SELECT total FROM recomputed) AS staging_net_revenue,
-        (SELECT coalesce(sum(net_revenue), 0) FROM marts.fct_orders WHERE is_paid)
-            AS paid_net_revenue,
-        (SELECT coalesce(sum(ltv), 0) FROM marts.dim_users) AS dim_users_ltv,
-        (SELECT count(*) FROM marts.fct_orders AS f
-         WHERE NOT EXISTS (SELECT 1 FROM marts.dim_users AS d WHERE d.user_id = f.user_id))
-            AS orphan_orders
-)
-SELECT
-    CAST(fct_net_revenue - staging_net_revenue AS DOUBLE) AS net_revenue_vs_staging_diff,
-    CAST(dim_users_ltv - paid_net_revenue AS DOUBLE) AS ltv_vs_orders_diff,
-    orphan_orders,
-    CAST(fct_net_revenue AS DECIMAL(18, 2)) AS fct_net_revenue,
-    CAST(staging_net_revenue AS DECIMAL(18, 2)) AS staging_net_revenue,
-    CAST(paid_net_revenue AS DECIMAL(18, 2)) AS paid_net_revenue,
-    CAST(dim_users_ltv AS DECIMAL(18, 2)) AS dim_users_ltv
-FROM totals
-"""
-
-
-def reconciliation_frame(con: duckdb.DuckDBPyConnection, as_of: date) -> pd.DataFrame:
-    """One row: the reconciliation differences (and the totals behind them) as of ``as_of``.
-
-    Net revenue is recomputed from staging with kpis.md's rule (paid = paid_at before the
-    end of as_of and not cancelled; refunds before the end; floored at 0), independent of
-    the fct_orders model.
-    """
-    end = datetime.combine(as_of + timedelta(days=1), datetime.min.time())
-    return con.execute(RECONCILIATION_SQL, {"end": end}).df()
-
-
-CHUNK_ROWS_ENV = "SIYU_QUALITY_CHUNK_ROWS"
-DEFAULT_CHUNK_ROWS = 200_000
-
-
-def quality_chunk_rows() -> int:
-    """``SIYU_QUALITY_CHUNK_ROWS`` (default 200,000): the most rows of a mart the gate holds
-    in one DataFrame; a larger mart is validated in chunks (``CHUNKED``)."""
-    value = os.environ.get(CHUNK_ROWS_ENV)
-    if not value:
-        return DEFAULT_CHUNK_ROWS
-    n = int(value)
-    if n < 1:
-        raise ValueError(f"{CHUNK_ROWS_ENV} must be >= 1, not {value!r}")
-    return n
-
-
-def _chunks(result: duckdb.DuckDBPyConnection, limit: int) -> Iterator[pd.DataFrame]:
-    """The rows of an executed query as DataFrames of at most ``limit`` rows, streamed
-    (DuckDB hands out whole vectors of 2,048 rows; a smaller limit slices them). At least
-    one DataFrame, empty when the query has no row."""
-    vectors = max(1, limit // duckdb.__standard_vector_size__)
-    first = True
-    while True:
-        df = result.fetch_df_chunk(vectors)
-        if len(df) == 0 and not first:
-            return
-        first = False
-        if len(df) <= limit:
-            yield df
-        else:
-            for start in range(0, len(df), limit):
-                yield df.iloc[start:start + limit].reset_index(drop=True)
-        del df
-
-
-def _between(value: Any, kwargs: dict) -> bool:
-    """GX's bounds (``min_value``/``max_value``, ``strict_min``/``strict_max``)."""
-    low, high = kwargs.get("min_value"), kwargs.get("max_value")
-    if low is not None and (value <= low if kwargs.get("strict_min") else value < low):
-        return False
-    return high is None or (value < high if kwargs.get("strict_max") else value <= high)
-
-
-def _duplicates(con: duckdb.DuckDBPyConnection, select: str, kwargs: dict) -> _Exact:
-    """A uniqueness check on the whole table: GX's counts (rows whose key occurs more than
-    once, rows left out for missing values) from one GROUP BY ... HAVING count(*) > 1."""
-    columns = [kwargs["column"]] if "column" in kwargs else list(kwargs["column_list"])
-    key = ", ".join(_q(c) for c in columns)
-    nulls = [f"{_q(c)} IS NULL" for c in columns]
-    skip = {"all_values_are_missing": " AND ".join(nulls), "any_value_is_missing": " OR ".join(
-        nulls), "never": "false"}[kwargs.get("ignore_row_if") or "all_values_are_missing"]
-    total, missing, unexpected = con.execute(
-        f"""WITH t AS (SELECT {key} FROM ({select}))
-            SELECT (SELECT count(*) FROM t), (SELECT count(*) FROM t WHERE {skip}),
-                   (SELECT coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM t
-                    WHERE NOT ({skip}) GROUP BY {key} HAVING count(*) > 1))"""
-    ).fetchone()
-    fields = {"element_count": total, "unexpected_count": int(unexpected),
-              "missing_count": missing}
-    return unexpected == 0, fields, None
-
-
-def _distinct_values(con: duckdb.DuckDBPyConnection, select: str, kwargs: dict, limit: int
-                     ) -> _Exact:
-    """A distinct-values-contain-set check on the whole table: SELECT DISTINCT, streamed,
-    only the values of the set kept."""
-    column = _q(kwargs["column"])
-    wanted = {str(v) for v in kwargs["value_set"]}
-    seen: set[str] = set()
-    result = con.execute(f"SELECT DISTINCT {column} FROM ({select}) WHERE {column} IS NOT NULL")
-    while rows := result.fetchmany(limit):
-        seen.update(s for s in (str(r[0]) for r in rows) if s in wanted)
-    missing = [v for v in kwargs["value_set"] if str(v) not in seen]
-    return not missing, {"observed_value": None, "missing_count": len(missing)}, missing
-
-
-def _whole_table_checks(con: duckdb.DuckDBPyConnection, select: str, suite: Suite, rows: int,
-                        limit: int) -> dict[int, _Exact]:
-    """The expectations of a chunked mart that are computed on the whole table in DuckDB SQL
-    (``CHUNKED[type] == WHOLE_TABLE``), by suite index; ``select`` reads the mart."""
-    out: dict[int, _Exact] = {}
-    for i, spec in enumerate(suite.expectations):
-        if CHUNKED.get(spec["type"]) != WHOLE_TABLE:
-            continue
-        kwargs = spec["kwargs"]
-        try:
-            if kwargs.get("row_condition"):
-                raise ValueError("a row_condition is not supported on a mart read in chunks")
-            if spec["type"] == "expect_table_row_count_to_be_between":
-                out[i] = (_between(rows, kwargs), {"observed_value": rows}, None)
-            elif spec["type"] == "expect_column_distinct_values_to_contain_set":
-                out[i] = _distinct_values(con, select, kwargs, limit)
-            else:
-                out[i] = _duplicates(con, select, kwargs)
-        except (duckdb.Error, ValueError, KeyError) as exc:
-            out[i] = str(exc).splitlines()[0][:160]
-    return out
-
-
-def validate_marts(
-    db_path: Path,
-    run_id: str,
-    as_of: date | None = None,
-    marts: Sequence[str] | None = None,
-    reconcile: bool = True,
-    suites: dict[str, Suite] | None = None,
-    chunk_rows: int | None = None,
-) -> QualityReport:
-    """Validate every published mart (or only ``marts``) of the warehouse ``db_path``, opened
-    read-only, one mart at a time, then the reconciliations (critical):
-
-    (a) sum fct_orders.net_revenue = net revenue of paid orders recomputed from staging,
-    (b) sum dim_users.ltv = sum fct_orders.net_revenue of paid orders,
-    (c) no fct_orders.user_id missing from dim_users.
-
-    ``as_of`` (default: the warehouse's own, see ``warehouse_as_of``) bounds the recomputed
-    revenue and is the reference day of the freshness checks.
-
-    A mart of at most ``chunk_rows`` rows (default ``SIYU_QUALITY_CHUNK_ROWS``) is one
-    DataFrame; a larger one is streamed in DataFrames of at most that many rows, every row
-    checked, with one result per expectation: table-level checks (row count, uniqueness,
-    distinct values) run on the whole table in DuckDB (``CHUNKED``).
-    """
-    suites = suites or load_suites()
-    limit = chunk_rows or quality_chunk_rows()
-    t0 = time.perf_counter()
-    report = QualityReport(run_id)
-    engine = _Engine()
-    con = db.connect(db_path, read_only=True)
-    try:
-        as_of = as_of or warehouse_as_of(con) or date.today()
-        for mart in marts or PUBLISHED_MARTS:
-            suite = suites[mart_suite_name(mart)]
-            table = f"marts.{mart}"
-            if not _relation_exists(con, "marts", mart):
-                report.extend(_failure(run_id, suite, table, "all", "table exists",
-                                       f"no table {table} in {Path(db_path).name}"))
-                continue
-            select = _select(table, suite, as_of=as_of)
-            try:
-                rows = con.execute(f"SELECT count(*) FROM ({select})").fetchone()[0]
-                if rows <= limit:
-                    report.extend(engine.validate(suite, con.execute(select).df(), run_id,
-                                                  "all", table))
-                else:  # the whole-table checks first: the stream holds the connection
-                    exact = _whole_table_checks(con, select, suite, rows, limit)
-                    report.extend(engine.validate(suite, _chunks(con.execute(select), limit),
-                                                  run_id, "all", table, exact))
-            except duckdb.Error as exc:
-                report.extend(_failure(run_id, suite, table, "all", "batch readable",
-                                       str(exc).splitlines()[0]))
-        if reconcile:
-            suite = suites[RECONCILIATION_SUITE]
-            try:
-                df = reconciliation_frame(con, as_of)
-            except duckdb.Error as exc:
-                report.extend(_failure(run_id, suite, suite.table, "all", "reconciliation query",
-                                       str(exc).splitlines()[0]))
-            else:
-                report.extend(engine.validate(suite, df, run_id, "all", suite.table))
-    finally:
-        con.close()
-    log.info("marts validated in %.2fs: %s", time.perf_counter() - t0, report.summary())
     return report
 
 
