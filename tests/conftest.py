@@ -80,6 +80,29 @@ LONGEST_FIRST = [
 ]
 
 
+def pytest_xdist_make_scheduler(config, log):
+    """`make test` (`--dist loadfile`): a worker gets the next module only when it has no test
+    left, so the next module goes to whichever worker frees up first. xdist's own scheduler
+    queues a module behind a worker's last tests, which put two of the longest modules one
+    after the other on one worker while the other ran out of work."""
+    if config.getoption("dist", None) != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class GreedyModuleScheduling(LoadFileScheduling):
+        def _reschedule(self, node) -> None:
+            if node.shutting_down:
+                return
+            if not self.workqueue:
+                node.shutdown()
+                return
+            if self._pending_of(self.assigned_work[node]) > 0:
+                return
+            self._assign_work_unit(node)
+
+    return GreedyModuleScheduling(config, log)
+
+
 def pytest_collection_modifyitems(config, items):
     """Mark as slow every test of a slow module and every test that reads the session's
     published warehouse (one `siyu run`), so the marker cannot drift from what a test does;

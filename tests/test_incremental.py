@@ -55,8 +55,11 @@ def landing(tmp_path_factory) -> tuple[Path, date]:
 def test_daily_incremental_runs_equal_a_full_build(tmp_path, landing):
     root, last = landing
     daily = _env(tmp_path, root, "daily")
-    days = [last - timedelta(days=n) for n in (4, 3, 2, 1, 0)]
-    for day in days:  # the first run loads the whole history up to its day, then one day each
+    # the first run loads the whole history up to its day, then one day each: three daily
+    # runs, so two take the incremental path (the edge cases of late and withdrawn data are in
+    # test_incremental_changes.py)
+    days = [last - timedelta(days=n) for n in (2, 1, 0)]
+    for day in days:
         _run(daily, day)
     full = _env(tmp_path, root, "full")
     _run(full, last)
