@@ -81,10 +81,11 @@ LONGEST_FIRST = [
 
 
 def pytest_xdist_make_scheduler(config, log):
-    """`make test` (`--dist loadfile`): a worker gets the next module only when it has no test
-    left, so the next module goes to whichever worker frees up first. xdist's own scheduler
-    queues a module behind a worker's last tests, which put two of the longest modules one
-    after the other on one worker while the other ran out of work."""
+    """`make test` (`--dist loadfile`): a worker gets the next module only when its current
+    module is down to its last test, so the next module goes to whichever worker frees up
+    first. xdist's own scheduler sends more as soon as a worker has two tests left, which put
+    two of the longest modules one after the other on one worker while the other ran out of
+    work."""
     if config.getoption("dist", None) != "loadfile":
         return None
     from xdist.scheduler import LoadFileScheduling
@@ -96,7 +97,10 @@ def pytest_xdist_make_scheduler(config, log):
             if not self.workqueue:
                 node.shutdown()
                 return
-            if self._pending_of(self.assigned_work[node]) > 0:
+            # a worker holds its last test until it knows what comes next (xdist runs a test
+            # when it knows the next one), so the next module is sent while the last test of
+            # the current one is all that is left
+            if self._pending_of(self.assigned_work[node]) > 1:
                 return
             self._assign_work_unit(node)
 
