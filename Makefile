@@ -120,7 +120,7 @@ airflow-down:
 
 # Tests run in parallel, one worker per core (pytest-xdist); a test module stays on one worker,
 # so its module-scoped fixtures (a landing zone, a built warehouse) are built once.
-PYTEST_PARALLEL ?= -n auto --dist loadfile
+PYTEST_PARALLEL ?= -n auto --dist loadfile --no-loadscope-reorder
 
 test: setup airflow-db system-deps
 	$(BIN)/python -m pytest -q $(PYTEST_PARALLEL) --durations=15

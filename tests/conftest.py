@@ -90,6 +90,10 @@ def pytest_xdist_make_scheduler(config, log):
         return None
     from xdist.scheduler import LoadFileScheduling
 
+    # keep LONGEST_FIRST's order: by default xdist reorders modules by their number of tests,
+    # which sends the few-test long modules (incremental chains, the scheduler run) last
+    config.option.loadscopereorder = False
+
     class GreedyModuleScheduling(LoadFileScheduling):
         def _reschedule(self, node) -> None:
             if node.shutting_down:
