@@ -131,7 +131,7 @@ def svg_chart(days: list[date], values: list, fmt: str, target: float | None,
 
 
 def _definition_note(definition, language: str) -> str:
-    """The KPI's definition and its kpis.md section under a chart or a card."""
+    """The KPI's definition and its KPI book section under a chart or a card."""
     if definition is None:
         return Markup("")
     return Markup(f'<div class="def">{escape(definition.text(language))} '
