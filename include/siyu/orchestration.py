@@ -266,7 +266,14 @@ def dbt_task_group(group_id: str = "dbt", select: list[str] | None = None):
     project_dir = s.dbt_project_dir
     manifest = project_dir / "target" / "manifest.json"
     dbt_bin = str(Path(pipeline.dbt_executable()))
+    # the producer and the model reruns go through siyu-dbt (siyu.dbt_cli): dbt's command
+    # line reusing the parsed project, which cosmos' temporary project copies would otherwise
+    # parse anew each time; cosmos renders the DAG with plain dbt (or the manifest)
+    siyu_dbt = str(Path(pipeline.dbt_executable()).with_name("siyu-dbt"))
+    if not Path(siyu_dbt).exists():
+        siyu_dbt = dbt_bin
     env = s.env()
+    env["SIYU_DBT_MANIFEST_CACHE"] = str(pipeline.manifest_cache_dir(s))
     # dbt builds this run's working copy (write-audit-publish): its path is what
     # prepare_working_copy returned, rendered when the producer (or a model's rerun) starts
     env["SIYU_WAREHOUSE"] = "{{ ti.xcom_pull(task_ids='prepare_working_copy') }}"
@@ -290,7 +297,7 @@ def dbt_task_group(group_id: str = "dbt", select: list[str] | None = None):
             # dbt in a subprocess: its environment (working copy, raw files) is explicit, and
             # DuckDB's memory goes back to the system when the build ends
             invocation_mode=InvocationMode.SUBPROCESS,
-            dbt_executable_path=dbt_bin,
+            dbt_executable_path=siyu_dbt,
         ),
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST if manifest.exists() else LoadMode.DBT_LS,

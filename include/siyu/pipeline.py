@@ -181,13 +181,35 @@ def dbt_executable() -> str:
     return found
 
 
+def dbt_command() -> list[str]:
+    """dbt's command line as Siyu runs it: ``siyu.dbt_cli``, which reuses the parsed project
+    between runs (SIYU_DBT_MANIFEST_CACHE=off: plain dbt, parsing every time)."""
+    return [sys.executable, "-m", "siyu.dbt_cli"]
+
+
 def dbt_env(settings: Settings) -> dict[str, str]:
     env = dict(os.environ)
     env.update(settings.env())
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
     if not IN_CHECKOUT:  # an installed package: dbt's files beside the warehouse, not in it
         env.setdefault("DBT_TARGET_PATH", str(settings.warehouse.parent / "dbt_target"))
+    env.setdefault("SIYU_DBT_MANIFEST_CACHE", str(manifest_cache_dir(settings, env)))
     return env
+
+
+def manifest_cache_dir(settings: Settings, env: dict[str, str] | None = None) -> Path:
+    """Where ``siyu.dbt_cli`` keeps the parsed project between runs: ``siyu_manifests`` in
+    dbt's target folder (DBT_TARGET_PATH; else ``dbt_project/target`` of a checkout, or
+    ``dbt_target`` beside the warehouse of an installed package). A fixed place, also for the
+    Airflow tasks, whose dbt runs in a temporary copy of the project."""
+    env = os.environ if env is None else env
+    if env.get("DBT_TARGET_PATH"):
+        target = Path(env["DBT_TARGET_PATH"])
+    elif IN_CHECKOUT:
+        target = settings.dbt_project_dir / "target"
+    else:
+        target = settings.warehouse.parent / "dbt_target"
+    return target / "siyu_manifests"
 
 
 def dbt(
@@ -205,7 +227,7 @@ def dbt(
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
     settings.log_dir.mkdir(parents=True, exist_ok=True)
     cmd = [
-        dbt_executable(),
+        *dbt_command(),
         *args,
         "--project-dir", str(settings.dbt_project_dir),
         "--profiles-dir", str(settings.dbt_project_dir),

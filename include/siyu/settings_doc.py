@@ -16,7 +16,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent
 # the order of the table: the core settings first, then along a run
 MODULES = ("config", "db", "pii", "publish", "runner", "pipeline", "quality", "postgres",
-           "orchestration", "alerts", "delivery", "mail", "robots")
+           "orchestration", "alerts", "delivery", "mail", "robots", "dbt_cli")
 
 
 @dataclass
