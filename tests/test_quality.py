@@ -13,6 +13,7 @@ import shutil
 import sys
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
+from fractions import Fraction
 from pathlib import Path
 
 import duckdb
@@ -379,6 +380,20 @@ def test_volume_drop_boundary_is_exactly_twenty_percent():
     assert not Q.is_volume_drop(0, 0) and not Q.is_volume_drop(10, 12)
 
 
+def test_the_volume_drop_threshold_comes_from_the_settings(monkeypatch):
+    monkeypatch.delenv("SIYU_VOLUME_DROP_THRESHOLD", raising=False)
+    assert Q.volume_drop_threshold() == Fraction(1, 5)
+    monkeypatch.setenv("SIYU_VOLUME_DROP_THRESHOLD", "0.35")
+    assert not Q.is_volume_drop(100, 66) and Q.is_volume_drop(100, 65)  # -34% no, -35% yes
+    monkeypatch.setenv("SIYU_VOLUME_DROP_THRESHOLD", "50%")
+    assert Q.volume_drop_threshold() == Fraction(1, 2)
+    assert not Q.is_volume_drop(10, 6) and Q.is_volume_drop(10, 5)
+    for bad in ("0", "1", "1.5", "-0.2", "a lot"):
+        monkeypatch.setenv("SIYU_VOLUME_DROP_THRESHOLD", bad)
+        with pytest.raises(ValueError, match="SIYU_VOLUME_DROP_THRESHOLD"):
+            Q.volume_drop_threshold()
+
+
 def test_business_warnings_red_yellow_kpis_and_day_over_day_drops(tmp_path):
     wh = build_warehouse(tmp_path / "siyu.duckdb")
     con = duckdb.connect(str(wh))
@@ -415,6 +430,13 @@ def test_business_warnings_red_yellow_kpis_and_day_over_day_drops(tmp_path):
             ("net_revenue", "red", 240, 300)))
     assert [w.status for w in warnings if w.kind == "kpi_status"][:4] == ["red"] * 4
     assert Q.business_warnings(wh, DAY - timedelta(days=5)) == []
+    # a team that only wants to hear of drops of a quarter or more: -20% no longer warns
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SIYU_VOLUME_DROP_THRESHOLD", "0.25")
+        assert [w for w in Q.business_warnings(wh, DAY) if w.kind == "volume_drop"] == []
+        mp.setenv("SIYU_VOLUME_DROP_THRESHOLD", "0.19")  # now the orders' -19% warns too
+        assert {w.metric for w in Q.business_warnings(wh, DAY) if w.kind == "volume_drop"} \
+            == {"new_contacts", "orders", "messages"}
 
 
 # --------------------------------------------------------------------------- suites vs contract

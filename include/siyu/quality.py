@@ -30,6 +30,7 @@ stored or rendered, so even a min/max or in-set check added later cannot show a 
 | variable | meaning | default |
 |---|---|---|
 | SIYU_EXPECTATIONS_DIR | folder of the Great Expectations suites | `<repo>/expectations` |
+| SIYU_VOLUME_DROP_THRESHOLD | day-over-day drop (a fraction: 0.2 = 20%) of new contacts, orders or messages that raises a business warning | `0.20` |
 """
 
 from __future__ import annotations
@@ -67,7 +68,8 @@ SEVERITIES = (CRITICAL, WARNING)
 
 SUITES_DIR = REPO_ROOT / "expectations"  # the checkout's, or the installed bundle's
 
-# Day-over-day drops that raise a business warning (>= 20% fewer than the previous day).
+# Day-over-day drops that raise a business warning (>= 20% fewer than the previous day),
+# unless SIYU_VOLUME_DROP_THRESHOLD says otherwise (volume_drop_threshold).
 VOLUME_DROP = 0.20
 _RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 0}
 _GX_DATASOURCE = "siyu"
@@ -730,11 +732,30 @@ VOLUME_SQL = {
 }
 
 
-def is_volume_drop(previous: int, current: int, threshold: float = VOLUME_DROP) -> bool:
-    """True when ``current`` is at least ``threshold`` below ``previous`` (exact arithmetic:
-    a 20% drop counts, 19% does not; nothing to compare against when previous is 0)."""
+def volume_drop_threshold() -> Fraction:
+    """The drop that raises a volume warning: SIYU_VOLUME_DROP_THRESHOLD, a fraction strictly
+    between 0 and 1 (``0.2``, or ``20%``), default 0.20. Exact: ``0.2`` is the decimal 1/5."""
+    raw = (os.environ.get("SIYU_VOLUME_DROP_THRESHOLD") or "").strip()
+    if not raw:
+        return Fraction(str(VOLUME_DROP))
+    try:
+        value = Fraction(raw[:-1]) / 100 if raw.endswith("%") else Fraction(raw)
+    except (ValueError, ZeroDivisionError):
+        value = None
+    if value is None or not 0 < value < 1:
+        raise ValueError(f"SIYU_VOLUME_DROP_THRESHOLD must be a fraction between 0 and 1 such as"
+                         f" 0.2 or 20%, not {raw!r}")
+    return value
+
+
+def is_volume_drop(previous: int, current: int, threshold: float | Fraction | None = None) -> bool:
+    """True when ``current`` is at least ``threshold`` (default: ``volume_drop_threshold()``)
+    below ``previous`` (exact arithmetic: with 0.2 a 20% drop counts, 19% does not; nothing
+    to compare against when previous is 0)."""
     if previous <= 0:
         return False
+    if threshold is None:
+        threshold = volume_drop_threshold()
     ratio = Fraction(str(threshold))  # the decimal 0.2, not the binary float above it
     return (previous - current) * ratio.denominator >= previous * ratio.numerator
 
@@ -743,7 +764,8 @@ def business_warnings(db_path: Path, as_of: date) -> list[BusinessWarning]:
     """Business-side warnings of day ``as_of`` (warnings, never a failed run):
 
     * KPIs of ``marts.kpi_department_daily`` with status red or yellow that day;
-    * day-over-day drops of 20% or more: new contacts (staging contacts by created_at date),
+    * day-over-day drops of 20% (SIYU_VOLUME_DROP_THRESHOLD) or more: new contacts (staging
+      contacts by created_at date),
       orders (fct_orders by created_at date) and messages (staging messages by sent_at date,
       revoked and bot messages aside), ``as_of`` compared with the day before.
     """
@@ -765,6 +787,7 @@ def business_warnings(db_path: Path, as_of: date) -> list[BusinessWarning]:
                             f" {_num(value)} vs target {_num(target)}",
                 ))
         previous_day = as_of - timedelta(days=1)
+        threshold = volume_drop_threshold()
         for metric, sql in VOLUME_SQL.items():
             schema, table = sql.split(" FROM ")[1].split()[0].split(".")
             if not _relation_exists(con, schema, table):
@@ -773,7 +796,7 @@ def business_warnings(db_path: Path, as_of: date) -> list[BusinessWarning]:
                 f"SELECT d, n FROM ({sql}) WHERE d IN (?, ?)", [as_of, previous_day]
             ).fetchall())
             prev, cur = int(counts.get(previous_day, 0)), int(counts.get(as_of, 0))
-            if is_volume_drop(prev, cur):
+            if is_volume_drop(prev, cur, threshold):
                 out.append(BusinessWarning(
                     kind="volume_drop", as_of=as_of, metric=metric, value=float(cur),
                     reference=float(prev), status="drop",
