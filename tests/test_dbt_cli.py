@@ -74,6 +74,10 @@ def test_the_key_ignores_as_of_and_the_working_copy_but_not_what_parsing_reads(t
                              {**env, "SIYU_WAREHOUSE": "/w/other.duckdb"}) != key
     assert dbt_cli.parse_key(args_for(project, "2025-06-28"),
                              {**env, "SIYU_DBT_TARGET": "postgres"}) != key
+    # cosmos names the target the profile picks anyway: the same parse
+    assert dbt_cli.parse_key(args_for(project, "2025-06-28") + ["--target", "duckdb"], env) == key
+    assert dbt_cli.parse_key(args_for(project, "2025-06-28") + ["--target", "postgres"],
+                             env) != key
     assert dbt_cli.parse_key(args_for(project, "2025-06-28", "lifecycle_history_days", 7),
                              env) != key
     (project / "models" / "dated.sql").write_text(MODEL.replace("VERSION", "2"))

@@ -20,8 +20,9 @@ manifest itself and hands it to dbt (``dbtRunner(manifest=...)``, dbt's programm
   say where files and servers are or how many threads run (``RUNTIME_ONLY_ENV``); for the
   DuckDB file only its catalog name (the file name up to its first dot) counts, which is
   what dbt puts into every relation name;
-- ``--target``, ``--profile`` and ``--vars`` without ``as_of`` (``as_of`` is read in SQL
-  only, never in a model's configuration: tests/test_dbt_cli.py checks this).
+- the target (``--target``, else the one the profile picks), ``--profile`` and ``--vars``
+  without ``as_of`` (``as_of`` is read in SQL only, never in a model's configuration:
+  tests/test_dbt_cli.py checks this).
 
 A hit skips parsing (the saved manifest loads in ~0.2 s); a miss, or a saved manifest whose
 environment variables read while parsing (``env_var`` in models) have other values now,
@@ -103,6 +104,32 @@ def _project_files(project_dir: Path) -> list[tuple[str, str]]:
     return files
 
 
+def _effective_target(args: list[str], env: dict[str, str], project_dir: Path,
+                      profiles_text: str) -> tuple[str | None, set[str]]:
+    """The target dbt will use (``--target``, else the profile's ``target:`` rendered with
+    ``env``: cosmos passes ``--target duckdb``, ``siyu run`` leaves it to the profile, and
+    both mean one parse) and the environment variables the profile's target line reads."""
+    import yaml
+
+    explicit = _option(args, "--target") or _option(args, "-t")
+    try:
+        profiles = yaml.safe_load(profiles_text) or {}
+        project = yaml.safe_load((project_dir / "dbt_project.yml").read_text()) or {}
+        name = _option(args, "--profile") or project.get("profile")
+        raw = str(profiles.get(name, {}).get("target", ""))
+    except (OSError, yaml.YAMLError, AttributeError):
+        return explicit, set()
+    target_vars = set(_ENV_VAR_RE.findall(raw))
+    if explicit:
+        return explicit, target_vars
+    import jinja2
+
+    def env_var(name: str, default: str | None = None) -> str:
+        return env.get(name, default) or ""
+
+    return jinja2.Template(raw).render(env_var=env_var), target_vars
+
+
 def parse_key(args: list[str], env: dict[str, str] | None = None) -> str:
     """The key of the parsed manifest for dbt arguments ``args`` in environment ``env``."""
     env = dict(os.environ if env is None else env)
@@ -111,9 +138,10 @@ def parse_key(args: list[str], env: dict[str, str] | None = None) -> str:
                         or project_dir)
     profiles = profiles_dir / "profiles.yml"
     profiles_text = profiles.read_text() if profiles.exists() else ""
+    target, target_vars = _effective_target(args, env, project_dir, profiles_text)
     profile_env = {}
     for name in sorted(set(_ENV_VAR_RE.findall(profiles_text))):
-        if name in RUNTIME_ONLY_ENV:
+        if name in RUNTIME_ONLY_ENV or name in target_vars:  # the target counts as `target`
             continue
         value = env.get(name)
         profile_env[name] = catalog_name(value) if name == "SIYU_WAREHOUSE" and value else value
@@ -129,7 +157,7 @@ def parse_key(args: list[str], env: dict[str, str] | None = None) -> str:
         "files": _project_files(project_dir.resolve()),
         "profiles": profiles_text,
         "profile_env": profile_env,
-        "target": _option(args, "--target") or _option(args, "-t"),
+        "target": target,
         "profile": _option(args, "--profile"),
         "vars": parsed_vars,
         "dbt_target_env": env.get("DBT_TARGET"),
