@@ -85,6 +85,17 @@ def test_the_key_ignores_as_of_and_the_working_copy_but_not_what_parsing_reads(t
     assert changed_model != key
     (project / "profiles.yml").write_text(PROFILES + "\n# a comment\n")
     assert dbt_cli.parse_key(args_for(project, "2025-06-28"), env) != changed_model
+    # cosmos runs dbt in a temporary copy of the project: links to its files and folders,
+    # without the profile, target/ and logs/ (cosmos.dbt.project.create_symlinks)
+    copy = tmp_path / "cosmos-copy"
+    copy.mkdir()
+    for child in project.iterdir():
+        if child.name not in {"profiles.yml", "target", "logs"}:
+            (copy / child.name).symlink_to(child)
+    cosmos_args = ["build", "--project-dir", str(copy), "--profiles-dir", str(project),
+                   "--vars", "as_of: '2025-06-30'\n", "--profile", "tiny", "--target", "duckdb"]
+    assert dbt_cli.parse_key(cosmos_args, env) == \
+        dbt_cli.parse_key(args_for(project, "2025-06-28"), env)
     # dbt's own output folders are not part of the project
     (project / "target").mkdir()
     (project / "target" / "run_results.json").write_text("{}")

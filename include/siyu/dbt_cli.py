@@ -59,6 +59,9 @@ RUNTIME_ONLY_ENV = {
 PARSE_OPTIONS = {"--project-dir", "--profiles-dir", "--profile", "--target", "-t", "--vars",
                  "--target-path", "--log-path", "--log-format", "--log-format-file"}
 SKIPPED_DIRS = {"target", "logs", "dbt_packages", "__pycache__"}
+# not parsed as project files (the profile is hashed on its own; cosmos leaves both out of its
+# temporary copy of the project)
+SKIPPED_ROOT_FILES = {"profiles.yml", "package-lock.yml"}
 KEEP_MANIFESTS = 6
 _ENV_VAR_RE = re.compile(r"""env_var\(\s*['"]([A-Za-z0-9_]+)['"]""")
 
@@ -97,11 +100,24 @@ def _project_files(project_dir: Path) -> list[tuple[str, str]]:
                          and not (rel_root == Path(".") and d in SKIPPED_DIRS)
                          and d != "__pycache__")
         for name in sorted(names):
-            if name.startswith("."):
+            if name.startswith(".") or (rel_root == Path(".") and name in SKIPPED_ROOT_FILES):
                 continue
             path = Path(root) / name
             files.append((str(rel_root / name), hashlib.sha256(path.read_bytes()).hexdigest()))
     return files
+
+
+def _profile_name(args: list[str], project_dir: Path) -> str | None:
+    """``--profile``, else the project's ``profile:`` (cosmos names it, siyu run does not)."""
+    import yaml
+
+    explicit = _option(args, "--profile")
+    if explicit:
+        return explicit
+    try:
+        return (yaml.safe_load((project_dir / "dbt_project.yml").read_text()) or {}).get("profile")
+    except (OSError, yaml.YAMLError, AttributeError):
+        return None
 
 
 def _effective_target(args: list[str], env: dict[str, str], project_dir: Path,
@@ -114,9 +130,7 @@ def _effective_target(args: list[str], env: dict[str, str], project_dir: Path,
     explicit = _option(args, "--target") or _option(args, "-t")
     try:
         profiles = yaml.safe_load(profiles_text) or {}
-        project = yaml.safe_load((project_dir / "dbt_project.yml").read_text()) or {}
-        name = _option(args, "--profile") or project.get("profile")
-        raw = str(profiles.get(name, {}).get("target", ""))
+        raw = str(profiles.get(_profile_name(args, project_dir), {}).get("target", ""))
     except (OSError, yaml.YAMLError, AttributeError):
         return explicit, set()
     target_vars = set(_ENV_VAR_RE.findall(raw))
@@ -158,7 +172,7 @@ def parse_key(args: list[str], env: dict[str, str] | None = None) -> str:
         "profiles": profiles_text,
         "profile_env": profile_env,
         "target": target,
-        "profile": _option(args, "--profile"),
+        "profile": _profile_name(args, project_dir),
         "vars": parsed_vars,
         "dbt_target_env": env.get("DBT_TARGET"),
     }
