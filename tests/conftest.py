@@ -24,6 +24,12 @@ def pytest_configure(config):
     if not os.environ.get("DBT_TARGET_PATH"):
         worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
         os.environ["DBT_TARGET_PATH"] = tempfile.mkdtemp(prefix=f"siyu-dbt-target-{worker}-")
+    # the parsed project (siyu-dbt) is shared by the workers of one test run: the project is
+    # parsed once per key, not once per worker (saved files are replaced atomically)
+    if not os.environ.get("SIYU_DBT_MANIFEST_CACHE"):
+        run = os.environ.get("PYTEST_XDIST_TESTRUNUID") or f"main-{os.getpid()}"
+        os.environ["SIYU_DBT_MANIFEST_CACHE"] = os.path.join(
+            tempfile.gettempdir(), f"siyu-dbt-manifests-{run}")
 
 
 @pytest.fixture(scope="session")

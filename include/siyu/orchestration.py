@@ -273,7 +273,8 @@ def dbt_task_group(group_id: str = "dbt", select: list[str] | None = None):
     if not Path(siyu_dbt).exists():
         siyu_dbt = dbt_bin
     env = s.env()
-    env["SIYU_DBT_MANIFEST_CACHE"] = str(pipeline.manifest_cache_dir(s))
+    env["SIYU_DBT_MANIFEST_CACHE"] = (os.environ.get("SIYU_DBT_MANIFEST_CACHE")
+                                      or str(pipeline.manifest_cache_dir(s)))
     # dbt builds this run's working copy (write-audit-publish): its path is what
     # prepare_working_copy returned, rendered when the producer (or a model's rerun) starts
     env["SIYU_WAREHOUSE"] = "{{ ti.xcom_pull(task_ids='prepare_working_copy') }}"
