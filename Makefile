@@ -48,8 +48,12 @@ $(VENV)/.installed: pyproject.toml uv.lock
 	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --frozen --inexact --extra dev --quiet --compile-bytecode
 	touch $@
 
+# parses the project (target/manifest.json, which cosmos renders the DAGs from) through
+# siyu-dbt, which also keeps the parsed project for the runs (docs/operations.md)
 dbt-parse: $(VENV)/.installed
-	cd dbt_project && ../$(BIN)/dbt parse --profiles-dir . --quiet
+	mkdir -p $(SIYU_LOG_DIR)
+	cd dbt_project && ../$(BIN)/siyu-dbt ls --profiles-dir . --resource-type model --quiet \
+		> $(SIYU_LOG_DIR)/dbt-parse.log 2>&1 || { tail -30 $(SIYU_LOG_DIR)/dbt-parse.log; exit 1; }
 
 airflow-db: $(VENV)/.installed
 	mkdir -p $(AIRFLOW_HOME)

@@ -231,6 +231,7 @@ def save_manifest(manifest, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".tmp-", delete=False) as tmp:
         tmp.write(manifest.to_msgpack(extended_mashumaro_encoder))
+    os.chmod(tmp.name, 0o644)  # like the files dbt writes (a temporary file starts as 0600)
     os.replace(tmp.name, path)  # atomic: a concurrent reader sees the old file or the new one
     saved = sorted(path.parent.glob("*.msgpack"), key=lambda p: p.stat().st_mtime, reverse=True)
     for old in saved[KEEP_MANIFESTS:]:
