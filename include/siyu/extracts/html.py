@@ -210,8 +210,10 @@ def _table(table: Table, language: str) -> Markup:
 
 
 def write_report(path, tables: list[Table], targets: dict[str, dict[str, tuple]],
-                 department: str, definitions: list[str], title: str, language: str) -> None:
-    """The report page; ``targets`` are (target, status) per department and KPI of the day."""
+                 department: str, definitions: list[str], title: str, language: str,
+                 cards: list[dict] | None = None) -> None:
+    """The report page; ``targets`` are (target, status) per department and KPI of the day.
+    ``cards``: the headline cards when not the daily headline's (the period reports)."""
     headline, *rest = tables
 
     def period(table: Table) -> str:
@@ -228,7 +230,8 @@ def write_report(path, tables: list[Table], targets: dict[str, dict[str, tuple]]
                          "table": _table(table, language)})
     page = _render(
         "report.html.j2", language, lang="zh-CN" if language == "zh" else "en", title=title,
-        css=CSS, headline={"period": period(headline), "cards": _cards(headline, language)},
+        css=CSS, headline={"period": period(headline),
+                  "cards": _cards(headline, language) if cards is None else cards},
         sections=sections,
         definitions=[{"label": t(k, language), "text": DEFINITIONS[k].text(language),
                       "section": DEFINITIONS[k].section} for k in definitions])
