@@ -87,7 +87,8 @@ def svg_chart(days: list[date], values: list, fmt: str, target: float | None,
     points = [(i, _float(v)) for i, v in enumerate(values)]
     known = [v for _, v in points if v is not None]
     if not known:
-        return (f'<svg width="{W}" height="{H}" role="img">'
+        return (f'<svg width="{W}" height="{H}" viewBox="0 0 {W} {H}" role="img" '
+                f'class="chart-svg">'
                 f'<text x="{W / 2}" y="{H / 2}" text-anchor="middle" fill="#999" '
                 f'font-size="12">{escape(t("no_rows", language))}</text></svg>')
     lo, hi = min(known + ([target] if target is not None else [])), max(
