@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -219,12 +220,16 @@ def test_the_report_fits_a_390_px_phone_screen(period_extracts, tmp_path_factory
     assert probe["outside"] == [], probe  # nothing cut off at the right edge
     assert probe["height"] > 1000, probe  # the page rendered its content
 
-    # the screenshot, cropped to the phone's width, kept with the test's temporary files
+    # the screenshot, cropped to the phone's width, kept as an artifact: pytest's own temporary
+    # folders are pruned after three runs, so in SIYU_TEST_ARTIFACTS (default <tmp>/siyu-artifacts)
     from PIL import Image
 
     png = work / "window.png"
     _chromium(work, "--window-size=500,2400", f"--screenshot={png}", host.as_uri())
-    shot = work / f"phone-{which}-{PHONE_WIDTH}px.png"
+    artifacts = Path(os.environ.get("SIYU_TEST_ARTIFACTS")
+                     or Path(tempfile.gettempdir()) / "siyu-artifacts") / "phone"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    shot = artifacts / f"phone-{which}-{PHONE_WIDTH}px.png"
     Image.open(png).crop((0, 0, PHONE_WIDTH, 2400)).save(shot)
     image = Image.open(shot).convert("RGB")
     assert image.size == (PHONE_WIDTH, 2400)

@@ -196,6 +196,8 @@ def _change_text(change, ratio, fmt: str, language: str) -> str:
     if change is None:
         return t("empty_value", language)
     sign = "+" if change > 0 else ("−" if change < 0 else "±")
+    if fmt == "pct":  # a change of a rate is in percentage points
+        return t("alert_points", language).format(sign=sign, value=f"{abs(change) * 100:.1f}")
     text = sign + display(abs(change), fmt, language)
     if ratio is not None and fmt != "pct":  # the relative change of a rate would read oddly
         text += f" ({'+' if ratio > 0 else ('−' if ratio < 0 else '±')}{abs(ratio) * 100:.1f}%)"
