@@ -25,13 +25,12 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
-from markupsafe import Markup
 
 from .. import db
 from .build import _definitions, write_csvs
 from .definitions import DEFINITIONS
 from .formats import STATUS_COLOURS, display, resolve
-from .html import _pill, _render, write_report
+from .html import _definition_note, _pill, _render, write_report
 from .i18n import LABELS, t
 from .model import AUDIENCES, LANGUAGES, Extract
 from .tables import _KPI_FORMAT, DEPARTMENT, DEPARTMENTS, OWN_KPIS, Column, Table, TableSpec, fetch, trend_target
@@ -227,8 +226,7 @@ def cards(headline: Table, period: str, as_of: date, language: str) -> list[dict
             "changes": _changes(row, period, language),
             "target": display(target, fmt, language),
             "pill": _pill(status, language),
-            "definition_note": Markup(f'<div class="def">{definition.text(language)} '
-                                      f"({definition.section})</div>") if definition else Markup(""),
+            "definition_note": _definition_note(definition, language),
         })
     return out
 
