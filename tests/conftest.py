@@ -76,7 +76,7 @@ LONGEST_FIRST = [
     "test_end_to_end", "test_bi_serving", "test_identity", "test_postgres",
     "test_pii_free_text", "test_deliver_dag", "test_wheel", "test_concurrent_ingest",
     "test_stable_assets",
-    "test_disk_full", "test_extracts_render",
+    "test_disk_full", "test_extracts_render", "test_period_reports", "test_period_deliver_dag",
 ]
 
 
