@@ -42,13 +42,11 @@ and Param `resend_alerts=true`.
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from pathlib import Path
 
-from airflow.sdk import DAG, Param, Variable, get_current_context, task
-from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
-from siyu import delivery, mail
+from airflow.sdk import DAG, Param, get_current_context, task
+from siyu import delivery
 from siyu.extracts import LANGUAGES
 from siyu.orchestration import (
     DAG_DOC_FOOTER,
@@ -58,6 +56,7 @@ from siyu.orchestration import (
     delivery_day,
     marts_asset,
     run_settings,
+    send_extract,
     settings,
     start_date,
 )
@@ -91,21 +90,7 @@ def build_extracts() -> list[dict]:
     "department has no recipients.",
 )
 def send(extract: dict) -> dict:
-    ctx = get_current_context()
-    ctx["audience"] = extract["audience"]  # the mapped task's name in the UI
-    try:
-        recipients = delivery.load_recipients(
-            variable=Variable.get(delivery.RECIPIENTS_VARIABLE, default=None))
-        recipients.for_audience(extract["audience"])
-    except ValueError as exc:  # a configuration error: retrying cannot help
-        raise AirflowFailException(str(exc)) from exc
-    smtp = mail.SmtpSettings.from_airflow(delivery.smtp_conn_id(),
-                                          sender=os.environ.get("SIYU_SMTP_FROM"))
-    result = delivery.send(delivery.extract_from_dict(extract), recipients, smtp,
-                           resend=ctx["params"]["resend"])
-    if result["status"] != "sent":
-        raise AirflowSkipException(f"{extract['audience']}: {result['status']}")
-    return result
+    return send_extract(extract)
 
 
 @task(

@@ -89,4 +89,5 @@ def test_the_bundled_dags_load_from_the_installed_package(installed):
                  "import siyu.airflow_dags as d; print('DAGS:', ' '.join(d.__all__))"],
                 cwd=installed["tmp"], env=env)
     (line,) = [ln for ln in proc.stdout.splitlines() if ln.startswith("DAGS:")]
-    assert line.split()[1:] == ["siyu_daily", "siyu_deliver"]
+    assert line.split()[1:] == ["siyu_daily", "siyu_deliver", "siyu_deliver_month",
+                                "siyu_deliver_week"]

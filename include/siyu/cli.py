@@ -277,19 +277,30 @@ def cmd_deliver(args) -> int:
         _need_file(Path(os.environ["SIYU_RECIPIENTS_FILE"]).expanduser(), "recipients file",
                    "set --recipients or SIYU_RECIPIENTS_FILE")
     outbox = args.outbox or delivery.outbox_dir()
+    if args.period == "day" and args.date is None:
+        raise UsageProblem("--date is required (a business day; --period week|month choose "
+                           "the last complete period when it is left out)")
     smtp = recipients = None
     if args.send:
         recipients = delivery.load_recipients(args.recipients)
         smtp = mail.SmtpSettings.from_env(host=args.smtp_host, port=args.smtp_port,
                                           sender=args.smtp_from)
     t0 = time.perf_counter()
-    _say(f"siyu deliver {args.date}: extracts of {', '.join(args.audience)} "
-         f"({args.language}) into {outbox / args.date.isoformat()}"
+    what = (f"{args.date}" if args.period == "day" else
+            f"--period {args.period} ({f'the {args.period} of {args.date}' if args.date else 'the last complete ' + args.period})")
+    where = outbox / args.date.isoformat() if args.period == "day" else outbox
+    _say(f"siyu deliver {what}: extracts of {', '.join(args.audience)} "
+         f"({args.language}) into {where}"
          + (f", e-mailed through {smtp.host}:{smtp.port}" if smtp else " (not sent: no --send)"))
-    result = delivery.deliver(warehouse, args.date, outbox,
-                              audiences=tuple(args.audience), language=args.language,
-                              recipients=recipients, smtp=smtp, resend=args.resend,
-                              progress=_say)
+    try:
+        result = delivery.deliver(warehouse, args.date, outbox,
+                                  audiences=tuple(args.audience), language=args.language,
+                                  recipients=recipients, smtp=smtp, resend=args.resend,
+                                  progress=_say, period=args.period)
+    except ValueError as exc:  # no such period in the warehouse: a wrong argument
+        if args.period == "day":
+            raise
+        raise UsageProblem(str(exc)) from exc
     sent = sum(r["status"] == "sent" for r in result["sent"])
     _say(f"done in {time.perf_counter() - t0:.1f}s: {len(result['built'])} extract(s) in "
          f"{result['outbox']}, {sent} e-mail(s) sent; manifest {result['outbox']}/delivery.json")
@@ -539,12 +550,21 @@ Exits non-zero when anything fails.""",
 
 examples:
   siyu deliver --warehouse data/warehouse/siyu.duckdb --date 2025-06-28 --outbox data/outbox
+  siyu deliver --period week            # the last complete ISO week -> OUTBOX/week-<monday>/
+  siyu deliver --period month --date 2025-06-15   # June 2025 -> OUTBOX/month-2025-06-01/
   SIYU_SMTP_HOST=mail.local SIYU_SMTP_FROM=siyu@example.com \\
     siyu deliver --date 2025-06-28 --send --recipients recipients.toml --audience sales
 """,
     )
     d.add_argument("--warehouse", type=Path, metavar="PATH", help="published DuckDB warehouse (SIYU_WAREHOUSE)")
-    d.add_argument("--date", type=_date, required=True, help="business day of the extracts")
+    d.add_argument("--date", type=_date,
+                   help="business day of the extracts (required with --period day); with "
+                        "--period week|month a day of the wanted period (default: the last "
+                        "complete one as of the warehouse's as-of day)")
+    d.add_argument("--period", choices=("day", "week", "month"), default="day",
+                   help="day (default): the daily extracts into OUTBOX/<date>/; week or month: "
+                        "the period's KPIs with the previous period and the same period last "
+                        "year into OUTBOX/<period>-<period_start>/ (ISO weeks, calendar months)")
     d.add_argument("--outbox", type=Path, metavar="DIR", help="outbox folder (SIYU_OUTBOX, default data/outbox)")
     d.add_argument("--audience", nargs="+", choices=AUDIENCES, default=list(AUDIENCES),
                    metavar="A", help=f"departments (default all: {' '.join(AUDIENCES)})")

@@ -70,7 +70,7 @@ from pathlib import Path
 
 from . import alerts, mail, robots
 from .config import data_root
-from .extracts import AUDIENCES, Extract, build_extracts
+from .extracts import AUDIENCES, Extract, build_extracts, build_period_extracts
 
 log = logging.getLogger("siyu.delivery")
 
@@ -244,23 +244,33 @@ def extract_from_dict(data: Mapping) -> Extract:
         audience=data["audience"], day=date.fromisoformat(data["day"]),
         language=data["language"], directory=Path(data["directory"]), xlsx=Path(data["xlsx"]),
         html=Path(data["html"]), csvs=[Path(p) for p in data["csvs"]],
-        subject=data["subject"], html_body=data["html_body"],
+        subject=data["subject"], html_body=data["html_body"], period=data.get("period", "day"),
     )
 
 
-def build(warehouse: Path, day: date, outbox: Path, audiences=AUDIENCES, language: str = "zh",
-          progress: Progress | None = None) -> list[Extract]:
+def build(warehouse: Path, day: date | None, outbox: Path, audiences=AUDIENCES,
+          language: str = "zh", progress: Progress | None = None,
+          period: str = "day") -> list[Extract]:
     """Build each audience's extract into ``outbox/<day>/<audience>/``, deleting what an
     earlier build left there first, and record the files in the manifest. One audience at a
-    time, so each gets its own progress line (audience, files, seconds)."""
+    time, so each gets its own progress line (audience, files, seconds).
+
+    ``period`` week or month: the period reports (siyu.extracts.period) of the ISO week /
+    calendar month containing ``day`` (None: the last complete one as of the warehouse's as-of
+    day) into ``outbox/<period>-<period_start>/<audience>/``, with its own manifest there."""
     say = progress or log.info
-    day_dir = outbox / day.isoformat()
     extracts = []
     for audience in audiences:
         t0 = time.perf_counter()
-        shutil.rmtree(day_dir / audience, ignore_errors=True)
-        (extract,) = build_extracts(warehouse, day, outbox, audiences=(audience,),
-                                    language=language, progress=progress)
+        if period == "day":
+            shutil.rmtree(outbox / day.isoformat() / audience, ignore_errors=True)
+            (extract,) = build_extracts(warehouse, day, outbox, audiences=(audience,),
+                                        language=language, progress=progress)
+        else:
+            (extract,) = build_period_extracts(warehouse, period, outbox, day=day,
+                                               audiences=(audience,), language=language,
+                                               progress=progress)
+        day_dir = extract.directory.parent
         files = sorted(p for p in extract.directory.rglob("*") if p.is_file())
         seconds = time.perf_counter() - t0
         with locked_manifest(day_dir) as manifest:
@@ -367,16 +377,17 @@ def send(extract: Extract, recipients_config: RecipientsConfig, smtp: mail.SmtpS
     return {"audience": audience, "status": "sent", **record}
 
 
-def deliver(warehouse: Path, day: date, outbox: Path, audiences=AUDIENCES, language: str = "zh",
-            recipients: RecipientsConfig | None = None, smtp: mail.SmtpSettings | None = None,
-            resend: bool = False, progress: Progress | None = None) -> dict:
+def deliver(warehouse: Path, day: date | None, outbox: Path, audiences=AUDIENCES,
+            language: str = "zh", recipients: RecipientsConfig | None = None,
+            smtp: mail.SmtpSettings | None = None, resend: bool = False,
+            progress: Progress | None = None, period: str = "day") -> dict:
     """Build every audience's extract and, when ``smtp`` is given, send each. Recipients are
     checked before anything is built or sent, so a missing department fails fast."""
     if smtp is not None:
         recipients = recipients or load_recipients()
         for audience in audiences:
             recipients.for_audience(audience)
-    extracts = build(warehouse, day, outbox, audiences, language, progress)
+    extracts = build(warehouse, day, outbox, audiences, language, progress, period)
     results, failed = [], []
     for extract in extracts if smtp is not None else []:
         try:
@@ -389,5 +400,9 @@ def deliver(warehouse: Path, day: date, outbox: Path, audiences=AUDIENCES, langu
     if failed:
         raise RuntimeError(f"sending failed for {', '.join(failed)} (the others were sent; "
                            "run again to retry only these)")
-    return {"day": day.isoformat(), "outbox": str(outbox / day.isoformat()),
+    if extracts:  # a period's first day and folder are known once it is resolved
+        day, out_dir = extracts[0].day, extracts[0].directory.parent
+    else:
+        out_dir = outbox / day.isoformat()
+    return {"day": day.isoformat(), "period": period, "outbox": str(out_dir),
             "built": [e.audience for e in extracts], "sent": results}

@@ -552,3 +552,130 @@ def alert_audience(extract: dict) -> dict:
     if outcome["status"] != "sent":
         raise AirflowSkipException(f"{audience}: {outcome['status']}")
     return outcome
+
+
+# --- weekly and monthly reports ---------------------------------------------------------------
+
+# When the period reports go out (business timezone): Monday 08:00 for the ISO week that ended
+# on Sunday, the 1st at 08:00 for the month that ended the day before (the daily build of the
+# period's last day runs at 02:00). The run's data interval starts on the period's first day.
+PERIOD_SCHEDULES = {"week": "0 8 * * 1", "month": "0 8 1 * *"}
+
+
+def send_extract(extract: dict) -> dict:
+    """The ``send`` task of the delivery DAGs for one audience: e-mail its extract (daily or
+    period) through the SMTP connection, to the recipients of the Variable ``siyu_recipients``
+    (else ``SIYU_RECIPIENTS_FILE``). Skipped when the manifest beside the extract lists it as
+    sent (unless Param ``resend``); fails without retrying when the audience has none."""
+    from airflow.sdk import Variable
+    from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+    from . import delivery, mail
+
+    ctx = get_current_context()
+    ctx["audience"] = extract["audience"]  # the mapped task's name in the UI
+    try:
+        recipients = delivery.load_recipients(
+            variable=Variable.get(delivery.RECIPIENTS_VARIABLE, default=None))
+        recipients.for_audience(extract["audience"])
+    except ValueError as exc:  # a configuration error: retrying cannot help
+        raise AirflowFailException(str(exc)) from exc
+    smtp = mail.SmtpSettings.from_airflow(delivery.smtp_conn_id(),
+                                          sender=os.environ.get("SIYU_SMTP_FROM"))
+    result = delivery.send(delivery.extract_from_dict(extract), recipients, smtp,
+                           resend=ctx["params"]["resend"])
+    if result["status"] != "sent":
+        raise AirflowSkipException(f"{extract['audience']}: {result['status']}")
+    return result
+
+
+def period_day(ctx: dict, tz: str) -> date:
+    """A day of the period a period-delivery run reports: Param ``date`` (manual runs), else
+    the first day of the run's data interval (the period that just ended)."""
+    if (ctx.get("params") or {}).get("date"):
+        return date.fromisoformat(str(ctx["params"]["date"]))
+    return pendulum.instance(ctx["data_interval_start"]).in_timezone(tz).date()
+
+
+def build_period_extracts_task(period: str) -> list[dict]:
+    """Build the period's extracts of every audience; retried while the published warehouse
+    has not reached the period's last day (a partial period is never mailed by the schedule)."""
+    from . import db, delivery
+    from .extracts.period import resolve_period
+
+    ctx = get_current_context()
+    s = run_settings(ctx)
+    day = period_day(ctx, s.timezone)
+    con = db.connect(s.warehouse, read_only=True)
+    try:
+        start, end, as_of = resolve_period(con, period, day)
+    finally:
+        con.close()
+    if as_of < end and not (ctx.get("params") or {}).get("date"):
+        raise RuntimeError(f"the warehouse is published up to {as_of}, before the end of the "
+                           f"{period} {start} .. {end}: not delivered yet (retried)")
+    outbox = Path(ctx["params"].get("outbox") or delivery.outbox_dir())
+    extracts = delivery.build(s.warehouse, day, outbox, language=ctx["params"]["language"],
+                              period=period)
+    return [delivery.extract_to_dict(e) for e in extracts]
+
+
+def period_delivery_dag(period: str):
+    """``siyu_deliver_week`` / ``siyu_deliver_month``: each department's weekly or monthly
+    report (``siyu deliver --period``), e-mailed like the daily one."""
+    from airflow.sdk import DAG
+
+    from . import delivery
+    from .extracts import LANGUAGES
+
+    build = task(
+        task_id="build_extracts", execution_timeout=timedelta(minutes=30),
+        doc_md=f"Build the five department reports of the {period} into "
+        f"`<outbox>/{period}-<first day>/<audience>/` (`siyu.extracts.period`), replacing an "
+        "earlier run's files; records them in that folder's `delivery.json`. Waits (retries) "
+        "until the published warehouse covers the period's last day.",
+    )(build_period_extracts_task)
+    send = task(
+        task_id="send", execution_timeout=timedelta(minutes=15),
+        map_index_template="{{ audience }}",
+        doc_md="E-mail one department its report (workbook and HTML attached); skipped when the "
+        "period's `delivery.json` lists it as sent (unless Param `resend`).",
+    )(send_extract)
+    word = {"week": "weekly", "month": "monthly"}[period]
+    with DAG(
+        dag_id=f"siyu_deliver_{period}",
+        description=f"E-mail each department its {word} report (the {period}'s KPIs, the change "
+        f"against the previous {period} and the same {period} last year)",
+        schedule=CronDataIntervalTimetable(PERIOD_SCHEDULES[period],
+                                           timezone=settings().timezone),
+        start_date=start_date(),
+        end_date=end_date(),
+        catchup=False,
+        max_active_runs=1,  # two runs of one period would rewrite the same outbox folder
+        dagrun_timeout=DAGRUN_TIMEOUT,
+        default_args=default_args(),
+        params={
+            "date": Param(None, type=["null", "string"], format="date",
+                          description=f"A day of the {period} to deliver (default: the {period} "
+                          "that ended at the run's start); may be the current, partial one."),
+            "warehouse": Param(str(settings().warehouse), type="string",
+                               description="Published DuckDB warehouse"),
+            "outbox": Param(str(delivery.outbox_dir()), type="string",
+                            description="Outbox folder (SIYU_OUTBOX)"),
+            "language": Param("zh", enum=list(LANGUAGES), description="Language of the reports"),
+            "resend": Param(False, type="boolean",
+                            description="Send again to departments delivery.json lists as sent"),
+        },
+        tags=["siyu", "delivery", "extracts", word],
+        doc_md=(
+            f"Airflow DAG `siyu_deliver_{period}`: each department's {word} report "
+            f"(`siyu deliver --period {period}`, docs/operations.md), at "
+            f"`{PERIOD_SCHEDULES[period]}` business time: the {period}'s KPIs per department "
+            f"from `marts.kpi_department_period`, with the previous {period} and the same "
+            f"{period} last year. `build_extracts` writes `<outbox>/{period}-<first day>/` and "
+            "`send` e-mails each department (recipients and SMTP as for `siyu_deliver`; "
+            "`delivery.json` in that folder keeps a retry from sending twice)."
+        ) + DAG_DOC_FOOTER,
+    ) as dag:
+        send.expand(extract=build(period))
+    return dag

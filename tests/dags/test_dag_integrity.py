@@ -10,13 +10,14 @@ from types import SimpleNamespace
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+PERIOD_DAGS = {"siyu_deliver_week", "siyu_deliver_month"}  # in both topologies
 EXPECTED = {"siyu_ingest_crm", "siyu_ingest_shop", "siyu_ingest_community", "siyu_daily",
-            "siyu_build", "siyu_deliver"}
+            "siyu_build", "siyu_deliver"} | PERIOD_DAGS
 
 
-DAILY = {"siyu_daily", "siyu_deliver"}
+DAILY = {"siyu_daily", "siyu_deliver"} | PERIOD_DAGS
 ASSETS = {"siyu_ingest_crm", "siyu_ingest_shop", "siyu_ingest_community", "siyu_build",
-          "siyu_deliver"}
+          "siyu_deliver"} | PERIOD_DAGS
 
 
 @pytest.fixture(scope="module")
@@ -237,3 +238,25 @@ def test_build_day_comes_from_the_triggering_events():
     no_days = {"params": {}, "triggering_asset_events": {raw_asset("crm"): [event()]},
                "logical_date": pendulum.datetime(2025, 3, 5, 2, tz=tz)}
     assert resolve_as_of(no_days, tz) == date(2025, 3, 5)
+
+
+def test_weekly_and_monthly_reports_run_after_their_period(dagbag):
+    """siyu_deliver_week runs on Mondays, siyu_deliver_month on the 1st, in the business
+    timezone; a run's data interval starts on the first day of the period it reports."""
+    import pendulum
+    from siyu.orchestration import period_day
+
+    tz = "Asia/Shanghai"
+    for dag_id, cron, run_at, first_day in (
+        ("siyu_deliver_week", "0 8 * * 1", "2025-06-09 08:00", date(2025, 6, 2)),
+        ("siyu_deliver_month", "0 8 1 * *", "2025-07-01 08:00", date(2025, 6, 1)),
+    ):
+        dag = dagbag.dags[dag_id]
+        assert dag.timetable._expression == cron, dag_id
+        assert [t.task_id for t in dag.tasks] == ["build_extracts", "send"], dag_id
+        end = pendulum.parse(run_at, tz=tz)
+        interval = dag.timetable.infer_manual_data_interval(run_after=end)
+        assert interval.end == end, dag_id
+        assert period_day({"params": {}, "data_interval_start": interval.start}, tz) == first_day
+    assert period_day({"params": {"date": "2025-06-04"}, "data_interval_start": None}, tz) == (
+        date(2025, 6, 4))

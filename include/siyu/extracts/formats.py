@@ -18,7 +18,7 @@ STATUS_COLOURS: dict[str, tuple[str, str]] = {
     "red": ("#FFC7CE", "#9C0006"),
     "no_target": ("#EDEDED", "#404040"),
 }
-UNIT_FORMAT = {"rate": "pct", "CNY": "money", "CNY/day": "money", "contacts/day": "int",
+UNIT_FORMAT = {"rate": "pct", "CNY": "money", "CNY/day": "money", "contacts/day": "int", "contacts": "int",
                "seconds": "int", "minutes": "num", "points": "num"}
 EXCEL_FORMAT = {
     "int": "#,##0", "pct": "0.0%", "money": '"¥"#,##0.00', "ratio": "0.00", "num": "#,##0.0",

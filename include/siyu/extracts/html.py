@@ -1,6 +1,8 @@
 """The self-contained HTML report and the short e-mail body of an extract.
 
-The report must open offline and from a mail attachment: CSS is inline in the page and the
+The report must open offline and from a mail attachment, and read on a 390-px-wide phone
+(WeCom opens links in its phone browser: cards and charts take the screen's width, charts
+scale, wide tables scroll sideways inside their box). CSS is inline in the page and the
 charts are hand-drawn inline SVG (a polyline per series, the target as a dashed line, the
 day's point in its status colour), so there is no script, font or image to fetch. The e-mail
 body uses inline ``style`` attributes only, since mail clients drop ``<style>``.
@@ -45,6 +47,13 @@ th{background:#1F4E79;color:#fff;padding:4px 8px;text-align:left}
 td{border-bottom:1px solid #eee;padding:3px 8px}td.num{text-align:right}
 .foot{font-size:11px;color:#666;margin:4px 0 0}
 details{font-size:12px;margin:6px 0}dl{font-size:12px}dt{font-weight:bold;margin-top:6px}dd{margin-left:16px}
+.card .change{font-size:12px;color:#333;margin:0 0 4px}
+h1,h2,p,dd,dt,.card,.chart{overflow-wrap:anywhere}
+.card,.chart{max-width:100%;box-sizing:border-box}
+.chart-svg{max-width:100%;height:auto}
+.scroll{overflow-x:auto;max-width:100%;-webkit-overflow-scrolling:touch}
+@media (max-width:600px){body{margin:12px}h1{font-size:18px}.card{width:100%}
+ .chart{width:100%}.cards,.charts{gap:8px}}
 """
 W, H, PAD_L, PAD_R, PAD_T, PAD_B = 400, 170, 64, 12, 12, 26
 
@@ -78,7 +87,8 @@ def svg_chart(days: list[date], values: list, fmt: str, target: float | None,
     points = [(i, _float(v)) for i, v in enumerate(values)]
     known = [v for _, v in points if v is not None]
     if not known:
-        return (f'<svg width="{W}" height="{H}" role="img">'
+        return (f'<svg width="{W}" height="{H}" viewBox="0 0 {W} {H}" role="img" '
+                f'class="chart-svg">'
                 f'<text x="{W / 2}" y="{H / 2}" text-anchor="middle" fill="#999" '
                 f'font-size="12">{escape(t("no_rows", language))}</text></svg>')
     lo, hi = min(known + ([target] if target is not None else [])), max(
@@ -93,7 +103,7 @@ def svg_chart(days: list[date], values: list, fmt: str, target: float | None,
     def y(v: float) -> float:
         return PAD_T + (H - PAD_T - PAD_B) * (hi - v) / (hi - lo)
 
-    parts = [f'<svg width="{W}" height="{H}" role="img" '
+    parts = [f'<svg width="{W}" height="{H}" viewBox="0 0 {W} {H}" role="img" '
              f'class="chart-svg" font-size="10">',
              f'<line x1="{PAD_L}" y1="{H - PAD_B}" x2="{W - PAD_R}" y2="{H - PAD_B}" '
              f'stroke="#bbb"/>',
@@ -210,8 +220,10 @@ def _table(table: Table, language: str) -> Markup:
 
 
 def write_report(path, tables: list[Table], targets: dict[str, dict[str, tuple]],
-                 department: str, definitions: list[str], title: str, language: str) -> None:
-    """The report page; ``targets`` are (target, status) per department and KPI of the day."""
+                 department: str, definitions: list[str], title: str, language: str,
+                 cards: list[dict] | None = None) -> None:
+    """The report page; ``targets`` are (target, status) per department and KPI of the day.
+    ``cards``: the headline cards when not the daily headline's (the period reports)."""
     headline, *rest = tables
 
     def period(table: Table) -> str:
@@ -228,7 +240,8 @@ def write_report(path, tables: list[Table], targets: dict[str, dict[str, tuple]]
                          "table": _table(table, language)})
     page = _render(
         "report.html.j2", language, lang="zh-CN" if language == "zh" else "en", title=title,
-        css=CSS, headline={"period": period(headline), "cards": _cards(headline, language)},
+        css=CSS, headline={"period": period(headline),
+                  "cards": _cards(headline, language) if cards is None else cards},
         sections=sections,
         definitions=[{"label": t(k, language), "text": DEFINITIONS[k].text(language),
                       "section": DEFINITIONS[k].section} for k in definitions])

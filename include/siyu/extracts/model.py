@@ -16,12 +16,13 @@ class Extract:
     audience: str  # one of AUDIENCES
     day: date
     language: str  # "zh" or "en"
-    directory: Path  # outbox/<day>/<audience>/
+    directory: Path  # outbox/<day>/<audience>/ (a period's: outbox/<period>-<start>/<audience>/)
     xlsx: Path
     html: Path
     csvs: list[Path] = field(default_factory=list)
     subject: str = ""  # e-mail subject, in the extract's language
     html_body: str = ""  # short HTML e-mail body: headline KPIs, target, status
+    period: str = "day"  # day, week or month (siyu.extracts.period): then day is its first day
 
     @property
     def attachments(self) -> list[Path]:

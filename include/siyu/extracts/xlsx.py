@@ -2,7 +2,8 @@
 native line charts for the trends, and a definitions sheet.
 
 Every table sheet has the same layout (title, blank row, header, data; panes frozen below the
-header) so that people and tests find a table's cells in the same place.
+header) so that people and tests find a table's cells in the same place, and prints the same
+way: A4 landscape, fit to one page wide, title and header rows repeated on every page.
 """
 
 from __future__ import annotations
@@ -145,6 +146,16 @@ def _write_definitions(sheet, formats: _Formats, keys: list[str], title: str,
     sheet.freeze_panes(FIRST_DATA_ROW, 0)
 
 
+def _print_setup(sheet) -> None:
+    """Print settings of every sheet: A4 landscape, one page wide (as many pages tall as it
+    takes), the title and header rows repeated at the top of every printed page."""
+    sheet.set_landscape()
+    sheet.set_paper(9)  # A4
+    sheet.fit_to_pages(1, 0)
+    sheet.repeat_rows(TITLE_ROW, HEADER_ROW)
+    sheet.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
+
+
 def write_workbook(path: Path, tables: list[Table], definitions: list[str], title: str,
                    language: str) -> None:
     book = xlsxwriter.Workbook(str(path), {"remove_timezone": True})
@@ -155,10 +166,12 @@ def write_workbook(path: Path, tables: list[Table], definitions: list[str], titl
         name = _sheet_name(t(table.name, language), used)
         sheet = book.add_worksheet(name)
         _write_table(sheet, formats, table, f"{title} · {t(table.name, language)}", language)
+        _print_setup(sheet)
         if table.spec.chart and table.rows:
             _add_charts(book, sheet, name, table, language)
     sheet = book.add_worksheet(_sheet_name(t("definitions", language), used))
     _write_definitions(sheet, formats, definitions, f"{title} · {t('definitions', language)}",
                        language)
+    _print_setup(sheet)
     book.close()
 
