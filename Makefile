@@ -31,11 +31,11 @@ DEMO_SEED ?= 7
 
 AIRFLOW_PORT ?= 8080
 
-.PHONY: demo test test-fast system-deps setup airflow-db dbt-parse generate-demo run-demo clean lint bench airflow-up airflow-down
+.PHONY: demo test test-fast system-deps setup airflow-db dbt-parse docs-assets generate-demo run-demo clean lint bench airflow-up airflow-down
 
 demo: setup airflow-db generate-demo run-demo
 
-setup: $(VENV)/.installed dbt-parse
+setup: $(VENV)/.installed dbt-parse docs-assets
 
 # uv sync --compile-bytecode: Python then never compiles the libraries' sources at import (every
 # `siyu`, `dbt` and Airflow task process imports hundreds of modules; with
@@ -47,6 +47,12 @@ $(VENV)/.installed: pyproject.toml uv.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --frozen --inexact --extra dev --quiet --compile-bytecode
 	touch $@
+
+# The scripts, styles and fonts the Great Expectations Data Docs load (bootstrap, jQuery, vega,
+# Font Awesome, ...), from the npm registry into include/siyu/_vendor/docs (pinned versions and
+# sha512 in include/siyu/offline_docs.py; kept once there): the docs then open offline.
+docs-assets: $(VENV)/.installed
+	$(BIN)/python -m siyu.offline_docs vendor
 
 dbt-parse: $(VENV)/.installed
 	cd dbt_project && ../$(BIN)/dbt parse --profiles-dir . --quiet
