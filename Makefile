@@ -31,7 +31,7 @@ DEMO_SEED ?= 7
 
 AIRFLOW_PORT ?= 8080
 
-.PHONY: demo test test-fast system-deps setup airflow-db dbt-parse docs-assets generate-demo run-demo clean lint bench airflow-up airflow-down
+.PHONY: demo test test-fast system-deps setup airflow-db dbt-parse docs-assets superset-env generate-demo run-demo clean lint bench airflow-up airflow-down
 
 demo: setup airflow-db generate-demo run-demo
 
@@ -128,7 +128,7 @@ airflow-down:
 # so its module-scoped fixtures (a landing zone, a built warehouse) are built once.
 PYTEST_PARALLEL ?= -n auto --dist loadfile --no-loadscope-reorder
 
-test: setup airflow-db system-deps
+test: setup airflow-db system-deps superset-env
 	$(BIN)/python -m pytest -q $(PYTEST_PARALLEL) --durations=15
 
 # The quick loop: every test but those marked slow (dbt builds, a real Airflow, PostgreSQL,
@@ -147,6 +147,13 @@ system-deps:
 	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
 	        --no-install-recommends $$missing > /dev/null; fi
+
+# Superset 5.0.0 in a virtual environment of its own (its dependencies clash with Airflow's) and
+# an initialised metadata database, for the starter dashboard's test (tests/test_superset.py)
+# and for trying the dashboard locally: built once into ~/.cache/siyu/superset-<hash>
+# (SIYU_SUPERSET_CACHE), about 2.5 minutes the first time, nothing afterwards (docs/bi.md).
+superset-env: $(VENV)/.installed
+	$(BIN)/python bi/superset/install.py
 
 lint:
 	$(BIN)/ruff check include dags tests benchmarks
