@@ -122,6 +122,8 @@ def test_built_data_docs_reference_only_local_files(tmp_path, vendored):
         assert sum("static/vendor/" in ref for ref in local) == 15, page  # 9 scripts, 6 styles
         for ref in local:  # every script, style and image the page loads is there
             assert (page.parent / unquote(urlsplit(ref).path)).resolve().is_file(), (page, ref)
+    again = O.make_offline(docs)  # idempotent; nothing left on the network, styles included
+    assert (again.pages, again.links, again.external) == (2, 0, {})
     # a second build (the next run) keeps the pages local and the vendored copies in place
     Q.build_data_docs(docs, [report])
     assert O.external_resources(index.read_text()) == []
