@@ -152,7 +152,7 @@ system-deps:
 # Superset 5.0.0 in a virtual environment of its own (its dependencies clash with Airflow's) and
 # an initialised metadata database, for the starter dashboard's test (tests/test_superset.py)
 # and for trying the dashboard locally: built once into ~/.cache/siyu/superset-<hash>
-# (SIYU_SUPERSET_CACHE), about 2.5 minutes the first time, nothing afterwards (docs/bi.md).
+# (see bi/superset/install.py), about 2.5 minutes the first time, nothing afterwards (docs/bi.md).
 superset-env: $(VENV)/.installed
 	$(BIN)/python bi/superset/install.py
 
