@@ -31,11 +31,11 @@ DEMO_SEED ?= 7
 
 AIRFLOW_PORT ?= 8080
 
-.PHONY: demo test test-fast system-deps setup airflow-db dbt-parse generate-demo run-demo clean lint bench airflow-up airflow-down
+.PHONY: demo test test-fast system-deps setup airflow-db dbt-parse docs-assets superset-env generate-demo run-demo clean lint bench airflow-up airflow-down
 
 demo: setup airflow-db generate-demo run-demo
 
-setup: $(VENV)/.installed dbt-parse
+setup: $(VENV)/.installed dbt-parse docs-assets
 
 # uv sync --compile-bytecode: Python then never compiles the libraries' sources at import (every
 # `siyu`, `dbt` and Airflow task process imports hundreds of modules; with
@@ -47,6 +47,12 @@ $(VENV)/.installed: pyproject.toml uv.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --frozen --inexact --extra dev --quiet --compile-bytecode
 	touch $@
+
+# The scripts, styles and fonts the Great Expectations Data Docs load (bootstrap, jQuery, vega,
+# Font Awesome, ...), from the npm registry into include/siyu/_vendor/docs (pinned versions and
+# sha512 in include/siyu/offline_docs.py; kept once there): the docs then open offline.
+docs-assets: $(VENV)/.installed
+	$(BIN)/python -m siyu.offline_docs vendor
 
 # parses the project (target/manifest.json, which cosmos renders the DAGs from) through
 # siyu-dbt, which also keeps the parsed project for the runs (docs/operations.md)
@@ -92,7 +98,8 @@ run-demo: $(VENV)/.installed
 	@echo "dbt log      : $(SIYU_LOG_DIR)/dbt"
 	@echo "marts        : schema marts of the warehouse (kpi_department_daily: every KPI, target, status)"
 	@echo "BI views     : schema bi (masked; open read-only: duckdb:///$(SIYU_WAREHOUSE)?access_mode=read_only); Parquet: $(BIN)/siyu export --out data/export"
-	@echo "data docs    : $(dir $(SIYU_WAREHOUSE))quality/data_docs/index.html (Great Expectations; results in ops.dq_results)"
+	@echo "data docs    : $(dir $(SIYU_WAREHOUSE))quality/data_docs/index.html (Great Expectations, opens offline; results in ops.dq_results)"
+	@echo "superset     : $(BIN)/python bi/superset/build.py --warehouse $(SIYU_WAREHOUSE) --out data/superset/siyu_starter.zip (starter dashboard: docs/bi.md)"
 	@echo "dbt docs     : $(CURDIR)/dbt_project/target/static_index.html (one file: opens from disk, offline)"
 	@echo "extracts     : $(SIYU_OUTBOX)/$(DEMO_AS_OF)/<marketing|operations|sales|service|executive>/ (XLSX, CSV, HTML; e-mail them with: siyu deliver --send)"
 	@echo "decisions    : $(CURDIR)/dbt_project/DECISIONLOG.md"
@@ -126,7 +133,7 @@ airflow-down:
 # so its module-scoped fixtures (a landing zone, a built warehouse) are built once.
 PYTEST_PARALLEL ?= -n auto --dist loadfile --no-loadscope-reorder
 
-test: setup airflow-db system-deps
+test: setup airflow-db system-deps superset-env
 	$(BIN)/python -m pytest -q $(PYTEST_PARALLEL) --durations=15
 
 # The quick loop: every test but those marked slow (dbt builds, a real Airflow, PostgreSQL,
@@ -145,6 +152,13 @@ system-deps:
 	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
 	        --no-install-recommends $$missing > /dev/null; fi
+
+# Superset 5.0.0 in a virtual environment of its own (its dependencies clash with Airflow's) and
+# an initialised metadata database, for the starter dashboard's test (tests/test_superset.py)
+# and for trying the dashboard locally: built once into ~/.cache/siyu/superset-<hash>
+# (see bi/superset/install.py), about 2.5 minutes the first time, nothing afterwards (docs/bi.md).
+superset-env: $(VENV)/.installed
+	$(BIN)/python bi/superset/install.py
 
 lint:
 	$(BIN)/ruff check include dags tests benchmarks

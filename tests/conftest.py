@@ -69,7 +69,7 @@ SLOW_MODULES = {
     "test_bi_serving", "test_end_to_end", "test_extracts_render", "test_identity",
     "test_incremental", "test_incremental_changes", "test_postgres", "test_deliver_dag", "test_scheduler_run",
     "test_concurrent_ingest", "test_concurrency", "test_disk_full", "test_pii_free_text", "test_wheel",
-    "test_stable_assets", "test_period_deliver_dag",
+    "test_stable_assets", "test_period_deliver_dag", "test_offline_docs_browser", "test_superset",
 }
 SLOW_FIXTURES = {"published_warehouse", "published_landing"}
 
@@ -80,9 +80,9 @@ SLOW_FIXTURES = {"published_warehouse", "published_landing"}
 LONGEST_FIRST = [
     "test_incremental_changes", "test_incremental", "test_scheduler_run", "test_concurrency",
     "test_end_to_end", "test_bi_serving", "test_identity", "test_postgres",
-    "test_pii_free_text", "test_deliver_dag", "test_period_deliver_dag", "test_wheel", "test_concurrent_ingest",
-    "test_stable_assets",
-    "test_disk_full", "test_extracts_render",
+    "test_pii_free_text", "test_deliver_dag", "test_period_deliver_dag", "test_wheel",
+    "test_concurrent_ingest", "test_stable_assets", "test_superset",
+    "test_disk_full", "test_extracts_render", "test_offline_docs_browser",
 ]
 
 

@@ -49,6 +49,9 @@ def test_the_wheel_carries_the_dbt_project_suites_and_dags_but_no_local_files(in
     assert any(n.startswith("siyu/_bundle/dbt_project/models/marts/") for n in names)
     assert "siyu/_bundle/expectations/raw.crm.contacts.json" in names
     assert "siyu/_bundle/dags/siyu_daily.py" in names
+    # the Data Docs' scripts and styles (vendored by make setup): the docs open offline
+    assert "siyu/_vendor/docs/jquery@3.7.1/dist/jquery.min.js" in names
+    assert "siyu/_vendor/docs/jquery@3.7.1/.integrity" in names
     assert not [n for n in names if "/target/" in n or "/logs/" in n or n.endswith(".duckdb")]
 
 
@@ -72,6 +75,9 @@ def test_siyu_run_from_the_installed_package_outside_the_repo(installed, sample_
     finally:
         con.close()
     assert kpis > 0 and views >= 30
+    index = work / "data" / "warehouse" / "quality" / "data_docs" / "index.html"
+    assert "static/vendor/jquery@3.7.1/dist/jquery.min.js" in index.read_text()
+    assert "code.jquery.com" not in index.read_text()
     site = installed["bin"].parent / "lib"
     assert not list(site.rglob("siyu/_bundle/dbt_project/target"))  # dbt wrote beside the data
     assert (work / "data" / "warehouse" / "dbt_target" / "manifest.json").exists()

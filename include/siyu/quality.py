@@ -819,7 +819,9 @@ def build_data_docs(out_dir: Path, reports: Iterable[QualityReport]) -> Path:
 
     A file-backed GX project lives next to it (``out_dir/../gx``, created on first use) and
     keeps the validation results, so the index lists earlier runs too; only this run's
-    pages and the index are (re)built. Returns ``out_dir/index.html``.
+    pages and the index are (re)built, then made to work offline (``siyu.offline_docs``:
+    the CDN scripts and styles, vendored at ``make setup``, copied to ``out_dir/static/vendor``).
+    Returns ``out_dir/index.html``.
     """
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -858,4 +860,12 @@ def build_data_docs(out_dir: Path, reports: Iterable[QualityReport]) -> Path:
     index = out_dir / "index.html"
     if not index.exists():
         raise FileNotFoundError(f"GX did not write {index}")
+    # GX's pages load their scripts and styles from CDNs: point them at local copies, so the
+    # docs open from disk with no network (siyu.offline_docs; the copies come with `make setup`)
+    from .offline_docs import OfflineDocsError, make_offline
+
+    try:
+        make_offline(out_dir)
+    except OfflineDocsError as exc:  # the docs still work online; the run goes on
+        log.warning("Data Docs left on the CDNs: %s", exc)
     return index
