@@ -174,14 +174,9 @@ select
     lifetime_aov,
     last_interaction_at,
     interactions_30d,
-    case
-        when qualifying_purchases_365d >= 3 then 'high_value'
-        when first_seen_at > {{ end }} - interval '30 day' then 'new'
-        when interactions_30d = 0 and qualifying_purchases > 0
-             and lifetime_aov < mean_lifetime_aov_of_buyers then 'churn_risk'
-        when interactions_30d = 0 then 'silent'
-        else 'active'
-    end as lifecycle_stage,
+    {{ lifecycle_stage('qualifying_purchases_365d', 'first_seen_at', end, 'interactions_30d > 0',
+                       'qualifying_purchases', 'lifetime_aov', 'mean_lifetime_aov_of_buyers') }}
+        as lifecycle_stage,
     cast(rfm_r as integer) as rfm_r,
     cast(rfm_f as integer) as rfm_f,
     cast(rfm_m as integer) as rfm_m,

@@ -2,7 +2,8 @@
 -- days up to as_of, with the rules of dim_users evaluated at each day's end (kpis.md
 -- "Users and lifecycle"). A user enters the distribution on the day it is first seen by any
 -- identifier. Whether an order qualifies is judged as of the run (kpis.md), also for the
--- earlier days; the as_of day matches dim_users exactly (tested).
+-- earlier days; the as_of day matches dim_users exactly (tested). The rules are the macro
+-- lifecycle_stage (macros/lifecycle.sql), shared with dim_users.
 with days as (
     select date_day, day_end
     from {{ ref('dim_dates') }}
@@ -68,12 +69,7 @@ select
     user_id,
     department,
     date_day,
-    case
-        when qualifying_purchases_365d >= 3 then 'high_value'
-        when first_seen_at > day_end - interval '30 day' then 'new'
-        when not interacted_30d and qualifying_purchases > 0
-             and lifetime_aov < mean_lifetime_aov_of_buyers then 'churn_risk'
-        when not interacted_30d then 'silent'
-        else 'active'
-    end as lifecycle_stage
+    {{ lifecycle_stage('qualifying_purchases_365d', 'first_seen_at', 'day_end', 'interacted_30d',
+                       'qualifying_purchases', 'lifetime_aov', 'mean_lifetime_aov_of_buyers') }}
+        as lifecycle_stage
 from with_mean
