@@ -40,6 +40,13 @@ METRICS = ("auc", "brier", "mae_net_revenue", "total_net_revenue_error")
 # the gradient-boosted model needs a training window of its own before the prediction origin:
 # at least this many days of label window (shorter than 90 days: rates scaled to 90 days)
 MIN_GBM_LABEL_DAYS = 28
+DEFAULT_MODEL = "bgnbd_gg"  # scores when nothing could be evaluated (less than 90 days of history)
+EVALUATION_COLUMNS = ["model", "metric", "segment", "value", "baseline_value", "users",
+                      "is_chosen", "training_window_start", "training_window_end",
+                      "evaluation_window_start", "evaluation_window_end"]
+SCORE_COLUMNS = ["user_id", "as_of", "source_channel", "department", "p_purchase_90d",
+                 "expected_purchases_90d", "expected_net_revenue_90d", "net_revenue_last_90d",
+                 "value_at_risk_90d", "model_version"]
 
 
 # ----------------------------------------------------------------------------- per-user tables
@@ -356,9 +363,7 @@ def evaluate(purchase_days: pd.DataFrame, buyers: pd.DataFrame, as_of: date) -> 
     end = as_of + timedelta(days=1)
     origin = end - timedelta(days=HORIZON_DAYS)
     data_start = d["day"].min().date() if len(d) else origin
-    columns = ["model", "metric", "segment", "value", "baseline_value", "users", "is_chosen",
-               "training_window_start", "training_window_end", "evaluation_window_start",
-               "evaluation_window_end"]
+    columns = EVALUATION_COLUMNS
     history = summarize(d, origin)
     if len(history) < 20:
         return pd.DataFrame(columns=columns)
@@ -389,12 +394,12 @@ def evaluate(purchase_days: pd.DataFrame, buyers: pd.DataFrame, as_of: date) -> 
 def choose(evaluation: pd.DataFrame) -> str:
     """The model with the best mean rank over the four metrics on all buyers (AUC higher,
     Brier, MAE and |total error| lower); ties go to the lower Brier score. Only models that
-    predict both probability and value compete. bgnbd_gg when nothing was evaluated."""
+    predict both probability and value compete. DEFAULT_MODEL when nothing was evaluated."""
     e = evaluation[evaluation["segment"] == "all"]
     full = [m for m in ("bgnbd_gg", "gbm_rfm", "naive_last_90d")
             if set(e.loc[e["model"] == m, "metric"]) >= set(METRICS)]
     if not full:
-        return "bgnbd_gg"
+        return DEFAULT_MODEL
     table = e[e["model"].isin(full)].pivot(index="model", columns="metric", values="value")
     score = pd.DataFrame({
         "auc": (-table["auc"].fillna(0.5)).rank(),
@@ -415,18 +420,24 @@ def score(purchase_days: pd.DataFrame, buyers: pd.DataFrame, as_of: date,
     b = buyers.set_index("user_id")
     end = as_of + timedelta(days=1)
     data_start = d["day"].min().date() if len(d) else end
+    history = summarize(d, end).reindex(b.index)
     pred = _predict(model, d, b, end, data_start, "last_interaction_at") if len(d) else None
-    if pred is None or model == "lifecycle_rule":  # too little history for it: BTYD
-        model = "bgnbd_gg"
+    if pred is None or model == "lifecycle_rule":  # too little history for it: the default
+        model = DEFAULT_MODEL
         pred = _predict(model, d, b, end, data_start, "last_interaction_at")
     pred = pred.reindex(b.index)
+    p = pred["p"].clip(0, 1).round(6)
+    last_90d = history["revenue_90d"].fillna(0.0).round(2)
     out = pd.DataFrame({
         "user_id": b.index,
         "as_of": as_of,
         "source_channel": b["source_channel"].to_numpy(),
-        "p_purchase_90d": pred["p"].clip(0, 1).round(6).to_numpy(),
+        "department": b["department"].to_numpy(),
+        "p_purchase_90d": p.to_numpy(),
         "expected_purchases_90d": pred["purchases"].clip(lower=0).round(4).to_numpy(),
         "expected_net_revenue_90d": pred["revenue"].clip(lower=0).round(2).to_numpy(),
+        "net_revenue_last_90d": last_90d.to_numpy(),
+        "value_at_risk_90d": (last_90d * (1.0 - p)).round(2).to_numpy(),
         "model_version": f"{model}/v{MODEL_FAMILY_VERSION} trained to {as_of.isoformat()}",
     })
-    return out.sort_values("user_id", kind="stable").reset_index(drop=True)
+    return out[SCORE_COLUMNS].sort_values("user_id", kind="stable").reset_index(drop=True)

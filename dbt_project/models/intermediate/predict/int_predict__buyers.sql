@@ -4,7 +4,6 @@
 -- message, content open or click, or qualifying purchase: fct_user_interactions) before the
 -- end of as_of and before the evaluation origin, the end of as_of - 90 days.
 {%- set end = as_of_end() %}
-{%- set horizon = var('prediction_horizon_days') %}
 
 with buyers as (
     select distinct user_id from {{ ref('int_predict__purchase_days') }}
@@ -14,7 +13,7 @@ interactions as (
     select
         i.user_id,
         max(i.interaction_at) as last_interaction_at,
-        max(case when i.interaction_at < {{ as_of_date() }} + interval '1 day' - interval '{{ horizon }} days'
+        max(case when i.interaction_at < {{ as_of_date() }} + interval '1 day' - interval '90 days'
                  then i.interaction_at end) as last_interaction_at_origin
     from {{ ref('fct_user_interactions') }} as i
     inner join buyers as b on b.user_id = i.user_id
