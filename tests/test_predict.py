@@ -186,3 +186,43 @@ def test_published_warehouse_has_the_predictive_marts(published_warehouse):
     assert all(0 <= r[2] <= 1 and r[3] >= 0 for r in rows)
     assert evaluated == 0  # fewer than 20 buyers before as_of - 90 days: nothing to evaluate
     assert {r[4] for r in rows} == {f"{predict.DEFAULT_MODEL}/v1 trained to {as_of.isoformat()}"}
+
+
+# ----------------------------------------------------------------------------- the extracts
+def test_extract_tables_rank_by_expected_value_and_value_at_risk(tmp_path):
+    from siyu.extracts import tables as T
+
+    day = date(2025, 6, 28)
+    con = duckdb.connect(str(tmp_path / "tiny.duckdb"))
+    con.execute("CREATE SCHEMA marts")
+    con.execute("""CREATE TABLE marts.dim_users (user_id VARCHAR, owner_staff_id VARCHAR,
+        department VARCHAR, lifecycle_stage VARCHAR, ltv DECIMAL(18, 2))""")
+    con.executemany("INSERT INTO marts.dim_users VALUES (?, ?, ?, ?, ?)", [
+        ("u1", "sales_000", "sales", "churn_risk", 900), ("u2", "sales_001", "sales", "active", 50),
+        ("u3", "ops_000", "operations", "silent", 400), ("u4", "sales_000", "sales", "silent", 80),
+    ])
+    con.execute("""CREATE TABLE marts.dim_staff (staff_id VARCHAR, name_masked VARCHAR,
+        department VARCHAR)""")
+    con.executemany("INSERT INTO marts.dim_staff VALUES (?, ?, ?)", [
+        ("sales_000", "周*", "sales"), ("sales_001", "林*", "sales"), ("ops_000", "高*", "operations")])
+    con.execute("""CREATE TABLE marts.pred_customer_90d (user_id VARCHAR, as_of DATE,
+        department VARCHAR, p_purchase_90d DOUBLE, expected_purchases_90d DOUBLE,
+        expected_net_revenue_90d DECIMAL(18, 2), net_revenue_last_90d DECIMAL(18, 2),
+        value_at_risk_90d DECIMAL(18, 2))""")
+    con.executemany("INSERT INTO marts.pred_customer_90d VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
+        # value at risk = last 90 days x (1 - p)
+        ("u1", day, "sales", 0.2, 0.3, 120, 500, 400),
+        ("u2", day, "sales", 0.9, 2.5, 800, 600, 60),
+        ("u3", day, "operations", 0.5, 1.0, 300, 900, 450),
+        ("u4", day, "sales", 0.1, 0.1, 10, 0, 0),  # nothing at risk: not listed
+        ("u2", day - timedelta(days=1), "sales", 0.9, 2.5, 9999, 600, 60),  # another build day
+    ])
+    top = T.fetch(con, T.PRED_TOP_CUSTOMERS, day, "sales")
+    assert [(r[0], r[1], r[3], float(r[6])) for r in top.rows] == [
+        (1, "u2", "林*", 800.0), (2, "u1", "周*", 120.0), (3, "u4", "周*", 10.0)]
+    risk = T.fetch(con, T.PRED_CHURN_RISK_VALUE, day, "operations")
+    assert [(r[0], r[1], r[2], float(r[6])) for r in risk.rows] == [
+        (1, "u3", "silent", 450.0), (2, "u1", "churn_risk", 400.0)]
+    assert T.PRED_TOP_CUSTOMERS in T.specs("sales")
+    assert T.PRED_CHURN_RISK_VALUE in T.specs("operations")
+    con.close()
