@@ -226,3 +226,50 @@ def test_extract_tables_rank_by_expected_value_and_value_at_risk(tmp_path):
     assert T.PRED_TOP_CUSTOMERS in T.specs("sales")
     assert T.PRED_CHURN_RISK_VALUE in T.specs("operations")
     con.close()
+
+
+def test_dbt_tests_catch_bad_scores_and_warn_on_a_weak_model(published_warehouse, tmp_path):
+    """On a copy of the session's warehouse: a probability above 1 and a buyer without a score
+    fail the build's error tests; a chosen model whose held-out AUC is under the floor (0.65)
+    only warns."""
+    import json
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from siyu.config import REPO_ROOT
+
+    warehouse, as_of = published_warehouse
+    shutil.copytree(warehouse.parent, tmp_path / "wh")
+    copy = tmp_path / "wh" / warehouse.name
+    con = duckdb.connect(str(copy))
+    con.execute("""UPDATE marts.pred_customer_90d SET p_purchase_90d = 1.5
+        WHERE user_id = (SELECT min(user_id) FROM marts.pred_customer_90d)""")
+    con.execute("""DELETE FROM marts.pred_customer_90d
+        WHERE user_id = (SELECT max(user_id) FROM marts.pred_customer_90d)""")
+    con.execute(f"""INSERT INTO marts.pred_model_evaluation
+        (as_of, model, metric, segment, value, baseline_model, baseline_value, users, is_chosen)
+        VALUES ('{as_of}', 'bgnbd_gg', 'auc', 'all', 0.55, 'naive_last_90d', 0.5, 100, true),
+               ('{as_of}', 'naive_last_90d', 'auc', 'all', 0.5, 'naive_last_90d', 0.5, 100, false)""")
+    con.close()
+    project = REPO_ROOT / "dbt_project"
+    target = tmp_path / "dbt_target"
+    env = {**os.environ, "SIYU_WAREHOUSE": str(copy), "SIYU_RAW_DIR": str(copy.parent / "siyu_raw"),
+           "SIYU_ALLOW_DEMO_SALT": "1", "DBT_TARGET_PATH": str(target),
+           "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
+    proc = subprocess.run(
+        [Path(sys.executable).with_name("dbt"), "test", "--select", "path:models/marts/predict",
+         "path:tests/predict", "--exclude-resource-type", "unit_test", "--project-dir", project,
+         "--profiles-dir", project, "--log-path", tmp_path / "logs",
+         "--vars", json.dumps({"as_of": as_of.isoformat()})],
+        env=env, capture_output=True, text=True)
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    status = {r["unique_id"].split(".")[2]: r["status"] for r in results}
+    assert proc.returncode != 0
+    assert status["accepted_range_pred_customer_90d_p_purchase_90d__1__0"] == "fail"
+    assert status["pred_customer_90d_covers_every_buyer"] == "fail"
+    assert status["pred_model_evaluation__auc_above_floor"] == "warn"
+    assert status["pred_model_evaluation_one_chosen_model"] == "pass"
+    assert status["unique_pred_customer_90d_user_id"] == "pass"
