@@ -273,3 +273,31 @@ def test_dbt_tests_catch_bad_scores_and_warn_on_a_weak_model(published_warehouse
     assert status["pred_model_evaluation__auc_above_floor"] == "warn"
     assert status["pred_model_evaluation_one_chosen_model"] == "pass"
     assert status["unique_pred_customer_90d_user_id"] == "pass"
+
+
+def test_to_do_sheet_shows_value_at_risk_and_orders_win_backs_by_it(tmp_path):
+    from siyu.extracts import tables as T
+
+    day = date(2025, 6, 28)
+    con = duckdb.connect(str(tmp_path / "todo.duckdb"))
+    con.execute("CREATE SCHEMA marts")
+    con.execute("""CREATE TABLE marts.fct_activation_tasks (as_of DATE, staff_id VARCHAR,
+        department VARCHAR, task_type VARCHAR, user_id VARCHAR, reference_id VARCHAR,
+        due_at TIMESTAMP, age_hours DOUBLE, priority INTEGER)""")
+    end = "2025-06-29 00:00:00"
+    con.executemany("INSERT INTO marts.fct_activation_tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        (day, "ops_000", "operations", "churn_risk_winback", "u1", "C1", end, 0.0, 4),
+        (day, "ops_000", "operations", "churn_risk_winback", "u2", "C2", end, 0.0, 4),
+        (day, "ops_000", "operations", "contact_untagged_6h", None, "C9", "2025-06-28 12:00", 12.0, 3),
+    ])
+    con.execute("CREATE TABLE marts.dim_staff (staff_id VARCHAR, name_masked VARCHAR)")
+    con.execute("INSERT INTO marts.dim_staff VALUES ('ops_000', '高*')")
+    con.execute("""CREATE TABLE marts.pred_customer_90d (user_id VARCHAR, as_of DATE,
+        p_purchase_90d DOUBLE, value_at_risk_90d DECIMAL(18, 2))""")
+    con.executemany("INSERT INTO marts.pred_customer_90d VALUES (?, ?, ?, ?)", [
+        ("u1", day, 0.7, 30), ("u2", day, 0.2, 480)])
+    rows = T.fetch(con, T.TODO, day, "operations").rows
+    con.close()
+    # priority first; among the win-backs (same priority and due time) the larger value at risk
+    assert [(r[4], r[8], None if r[9] is None else float(r[9])) for r in rows] == [
+        ("C9", None, None), ("C2", 0.2, 480.0), ("C1", 0.7, 30.0)]

@@ -635,19 +635,24 @@ def _department_matrix() -> TableSpec:
 
 # The department's staff's open SOP tasks at the end of the day (marts.fct_activation_tasks),
 # most urgent first; `siyu deliver` also writes them as one CSV per staff member (todo/).
+# A task about a buyer shows the buyer's predicted chance to buy again and value at risk
+# (marts.pred_customer_90d); tasks of one priority and due time go by value at risk.
 TODO = TableSpec(
     "todo",
     """
     SELECT t.staff_id, s.name_masked AS staff_name, t.task_type, t.priority, t.reference_id,
-           t.user_id, t.due_at, t.age_hours
+           t.user_id, t.due_at, t.age_hours, p.p_purchase_90d, p.value_at_risk_90d
     FROM marts.fct_activation_tasks t
     LEFT JOIN marts.dim_staff s USING (staff_id)
+    LEFT JOIN marts.pred_customer_90d p ON p.user_id = t.user_id AND p.as_of = t.as_of
     WHERE t.as_of = $day AND t.department = $dept
-    ORDER BY t.priority, t.due_at, t.reference_id
+    ORDER BY t.priority, t.due_at, p.value_at_risk_90d DESC NULLS LAST, t.reference_id
     """,
     (C("staff_id", "text"), C("staff_name", "text"), C("task_type", "label"),
      C("priority", "int"), C("reference_id", "text"), C("user_id", "text"),
-     C("due_at", "datetime"), C("age_hours", "num")),
+     C("due_at", "datetime"), C("age_hours", "num"),
+     C("p_purchase_90d", "pct", "p_purchase_90d"),
+     C("value_at_risk_90d", "money", "value_at_risk_90d")),
     period="as_of",
 )
 
