@@ -63,15 +63,15 @@ def summarize(purchase_days: pd.DataFrame, cutoff: date) -> pd.DataFrame:
                                      "purchases_90d", "revenue_90d", "purchases_30d",
                                      "days_365d", "first_revenue"]).rename_axis("user_id")
     d = d.sort_values(["user_id", "day"])
-    g = d.groupby("user_id", sort=True)
+    g = d.groupby("user_id", sort=True, observed=True)
     first = g["day"].min()
     last = g["day"].max()
     n_days = g["day"].size()
     revenue = g["net_revenue"].sum()
     first_revenue = g["net_revenue"].first()
-    recent90 = d[d["day"] >= cut - pd.Timedelta(days=HORIZON_DAYS)].groupby("user_id")
-    recent30 = d[d["day"] >= cut - pd.Timedelta(days=30)].groupby("user_id")
-    recent365 = d[d["day"] >= cut - pd.Timedelta(days=365)].groupby("user_id")
+    recent90 = d[d["day"] >= cut - pd.Timedelta(days=HORIZON_DAYS)].groupby("user_id", observed=True)
+    recent30 = d[d["day"] >= cut - pd.Timedelta(days=30)].groupby("user_id", observed=True)
+    recent365 = d[d["day"] >= cut - pd.Timedelta(days=365)].groupby("user_id", observed=True)
     out = pd.DataFrame({
         "x": (n_days - 1).astype(float),
         "t_x": (last - first).dt.days.astype(float),
@@ -87,15 +87,22 @@ def summarize(purchase_days: pd.DataFrame, cutoff: date) -> pd.DataFrame:
     out["revenue_90d"] = recent90["net_revenue"].sum().reindex(out.index, fill_value=0).astype(float)
     out["purchases_30d"] = recent30["purchases"].sum().reindex(out.index, fill_value=0).astype(float)
     out["days_365d"] = recent365["day"].size().reindex(out.index, fill_value=0).astype(float)
-    return out
+    return _plain_index(out)
+
+
+def _plain_index(frame: pd.DataFrame) -> pd.DataFrame:
+    """user_id as a plain index of strings (the input may hold it as a category)."""
+    frame.index = pd.Index(frame.index.astype(str), name="user_id")
+    return frame
 
 
 def outcomes(purchase_days: pd.DataFrame, start: date, end: date, index: pd.Index) -> pd.DataFrame:
     """What happened in [start, end) (dates): purchases and net revenue per user of ``index``."""
     d = purchase_days[(purchase_days["day"] >= pd.Timestamp(start))
                       & (purchase_days["day"] < pd.Timestamp(end))]
-    g = d.groupby("user_id")
-    out = pd.DataFrame({"purchases": g["purchases"].sum(), "revenue": g["net_revenue"].sum()})
+    g = d.groupby("user_id", observed=True)
+    out = _plain_index(pd.DataFrame({"purchases": g["purchases"].sum(),
+                                     "revenue": g["net_revenue"].sum()}))
     out = out.reindex(index, fill_value=0).astype(float)
     out["bought"] = (out["purchases"] > 0).astype(float)
     return out
@@ -113,27 +120,31 @@ class BGNBD:
     b: float
 
     @staticmethod
-    def _negll(logp, x, tx, T, penalty):
+    def _negll(logp, ux, xi, tx, T, w):
+        """Mean negative log-likelihood over the distinct (x, t_x, T) rows (weights w); the
+        gamma and beta functions are evaluated once per distinct x (ux, rows' index xi)."""
         r, alpha, a, b = np.exp(logp)
-        ln_a1 = (gammaln(r + x) - gammaln(r) + r * np.log(alpha))
-        ln_beta = betaln(a, b + x) - betaln(a, b)
-        first = ln_beta - (r + x) * np.log(alpha + T)
-        with np.errstate(divide="ignore"):
-            second = np.where(
-                x > 0,
-                betaln(a + 1, b + np.maximum(x, 1) - 1) - betaln(a, b) - (r + x) * np.log(alpha + tx),
-                -np.inf)
-        ll = ln_a1 + np.logaddexp(first, second)
-        return -ll.mean() + penalty * np.sum(np.exp(logp) ** 2)
+        lg = gammaln(r + ux) - gammaln(r) + r * np.log(alpha)
+        b0 = betaln(a, b)
+        first_x = betaln(a, b + ux) - b0
+        second_x = np.where(ux > 0, betaln(a + 1, b + np.maximum(ux, 1) - 1) - b0, -np.inf)
+        k = r + ux[xi]
+        first = first_x[xi] - k * np.log(alpha + T)
+        second = second_x[xi] - k * np.log(alpha + tx)
+        ll = lg[xi] + np.logaddexp(first, second)
+        return -np.dot(w, ll) / w.sum()
 
     @classmethod
-    def fit(cls, x, tx, T, penalty: float = 0.0) -> BGNBD:
+    def fit(cls, x, tx, T) -> BGNBD:
         x, tx, T = (np.asarray(v, dtype=float) for v in (x, tx, T))
+        rows, w = np.unique(np.column_stack([x, tx, T]), axis=0, return_counts=True)
+        ux, xi = np.unique(rows[:, 0], return_inverse=True)
         # bounded (0.0025 .. 8,100 each): where customers hardly ever drop out the likelihood
         # keeps rising as b -> infinity (dropout probability -> 0), and a penalty on the
-        # parameters pulls a and b to a degenerate 0
+        # parameters (as in `lifetimes`) pulls a and b to a degenerate 0 instead
         res = minimize(cls._negll, x0=np.log([0.5, max(T.mean(), 1.0), 1.0, 3.0]),
-                       args=(x, tx, T, penalty), method="Nelder-Mead", bounds=[(-6, 9)] * 4,
+                       args=(ux, xi, rows[:, 1], rows[:, 2], w.astype(float)),
+                       method="Nelder-Mead", bounds=[(-6, 9)] * 4,
                        options={"maxiter": 4000, "xatol": 1e-7, "fatol": 1e-10})
         r, alpha, a, b = np.exp(res.x)
         return cls(float(r), float(alpha), float(a), float(b))
@@ -186,19 +197,19 @@ class GammaGamma:
     v: float
 
     @staticmethod
-    def _negll(logp, x, m, penalty):
+    def _negll(logp, x, m):
         p, q, v = np.exp(logp)
         ll = (gammaln(p * x + q) - gammaln(p * x) - gammaln(q) + q * np.log(v)
               + (p * x - 1) * np.log(m) + p * x * np.log(x) - (p * x + q) * np.log(v + m * x))
-        return -ll.mean() + penalty * np.sum(np.exp(logp) ** 2)
+        return -ll.mean()
 
     @classmethod
-    def fit(cls, x, m, penalty: float = 0.0) -> GammaGamma:
+    def fit(cls, x, m) -> GammaGamma:
         x, m = np.asarray(x, dtype=float), np.asarray(m, dtype=float)
         keep = (x > 0) & (m > 0)
         x, m = x[keep], m[keep]
         res = minimize(cls._negll, x0=np.log([2.0, 3.0, max(float(np.mean(m)), 1.0)]),
-                       args=(x, m, penalty), method="Nelder-Mead", bounds=[(-6, 12)] * 3,
+                       args=(x, m), method="Nelder-Mead", bounds=[(-6, 12)] * 3,
                        options={"maxiter": 4000, "xatol": 1e-7, "fatol": 1e-10})
         p, q, v = np.exp(res.x)
         return cls(float(p), float(q), float(v))
@@ -342,6 +353,8 @@ def _prepare(purchase_days: pd.DataFrame) -> pd.DataFrame:
     d = purchase_days.rename(columns={"purchase_day": "day"})[
         ["user_id", "day", "purchases", "net_revenue"]].copy()
     d["day"] = pd.to_datetime(d["day"])
+    # group by category codes, not strings: 3x faster per grouping at 100k buyers
+    d["user_id"] = d["user_id"].astype("category")
     d["purchases"] = d["purchases"].astype(float)
     d["net_revenue"] = d["net_revenue"].astype(float)
     return d
