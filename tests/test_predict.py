@@ -145,10 +145,18 @@ def test_the_chosen_model_beats_the_naive_baseline_on_held_out_history(generated
     assert allb[(model, "mae_net_revenue")] < allb[("naive_last_90d", "mae_net_revenue")]
     assert (abs(allb[(model, "total_net_revenue_error")])
             < abs(allb[("naive_last_90d", "total_net_revenue_error")]))
-    # per channel too: the baseline column repeats the baseline's own value
+    # the baseline column repeats the baseline's own value
     naive = ev[ev["model"] == "naive_last_90d"]
     assert (naive["value"].fillna(-1) == naive["baseline_value"].fillna(-1)).all()
-    assert len(ev[(ev["model"] == model) & (ev["segment"] != "all")]["segment"].unique()) >= 5
+    # per acquisition channel (41-143 buyers each): better ranking, calibration and total in
+    # every channel; the per-buyer MAE, noisier on small channels, in most of them
+    chan = ev[(ev["model"] == model) & (ev["segment"] != "all")].pivot(
+        index="segment", columns="metric", values="value")
+    base = naive[naive["segment"] != "all"].pivot(index="segment", columns="metric", values="value")
+    assert len(chan) >= 6
+    assert (chan["auc"] > base["auc"]).all() and (chan["brier"] < base["brier"]).all()
+    assert (chan["total_net_revenue_error"].abs() < base["total_net_revenue_error"].abs()).all()
+    assert (chan["mae_net_revenue"] < base["mae_net_revenue"]).sum() > len(chan) / 2
 
 
 def test_scores_are_reproducible_and_complete(generated_history):
