@@ -9,7 +9,7 @@ Models compared (docs/kpi-book.md#predictive-kpis, DECISIONLOG "Predictive KPIs"
 
 * ``bgnbd_gg``: BG/NBD (Fader, Hardie & Lee 2005) for the number of purchase days, Gamma-Gamma
   (Fader, Hardie & Lee 2005b) for the value of a purchase day, fitted by maximum likelihood
-  with scipy (no sampling: a fit of 100k buyers takes well under a second);
+  with scipy (no sampling: a few CPU seconds at 100k users, benchmarks/results.md);
 * ``gbm_rfm``: scikit-learn HistGradientBoosting on RFM features (classifier for "buys in the
   horizon", Poisson regressions for purchases and net revenue), trained on the window that
   ends where the prediction starts;
@@ -18,8 +18,9 @@ Models compared (docs/kpi-book.md#predictive-kpis, DECISIONLOG "Predictive KPIs"
   days and not high value -> p = 0, else 1; probability only).
 
 Honest evaluation: every model is trained on data up to the *origin* = end of as_of - 90
-days and predicts (origin, origin + 90 days], which the warehouse has already seen.
-Everything is deterministic: a fixed seed, no sampling.
+days and predicts the 90 business days from there to the end of as_of, which the warehouse
+has already seen. Purchases count by business day (``purchase_day``), so the windows are
+whole days: [origin, end). Everything is deterministic: a fixed seed, no sampling.
 """
 
 from __future__ import annotations
