@@ -83,7 +83,7 @@ def test_every_mart_has_a_bi_view_with_its_columns(built):
     con = _con(built["warehouse"])
     try:
         marts = {t: c for t, c in _columns(con, "marts").items()
-                 if re.match(r"(dim|fct|kpi)_", t)}
+                 if re.match(r"(dim|fct|kpi|pred)_", t)}
         bi = _columns(con, "bi")
         kinds = dict(con.sql("SELECT table_name, table_type FROM information_schema.tables "
                              "WHERE table_schema = 'bi'").fetchall())

@@ -140,13 +140,18 @@ def _table(columns: list[str], rows: list[tuple]) -> tuple[list[str], list[tuple
     return columns, sorted((tuple(_value(v) for v in r) for r in rows), key=_sort_key)
 
 
+# dbt Python models, which dbt-postgres cannot run: built on DuckDB only (DECISIONLOG,
+# "Predictive KPIs"); the comparison covers every other mart
+DUCKDB_ONLY_MARTS = {"pred_customer_90d", "pred_model_evaluation"}
+
+
 def _duckdb_marts(path: Path) -> dict:
     con = duckdb.connect(str(path), read_only=True)
     try:
         con.execute("SET TimeZone = 'UTC'")
         names = [r[0] for r in con.execute(
             "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' ORDER BY 1"
-        ).fetchall()]
+        ).fetchall() if r[0] not in DUCKDB_ONLY_MARTS]
         out = {}
         for name in names:
             cur = con.execute(f'SELECT * FROM marts."{name}"')
@@ -231,7 +236,8 @@ def test_postgres_build_equals_duckdb_and_bi_role_is_read_only(tmp_path, landing
     try:
         duck_bi = {name: duck_con.execute(f'SELECT count(*) FROM bi."{name}"').fetchone()[0]
                    for (name,) in duck_con.execute(
-                       "SELECT view_name FROM duckdb_views() WHERE schema_name = 'bi'").fetchall()}
+                       "SELECT view_name FROM duckdb_views() WHERE schema_name = 'bi'").fetchall()
+                   if name not in DUCKDB_ONLY_MARTS}
     finally:
         duck_con.close()
     assert "dim_users" in duck_bi and "dim_user_identifiers" in duck_bi

@@ -90,6 +90,26 @@ DEFINITIONS: dict[str, Definition] = {
         "Group speaking rate = customers who sent a group message that day / customers who "
         "were members at the end of that day.",
     ),
+    "p_purchase_90d": Definition(
+        "KPI book: docs/kpi-book.md#predictive-kpis",
+        "90天内再购概率 = 模型预测该买家在当日日末之后90天内至少有一次合格购买的概率；模型按历史留出验证选出"
+        "（pred_model_evaluation）。",
+        "P(buys in 90 days) = the predicted probability of at least one qualifying purchase in "
+        "the 90 days after the end of the day; the model is chosen on held-out history "
+        "(pred_model_evaluation).",
+    ),
+    "expected_net_revenue_90d": Definition(
+        "KPI book: docs/kpi-book.md#predictive-kpis",
+        "预计90天净收入 = 该买家未来90天合格购买的预计净收入（预测性LTV）。",
+        "Expected net revenue (90 days) = the predicted net revenue of the buyer's qualifying "
+        "purchases in the next 90 days (predictive LTV).",
+    ),
+    "value_at_risk_90d": Definition(
+        "KPI book: docs/kpi-book.md#predictive-kpis",
+        "风险金额 = 近90天净收入 ×（1 - 90天内再购概率）：客户不再购买时失去的收入。",
+        "Value at risk = net revenue of the last 90 days x (1 - P(buys in 90 days)): the "
+        "revenue lost if the customer does not buy again.",
+    ),
     "lifecycle": Definition(
         "KPI book: docs/kpi-book.md#users-and-lifecycle",
         "生命周期阶段按顺序取第一条成立的规则：高价值（近365天>=3次购买）、新用户（近30天首次出现）、"

@@ -53,6 +53,7 @@ PERIODS: dict[str, tuple[str, str]] = {
     "cohorts_6m": ("近6个月的同期群（截至 {day}）", "Cohorts of the last 6 months (to {day})"),
     "cohorts": ("全部同期群（截至 {day}）", "Every cohort (to {day})"),
     "months_6": ("近6个月（截至 {day}）", "The last 6 months (to {day})"),
+    "next_90d": ("{day} 日末之后90天的预测", "Predicted for the 90 days after the end of {day}"),
 }
 
 
@@ -564,6 +565,51 @@ OPS_STAFF = TableSpec(
 )
 
 
+# Predictive KPIs (marts.pred_customer_90d, docs/kpi-book.md#predictive-kpis): scores of the
+# build's as_of; a report for another day shows none (they are not kept per day).
+PRED_TOP_CUSTOMERS = TableSpec(
+    "pred_top_customers",
+    f"""
+    WITH {_STAFF}
+    SELECT rank() OVER (ORDER BY p.expected_net_revenue_90d DESC, p.user_id) AS rank,
+           p.user_id, u.owner_staff_id AS staff_id, s.staff_name,
+           p.p_purchase_90d, p.expected_purchases_90d, p.expected_net_revenue_90d, u.ltv
+    FROM marts.pred_customer_90d p
+    JOIN marts.dim_users u USING (user_id)
+    LEFT JOIN staff s ON s.staff_id = u.owner_staff_id
+    WHERE p.as_of = $day AND ($dept = 'all' OR p.department = $dept)
+    ORDER BY rank
+    LIMIT 50
+    """,
+    (C("rank", "int"), C("user_id"), C("staff_id"), C("staff_name"),
+     C("p_purchase_90d", "pct", "p_purchase_90d"), C("expected_purchases_90d", "num"),
+     C("expected_net_revenue_90d", "money", "expected_net_revenue_90d"), C("ltv", "money")),
+    period="next_90d",
+)
+
+# churn-risk and silent buyers (lifecycle stage of dim_users) ranked by the revenue at risk:
+# the operations team's win-back list, company-wide
+PRED_CHURN_RISK_VALUE = TableSpec(
+    "pred_churn_risk_value",
+    """
+    SELECT rank() OVER (ORDER BY p.value_at_risk_90d DESC, p.user_id) AS rank,
+           p.user_id, u.lifecycle_stage, p.department, p.p_purchase_90d,
+           p.net_revenue_last_90d, p.value_at_risk_90d, p.expected_net_revenue_90d
+    FROM marts.pred_customer_90d p
+    JOIN marts.dim_users u USING (user_id)
+    WHERE p.as_of = $day AND u.lifecycle_stage IN ('churn_risk', 'silent')
+      AND p.value_at_risk_90d > 0
+    ORDER BY rank
+    LIMIT 50
+    """,
+    (C("rank", "int"), C("user_id"), C("lifecycle_stage", "label"), C("department", "label"),
+     C("p_purchase_90d", "pct", "p_purchase_90d"), C("net_revenue_last_90d", "money"),
+     C("value_at_risk_90d", "money", "value_at_risk_90d"),
+     C("expected_net_revenue_90d", "money", "expected_net_revenue_90d")),
+    period="next_90d",
+)
+
+
 def _department_matrix() -> TableSpec:
     kpis = OWN_KPIS["executive"]
     listed = ", ".join(f"'{k}'" for k in kpis)
@@ -589,19 +635,24 @@ def _department_matrix() -> TableSpec:
 
 # The department's staff's open SOP tasks at the end of the day (marts.fct_activation_tasks),
 # most urgent first; `siyu deliver` also writes them as one CSV per staff member (todo/).
+# A task about a buyer shows the buyer's predicted chance to buy again and value at risk
+# (marts.pred_customer_90d); tasks of one priority and due time go by value at risk.
 TODO = TableSpec(
     "todo",
     """
     SELECT t.staff_id, s.name_masked AS staff_name, t.task_type, t.priority, t.reference_id,
-           t.user_id, t.due_at, t.age_hours
+           t.user_id, t.due_at, t.age_hours, p.p_purchase_90d, p.value_at_risk_90d
     FROM marts.fct_activation_tasks t
     LEFT JOIN marts.dim_staff s USING (staff_id)
+    LEFT JOIN marts.pred_customer_90d p ON p.user_id = t.user_id AND p.as_of = t.as_of
     WHERE t.as_of = $day AND t.department = $dept
-    ORDER BY t.priority, t.due_at, t.reference_id
+    ORDER BY t.priority, t.due_at, p.value_at_risk_90d DESC NULLS LAST, t.reference_id
     """,
     (C("staff_id", "text"), C("staff_name", "text"), C("task_type", "label"),
      C("priority", "int"), C("reference_id", "text"), C("user_id", "text"),
-     C("due_at", "datetime"), C("age_hours", "num")),
+     C("due_at", "datetime"), C("age_hours", "num"),
+     C("p_purchase_90d", "pct", "p_purchase_90d"),
+     C("value_at_risk_90d", "money", "value_at_risk_90d")),
     period="as_of",
 )
 
@@ -623,8 +674,9 @@ TODO_SUMMARY = TableSpec(
 _SPECIFIC: dict[str, tuple[TableSpec, ...]] = {
     "marketing": (NEW_CONTACTS_BY_CHANNEL, LEAD_QUALITY, CAC_BY_CHANNEL, LTV_CAC, TODO),
     "operations": (TAGS_BY_DEPARTMENT, CONTENT_BY_CHANNEL, GROUP_SPEAKING, LIFECYCLE, OPS_STAFF,
-                   TODO),
-    "sales": (SALES_STAFF_RANKING, SALES_BY_CHANNEL, REPURCHASE_BY_CHANNEL, LTV_COHORTS, TODO),
+                   PRED_CHURN_RISK_VALUE, TODO),
+    "sales": (SALES_STAFF_RANKING, SALES_BY_CHANNEL, REPURCHASE_BY_CHANNEL, LTV_COHORTS,
+              PRED_TOP_CUSTOMERS, TODO),
     "service": (SERVICE_STAFF, RESPONSE_BY_DEPARTMENT, SLA_BREACHES, NPS_MONTHLY, TODO),
     "executive": (_department_matrix(), LEAD_QUALITY, LTV_CAC, LTV_COHORTS, LIFECYCLE,
                   TODO_SUMMARY),
