@@ -7,7 +7,7 @@
    dbt build with the predictive models and their tests, audit, publish); skipped when
    ``--work`` already holds a published warehouse (``--reuse``);
 2. the prediction step alone, three times, on that warehouse: ``dbt run --select
-   path:models/intermediate/predict path:models/marts/predict`` (the two SQL aggregations and the
+   path:models/marts/predict`` (the two SQL aggregations and the
    two dbt Python models: evaluation of the four models, then scoring), each a subprocess;
    wall seconds, the peak RSS of the dbt process (``ru_maxrss`` of ``os.wait4``, MB = 10^6
    bytes; dbt's own ~300 MB included) and each model's seconds from dbt's run_results.json;
@@ -32,7 +32,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-MODELS = "path:models/intermediate/predict path:models/marts/predict"
+MODELS = "path:models/marts/predict"
 
 
 def _run(cmd: list[str], env: dict, log: Path) -> tuple[float, float, float]:
@@ -48,7 +48,7 @@ def _run(cmd: list[str], env: dict, log: Path) -> tuple[float, float, float]:
 
 
 def _python_only(warehouse: str, as_of: str) -> None:
-    """Child mode: siyu.predict alone on the warehouse's int_predict__* tables (what the two
+    """Child mode: siyu.predict alone on the warehouse's fct_user_purchase_days and fct_buyer_features tables (what the two
     dbt Python models compute), timed per step in wall and CPU seconds; prints JSON."""
     from datetime import date
 
@@ -67,8 +67,8 @@ def _python_only(warehouse: str, as_of: str) -> None:
     import sklearn.ensemble  # noqa: F401
     lap("import")
     con = duckdb.connect(warehouse, read_only=True)
-    days = con.sql("SELECT * FROM intermediate.int_predict__purchase_days").df()
-    buyers = con.sql("SELECT * FROM intermediate.int_predict__buyers").df()
+    days = con.sql("SELECT * FROM marts.fct_user_purchase_days").df()
+    buyers = con.sql("SELECT * FROM marts.fct_buyer_features").df()
     con.close()
     lap("read")
     ev = predict.evaluate(days, buyers, date.fromisoformat(as_of))
@@ -118,7 +118,7 @@ def main() -> int:
                      f"predictive models): {s:.1f} s, peak RSS {rss:,.0f} MB.")
         lines.append("")
     lines += ["| run | `dbt run` of the 4 predictive models: wall (s) | CPU (s) | peak RSS (MB) | "
-              "int_predict__purchase_days (s) | int_predict__buyers (s) | "
+              "fct_user_purchase_days (s) | fct_buyer_features (s) | "
               "pred_model_evaluation (s) | pred_customer_90d (s) |",
               "|---|---|---|---|---|---|---|---|"]
     dbt = [str(BIN / "dbt"), "run", "--profiles-dir", str(REPO / "dbt_project"),
@@ -130,8 +130,8 @@ def main() -> int:
         results = json.loads((work / "target" / "run_results.json").read_text())["results"]
         t = {r["unique_id"].rsplit(".", 1)[-1]: r["execution_time"] for r in results}
         lines.append(f"| {i + 1} | {s:.1f} | {cpu:.1f} | {rss:,.0f} | "
-                     f"{t.get('int_predict__purchase_days', 0):.1f} | "
-                     f"{t.get('int_predict__buyers', 0):.1f} | {t.get('pred_model_evaluation', 0):.1f} | "
+                     f"{t.get('fct_user_purchase_days', 0):.1f} | "
+                     f"{t.get('fct_buyer_features', 0):.1f} | {t.get('pred_model_evaluation', 0):.1f} | "
                      f"{t.get('pred_customer_90d', 0):.1f} |")
     proc = subprocess.run([sys.executable, __file__, "--python-only", str(warehouse), as_of],
                           env=env, capture_output=True, text=True, check=True)

@@ -142,7 +142,8 @@ def _table(columns: list[str], rows: list[tuple]) -> tuple[list[str], list[tuple
 
 # dbt Python models, which dbt-postgres cannot run: built on DuckDB only (DECISIONLOG,
 # "Predictive KPIs"); the comparison covers every other mart
-DUCKDB_ONLY_MARTS = {"pred_customer_90d", "pred_model_evaluation"}
+DUCKDB_ONLY_MARTS = {"pred_customer_90d", "pred_model_evaluation", "fct_user_purchase_days",
+                     "fct_buyer_features"}
 
 
 def _duckdb_marts(path: Path) -> dict:

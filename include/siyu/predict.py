@@ -2,8 +2,8 @@
 
 The dbt Python models ``pred_model_evaluation`` and ``pred_customer_90d``
 (dbt_project/models/marts/predict/) call this module; it takes small per-user tables that SQL
-has already aggregated (``int_predict__purchase_days``: one row per buyer and purchase day;
-``int_predict__buyers``: one row per buyer) and never touches the warehouse itself.
+has already aggregated (``fct_user_purchase_days``: one row per buyer and purchase day;
+``fct_buyer_features``: one row per buyer) and never touches the warehouse itself.
 
 Models compared (docs/kpi-book.md#predictive-kpis, DECISIONLOG "Predictive KPIs"):
 

@@ -11,8 +11,8 @@ def model(dbt, session):
     dbt.config(materialized="table")
     from siyu import predict
 
-    days = dbt.ref("int_predict__purchase_days").df()
-    buyers = dbt.ref("int_predict__buyers").df()
+    days = dbt.ref("fct_user_purchase_days").df()
+    buyers = dbt.ref("fct_buyer_features").df()
     evaluation = dbt.ref("pred_model_evaluation").df()
     chosen = evaluation.loc[evaluation["is_chosen"].astype(bool), "model"]
     model_name = str(chosen.iloc[0]) if len(chosen) else predict.DEFAULT_MODEL

@@ -3,7 +3,7 @@
 Every model is trained on the purchases up to the end of as_of - 90 days and predicts the 90
 days after, which the warehouse has seen; one row per model, metric and segment (all buyers,
 each acquisition channel). The chosen model (is_chosen) scores pred_customer_90d. The code is
-siyu.predict; SQL has aggregated the inputs per buyer and day (int_predict__*). DuckDB only.
+siyu.predict; SQL has aggregated the inputs per buyer and day (fct_user_purchase_days, fct_buyer_features). DuckDB only.
 """
 
 import pandas as pd
@@ -13,8 +13,8 @@ def model(dbt, session):
     dbt.config(materialized="table")
     from siyu import predict
 
-    days = dbt.ref("int_predict__purchase_days").df()
-    buyers = dbt.ref("int_predict__buyers").df()
+    days = dbt.ref("fct_user_purchase_days").df()
+    buyers = dbt.ref("fct_buyer_features").df()
     as_of = pd.Timestamp(buyers["as_of"].iloc[0]).date() if len(buyers) else None
     evaluation = predict.evaluate(days, buyers, as_of) if as_of else pd.DataFrame(
         columns=predict.EVALUATION_COLUMNS)

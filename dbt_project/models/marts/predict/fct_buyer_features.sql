@@ -6,7 +6,7 @@
 {%- set end = as_of_end() %}
 
 with buyers as (
-    select distinct user_id from {{ ref('int_predict__purchase_days') }}
+    select distinct user_id from {{ ref('fct_user_purchase_days') }}
 ),
 
 interactions as (
