@@ -29,6 +29,7 @@ from pathlib import Path
 from . import db, pii
 from . import contract as C
 from .config import Settings
+from .targets import TARGETS
 
 DESCRIPTION = """\
 Siyu (私域): one warehouse for CRM, shop and WeCom data, and the same KPIs for every
@@ -492,9 +493,9 @@ shows --limit of them); paths are relative to the landing root.""",
     r.add_argument("--as-of", type=_date, required=True, help="logical date of the run")
     r.add_argument("--from", dest="from_date", type=_date, help="backfill from this day")
     r.add_argument("--select", help="dbt selection (default: the whole project)")
-    r.add_argument("--target", choices=["duckdb", "postgres"],
-                   help="warehouse to build: the DuckDB file (default) or the PostgreSQL "
-                   "server of SIYU_PG_* (env SIYU_DBT_TARGET)")
+    r.add_argument("--target", choices=sorted(TARGETS),
+                   help="warehouse to build: the DuckDB file (default), the PostgreSQL "
+                   "server of SIYU_PG_* or Spark (SIYU_SPARK_*; env SIYU_DBT_TARGET)")
     r.add_argument("--json", action="store_true", help="print the run summary as JSON")
     r.set_defaults(func=cmd_run)
 
