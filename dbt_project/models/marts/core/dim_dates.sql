@@ -33,7 +33,7 @@ select
     cast(date_trunc('week', date_day) as date) as week_start,
     cast(date_trunc('month', date_day) as date) as month_start,
     cast(extract(year from date_day) as integer) as year,
-    cast(extract(isodow from date_day) as integer) as iso_day_of_week,
-    extract(isodow from date_day) >= 6 as is_weekend,
+    cast({{ iso_day_of_week('date_day') }} as integer) as iso_day_of_week,
+    {{ iso_day_of_week('date_day') }} >= 6 as is_weekend,
     date_day = cast({{ dbt.last_day('date_day', 'month') }} as date) as is_month_end
 from days

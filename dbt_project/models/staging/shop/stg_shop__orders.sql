@@ -27,7 +27,7 @@ typed as (
         {{ shop_time('created_at') }} as created_at,
         {{ shop_time('paid_at') }} as paid_at,
         {{ shop_time('updated_at') }} as updated_at,
-        cast(updated_at as timestamptz) as updated_at_utc,
+        {{ cast_timestamptz('updated_at') }} as updated_at_utc,
         coalesce(currency, 'CNY') as currency,
         cast(total_amount as decimal(18, 2)) as total_amount,
         cast(discount_amount as decimal(18, 2)) as discount_amount,
