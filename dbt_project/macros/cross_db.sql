@@ -5,9 +5,10 @@
     (`adapter.dispatch`, namespace `siyu`), with the DuckDB version the exact SQL the models
     used before the port, so the DuckDB build does not change.
 
-    Spark (4.x, ANSI mode, the profile's session settings): string literals are read as
-    written (`spark.sql.parser.escapedStringLiterals`: a backslash is a backslash, as in
-    DuckDB), TIMESTAMP is wall-clock time without zone (`spark.sql.timestampType =
+    Spark (4.x, ANSI mode, the profile's session settings): "name" is an identifier
+    (`spark.sql.ansi.doubleQuotedIdentifiers`), a backslash in a string literal escapes the
+    next character (so the patterns of the regular expressions are written with doubled
+    backslashes, `spark_regex`), TIMESTAMP is wall-clock time without zone (`spark.sql.timestampType =
     TIMESTAMP_NTZ`, DuckDB's TIMESTAMP), the session time zone is UTC; regular expressions
     are Java's (group references `$1`, not `\1`). -#}
 
@@ -92,6 +93,30 @@ order by {{ partition }}, {{ order }}
 explode(case when cast({{ n }} as bigint) > 0 then sequence(cast(0 as bigint), cast({{ n }} as bigint) - 1) end)
 {%- endmacro %}
 
+{#- The dates from `start_ts` to `end_ts` (inclusive), as rows (Spark takes no generator
+    inside an expression such as a cast). -#}
+{% macro day_series_dates(start_ts, end_ts) -%}
+    {{ return(adapter.dispatch('day_series_dates', 'siyu')(start_ts, end_ts)) }}
+{%- endmacro %}
+{% macro default__day_series_dates(start_ts, end_ts) -%}
+cast({{ day_series(start_ts, end_ts) }} as date)
+{%- endmacro %}
+{% macro spark__day_series_dates(start_ts, end_ts) -%}
+explode(case when cast({{ start_ts }} as date) <= cast({{ end_ts }} as date)
+    then sequence(cast({{ start_ts }} as date), cast({{ end_ts }} as date), interval 1 day) end)
+{%- endmacro %}
+
+{#- The timestamp of a date at a local time of day ('09:00'). -#}
+{% macro day_at(day, hh_mm) -%}
+    {{ return(adapter.dispatch('day_at', 'siyu')(day, hh_mm)) }}
+{%- endmacro %}
+{% macro default__day_at(day, hh_mm) -%}{{ day }} + cast('{{ hh_mm }}' as time){%- endmacro %}
+{#- Spark has no TIME type: the time of day as a day-time interval. -#}
+{% macro spark__day_at(day, hh_mm) -%}
+    {%- set parts = (hh_mm ~ ':0:0').split(':') -%}
+cast({{ day }} as timestamp) + make_dt_interval(0, {{ parts[0] | int }}, {{ parts[1] | int }}, {{ parts[2] | int }})
+{%- endmacro %}
+
 {#- Timestamps from `start_ts` to `end_ts` (inclusive) one day apart, as rows. -#}
 {% macro day_series(start_ts, end_ts) -%}
     {{ return(adapter.dispatch('day_series', 'siyu')(start_ts, end_ts)) }}
@@ -102,8 +127,10 @@ unnest(generate_series({{ start_ts }}, {{ end_ts }}, interval '1 day'))
 {% macro postgres__day_series(start_ts, end_ts) -%}
 generate_series(cast({{ start_ts }} as timestamp), cast({{ end_ts }} as timestamp), interval '1 day')
 {%- endmacro %}
+{#- Spark: the series as a lateral table function (`from t, {{ day_series(...) }} as s(day)`,
+    the only place the models use it on Spark; day_series_dates is the select-list form). -#}
 {% macro spark__day_series(start_ts, end_ts) -%}
-explode(case when cast({{ start_ts }} as timestamp) <= cast({{ end_ts }} as timestamp)
+lateral explode(case when cast({{ start_ts }} as timestamp) <= cast({{ end_ts }} as timestamp)
     then sequence(cast({{ start_ts }} as timestamp), cast({{ end_ts }} as timestamp), interval 1 day) end)
 {%- endmacro %}
 
@@ -218,9 +245,10 @@ cast(cast(sign({{ v }}) * floor(abs({{ v }}) * {{ m }} + 0.5) as decimal(38, 0))
 {% macro postgres__regexp_full_match(expr, pattern) -%}({{ expr }} ~ '^(?:{{ pattern }})$'){%- endmacro %}
 {% macro spark__regexp_full_match(expr, pattern) -%}regexp_like({{ expr }}, '^(?:{{ spark_regex(pattern) }})$'){%- endmacro %}
 
-{#- A POSIX class of a pattern in Java's spelling (Spark's regular expressions). -#}
+{#- A pattern in a Spark string literal: backslashes doubled (Spark's literals unescape them)
+    and POSIX classes in Java's spelling. -#}
 {% macro spark_regex(pattern) -%}
-{{ pattern | replace('[:space:]', '\\s') | replace('[:digit:]', '\\d') }}
+{{ pattern | replace('\\', '\\\\') | replace('[:space:]', '\\\\s') | replace('[:digit:]', '\\\\d') }}
 {%- endmacro %}
 
 {#- A replacement's group references `\N` in Java's spelling `$N`. -#}

@@ -15,10 +15,10 @@ spanned_days as (
         inquiry_id,
         started_at,
         responded_at,
-        cast({{ day_series(
+        {{ day_series_dates(
             'cast(cast(started_at as date) as timestamp)',
             'cast(cast(responded_at as date) as timestamp)'
-        ) }} as date) as day
+        ) }} as day
     from answered
 ),
 
@@ -27,8 +27,8 @@ working_windows as (
         inquiry_id,
         started_at,
         responded_at,
-        day + cast('{{ cal.start }}' as time) as window_start,
-        day + cast('{{ cal.end }}' as time) as window_end
+        {{ day_at('day', cal.start) }} as window_start,
+        {{ day_at('day', cal.end) }} as window_end
     from spanned_days
     where {{ iso_day_of_week('day') }} in ({{ cal.work_days | join(', ') }})
     {%- if cal.holidays %}

@@ -20,8 +20,8 @@ with bounds as (
 ),
 
 days as (
-    select cast({{ day_series('cast(first_day as timestamp)', 'cast(last_day as timestamp)') }}
-        as date) as date_day
+    select {{ day_series_dates('cast(first_day as timestamp)', 'cast(last_day as timestamp)') }}
+        as date_day
     from bounds
     where first_day is not null and last_day >= first_day
 )

@@ -121,21 +121,21 @@ content_open as (
 ),
 
 one_on_one as (
-    select "date" as date_day, department, 'one_on_one_effective_rate', effective_rate_48h,
+    select {{ adapter.quote('date') }} as date_day, department, 'one_on_one_effective_rate', effective_rate_48h,
            cast(effective_outreaches as {{ type_double() }}), cast(matured_outreaches as {{ type_double() }})
     from {{ ref('kpi_one_on_one_effective_department_daily') }}
 ),
 
 response as (
-    select "date" as date_day, department, 'response_rate_2h' as kpi, response_rate_2h as value,
+    select {{ adapter.quote('date') }} as date_day, department, 'response_rate_2h' as kpi, response_rate_2h as value,
            cast(answered_2h as {{ type_double() }}) as numerator, cast(matured_2h as {{ type_double() }}) as denominator
     from {{ ref('kpi_response_department_daily') }}
     union all
-    select "date", department, 'response_rate_48h', response_rate_48h,
+    select {{ adapter.quote('date') }}, department, 'response_rate_48h', response_rate_48h,
            cast(answered_48h as {{ type_double() }}), cast(matured_48h as {{ type_double() }})
     from {{ ref('kpi_response_department_daily') }}
     union all
-    select "date", department, 'frt_p50_seconds', cast(frt_p50_seconds as {{ type_double() }}),
+    select {{ adapter.quote('date') }}, department, 'frt_p50_seconds', cast(frt_p50_seconds as {{ type_double() }}),
            null, cast(inquiries as {{ type_double() }})
     from {{ ref('kpi_response_department_daily') }}
 ),
