@@ -336,8 +336,14 @@ def cmd_settings(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from .export import export_parquet
+    from .export import export_parquet, export_spark_parquet
 
+    if args.target == "spark":
+        export_spark_parquet(_settings(args), args.out, schema=args.schema, tables=args.table,
+                             progress=_say)
+        return 0
+    if args.target not in (None, "duckdb"):
+        raise UsageProblem(f"export reads the DuckDB file or Spark, not {args.target}")
     export_parquet(_need_warehouse(_settings(args)), args.out, schema=args.schema,
                    tables=args.table, progress=_say)
     return 0
@@ -622,6 +628,9 @@ examples:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     x.add_argument("--format", choices=["parquet"], default="parquet", help="file format")
+    x.add_argument("--target", choices=["duckdb", "spark"],
+                   help="warehouse to read: the DuckDB file (default) or the published Spark "
+                   "build (SIYU_SPARK_*, the Spark folder beside --warehouse)")
     x.add_argument("--warehouse", type=Path, help="DuckDB warehouse file (SIYU_WAREHOUSE)")
     x.add_argument("--out", type=Path, required=True, help="output directory")
     x.add_argument("--schema", default="bi", help="schema to export (default bi)")

@@ -61,6 +61,9 @@ class WarehouseTarget(ABC):
     one step to the next: the working copy, the build id, ...)."""
 
     name: ClassVar[str]
+    #: attributes one step hands to the next when the steps run in separate processes (the
+    #: Airflow tasks of ``siyu.orchestration.target_build``): ``state()`` / ``resume()``
+    carried: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, settings: Settings, run_id: str,
                  progress: Callable[[str], None] | None = None) -> None:
@@ -92,6 +95,17 @@ class WarehouseTarget(ABC):
     def summary(self) -> dict:
         """Extra fields for the run's result (where the warehouse is, ...)."""
         return {}
+
+    def state(self) -> dict:
+        """What the next step needs (JSON-able), for a step run in another process."""
+        return {name: getattr(self, name, None) for name in self.carried}
+
+    def resume(self, state: dict | None) -> WarehouseTarget:
+        """Take over the state an earlier step's ``state()`` returned."""
+        for name in self.carried:
+            if state and name in state:
+                setattr(self, name, state[name])
+        return self
 
 
 def open_target(name: str | None, settings: Settings, run_id: str,

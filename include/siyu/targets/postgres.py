@@ -20,6 +20,7 @@ from . import WarehouseTarget
 
 class PostgresTarget(WarehouseTarget):
     name = "postgres"
+    carried = ("copied",)
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -139,6 +139,7 @@ def read_published(settings: Settings) -> dict | None:
 
 class SparkTarget(WarehouseTarget):
     name = "spark"
+    carried = ("build_id", "suffix", "raw_tables")
 
     build_id: str | None = None
     suffix: str | None = None
