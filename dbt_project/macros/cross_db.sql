@@ -5,8 +5,8 @@
     (`adapter.dispatch`, namespace `siyu`), with the DuckDB version the exact SQL the models
     used before the port, so the DuckDB build does not change.
 
-    Spark (4.x, ANSI mode, the profile's session settings): "name" is an identifier
-    (`spark.sql.ansi.doubleQuotedIdentifiers`), a backslash in a string literal escapes the
+    Spark (4.x, ANSI mode, the profile's session settings): "name" is a string (models quote
+    identifiers with adapter.quote), a backslash in a string literal escapes the
     next character (so the patterns of the regular expressions are written with doubled
     backslashes, `spark_regex`), TIMESTAMP is wall-clock time without zone (`spark.sql.timestampType =
     TIMESTAMP_NTZ`, DuckDB's TIMESTAMP), the session time zone is UTC; regular expressions
@@ -301,6 +301,21 @@ string_agg(distinct {{ expr }}, {{ sep }} order by {{ expr }})
 {% macro spark__string_agg_distinct_sorted(expr, sep) -%}
 nullif(array_join(array_sort(collect_set({{ expr }})), {{ sep }}), '')
 {%- endmacro %}
+
+{#- The last day of the month of a date (dbt-spark's dbt.last_day is not a date on Spark). -#}
+{% macro month_end(day) -%}
+    {{ return(adapter.dispatch('month_end', 'siyu')(day)) }}
+{%- endmacro %}
+{% macro default__month_end(day) -%}cast({{ dbt.last_day(day, 'month') }} as date){%- endmacro %}
+{% macro spark__month_end(day) -%}last_day({{ day }}){%- endmacro %}
+
+{#- a / b as DuckDB divides decimals and integers: in double precision (Spark divides two
+    decimals as a decimal of scale 6). -#}
+{% macro divide_double(a, b) -%}
+    {{ return(adapter.dispatch('divide_double', 'siyu')(a, b)) }}
+{%- endmacro %}
+{% macro default__divide_double(a, b) -%}({{ a }} / {{ b }}){%- endmacro %}
+{% macro spark__divide_double(a, b) -%}(cast({{ a }} as double) / cast({{ b }} as double)){%- endmacro %}
 
 {#- SQL type names the dialects spell differently: a double, a text. -#}
 {% macro type_double() -%}

@@ -104,6 +104,12 @@ coalesce(nullif(nullif('${spark.siyu.pii_salt}', ''), '$' || '{spark.siyu.pii_sa
     phones and e-mails there; they are deleted (the hashed rows replace them), so an upgrade
     does not need a full refresh to stop carrying personal data. -#}
 {% macro drop_clear_identifiers() -%}
+    {{ return(adapter.dispatch('drop_clear_identifiers', 'siyu')()) }}
+{%- endmacro %}
+{#- Spark builds every run into databases of its own (include/siyu/targets/spark.py): no
+    table there predates hashing, nothing to remove. -#}
+{% macro spark__drop_clear_identifiers() -%}select 1{%- endmacro %}
+{% macro default__drop_clear_identifiers() -%}
     {%- set existing = adapter.get_relation(database=this.database, schema=this.schema,
                                             identifier=this.identifier) -%}
     {%- if existing is not none -%}
@@ -120,6 +126,12 @@ coalesce(nullif(nullif('${spark.siyu.pii_salt}', ''), '$' || '{spark.siyu.pii_sa
     incremental merge (`union all by name` with the table's rows) would otherwise carry the
     old column, and its clear phones, forward. -#}
 {% macro drop_clear_columns(columns) -%}
+    {{ return(adapter.dispatch('drop_clear_columns', 'siyu')(columns)) }}
+{%- endmacro %}
+{#- Spark builds every run into databases of its own (include/siyu/targets/spark.py): no
+    table there predates hashing, nothing to remove. -#}
+{% macro spark__drop_clear_columns(columns) -%}select 1{%- endmacro %}
+{% macro default__drop_clear_columns(columns) -%}
     {%- set existing = adapter.get_relation(database=this.database, schema=this.schema,
                                             identifier=this.identifier) -%}
     {%- if existing is not none -%}

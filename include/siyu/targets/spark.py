@@ -176,6 +176,8 @@ class SparkTarget(WarehouseTarget):
         args = ["build", *pipeline.PRODUCTION_BUILD_FLAGS, "test"]
         if select:
             args += ["--select", select]
+        if full_refresh:  # every build is a full one here (new databases); kept for reruns
+            args.append("--full-refresh")
         self._dbt(args, as_of)
 
     def audit(self, as_of: date | None) -> dict:

@@ -35,5 +35,5 @@ select
     cast(extract(year from date_day) as integer) as year,
     cast({{ iso_day_of_week('date_day') }} as integer) as iso_day_of_week,
     {{ iso_day_of_week('date_day') }} >= 6 as is_weekend,
-    date_day = cast({{ dbt.last_day('date_day', 'month') }} as date) as is_month_end
+    date_day = {{ month_end('date_day') }} as is_month_end
 from days

@@ -21,16 +21,16 @@ typed as (
         msgid,
         chat_type,
         {{ clean_text('roomid') }} as roomid,
-        "from" as sender_id,
+        {{ adapter.quote('from') }} as sender_id,
         from_type as sender_type,
         tolist,
         {{ json_array_text('tolist', 0) }} as first_recipient_id,
         case
-            when from_type = 'customer' then "from"
+            when from_type = 'customer' then {{ adapter.quote('from') }}
             when chat_type = 'single' then {{ json_array_text('tolist', 0) }}
         end as customer_id,
         case
-            when from_type in ('staff', 'bot') then "from"
+            when from_type in ('staff', 'bot') then {{ adapter.quote('from') }}
             when chat_type = 'single' then {{ json_array_text('tolist', 0) }}
         end as staff_id,
         cast(msgtime as bigint) as msgtime_ms,
