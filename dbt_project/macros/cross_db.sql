@@ -175,8 +175,20 @@ unix_millis(cast({{ ts }} as timestamp_ltz))
         + {{ sorted }}[cast(ceil({{ rn }}) as integer) + 1] * {{ d }}
 end)
 {%- endmacro %}
-{#- Spark's percentile interpolates as (hi - pos) * lo + (pos - lo) * hi, DuckDB's formula. -#}
-{% macro spark__percentile_cont(expr, p) -%}percentile(cast({{ expr }} as double), {{ p }}){%- endmacro %}
+{#- Spark's percentile differs from DuckDB's quantile_cont in the last bit as PostgreSQL's does:
+    DuckDB's way from the sorted values, as on PostgreSQL (arrays 1-based, element_at). -#}
+{% macro spark__percentile_cont(expr, p) -%}
+    {%- set v = 'cast(' ~ expr ~ ' as double)' -%}
+    {%- set sorted = 'array_sort(collect_list(' ~ v ~ '))' -%}
+    {%- set rn = '(cast(count(' ~ expr ~ ') - 1 as double) * ' ~ p ~ ')' -%}
+    {%- set d = '(' ~ rn ~ ' - floor(' ~ rn ~ '))' -%}
+(case
+    when count({{ expr }}) = 0 then null
+    when {{ d }} = 0 then element_at({{ sorted }}, cast(floor({{ rn }}) as int) + 1)
+    else element_at({{ sorted }}, cast(floor({{ rn }}) as int) + 1) * (cast(1 as double) - {{ d }})
+        + element_at({{ sorted }}, cast(ceil({{ rn }}) as int) + 1) * {{ d }}
+end)
+{%- endmacro %}
 
 {#- Any value of the group; used where the value is the same on every row. PostgreSQL 15 has
     no any_value (16 has), min() is one. -#}
