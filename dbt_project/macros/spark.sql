@@ -86,3 +86,23 @@
     {%- endfor -%}
     {{ return(statements[0]) }}
 {% endmacro %}
+
+{#- dbt-core's cross-database date macros on Spark. dbt-spark 1.11 computes them through
+    to_unix_timestamp/to_timestamp round trips, which go wrong with the profile's
+    TIMESTAMP_NTZ timestamps (int_contacts__acquiring_departments came out empty). These
+    overrides (the root project's spark__ macros win dbt's dispatch) use Spark's own
+    functions, with DuckDB's meaning: datediff counts the part boundaries between the two
+    values. -#}
+{% macro spark__dateadd(datepart, interval, from_date_or_timestamp) -%}
+timestampadd({{ datepart }}, {{ interval }}, {{ from_date_or_timestamp }})
+{%- endmacro %}
+
+{% macro spark__datediff(first_date, second_date, datepart) -%}
+    {%- if datepart == 'day' -%}
+datediff(cast({{ second_date }} as date), cast({{ first_date }} as date))
+    {%- elif datepart == 'second' -%}
+(unix_seconds(cast({{ second_date }} as timestamp_ltz)) - unix_seconds(cast({{ first_date }} as timestamp_ltz)))
+    {%- else -%}
+timestampdiff({{ datepart }}, {{ first_date }}, {{ second_date }})
+    {%- endif -%}
+{%- endmacro %}
