@@ -378,3 +378,14 @@ to_timestamp_ntz({{ expr }}, 'yyyy-MM-dd HH:mm:ss')
 {% macro default__from_epoch_ms(expr) -%}timezone('UTC', epoch_ms({{ expr }})){%- endmacro %}
 {% macro postgres__from_epoch_ms(expr) -%}to_timestamp({{ expr }} / 1000.0){%- endmacro %}
 {% macro spark__from_epoch_ms(expr) -%}cast(timestamp_millis({{ expr }}) as timestamp_ltz){%- endmacro %}
+
+{#- A column name as the yml writes it, for a test's SQL: `"date"` (quoted in the yml because
+    it is a keyword) quoted the adapter's way (`date` in backquotes on Spark, where "..." is a
+    string), any other name as it is. -#}
+{% macro column_ref(name) -%}
+    {%- if name is string and name | length > 2 and name[0] == '"' and name[-1] == '"' -%}
+        {{ adapter.quote(name[1:-1]) }}
+    {%- else -%}
+        {{ name }}
+    {%- endif -%}
+{%- endmacro %}
