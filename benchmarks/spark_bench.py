@@ -46,6 +46,7 @@ def main() -> int:
                         "--days", str(args.days), "--start", args.start, "--seed",
                         str(args.seed)], check=True, capture_output=True)
         times["generate"] = time.perf_counter() - t0
+        print(f"== generate: {times['generate']:.1f}s", flush=True)
     as_of = json.loads((landing / "_manifest.json").read_text())["as_of"]
 
     env = {k: v for k, v in os.environ.items()
@@ -56,6 +57,7 @@ def main() -> int:
     subprocess.run([BIN / "siyu", "run", "--as-of", as_of], env=env, check=True,
                    capture_output=True)
     times["duckdb: siyu run (ingest + build + audit + publish)"] = time.perf_counter() - t0
+    print(f"== duckdb siyu run: {time.perf_counter() - t0:.1f}s", flush=True)
 
     os.environ.update(SIYU_LOG_DIR=str(work / "spark-logs"),
                       DBT_TARGET_PATH=str(work / "spark-dbt"))
