@@ -157,9 +157,10 @@ class SparkTarget(WarehouseTarget):
         rows = sum(t["rows"] for t in self.raw_tables)
         self.say(f"raw layer to Parquet: {len(self.raw_tables)} tables, {rows:,} rows in "
                  f"{time.perf_counter() - t0:.1f}s under {folder}")
+        self.say(f"  $ dbt run-operation spark_register_raw ({len(self.raw_tables)} tables)")
         run_operation(self.settings, "spark_register_raw",
                       {"tables": [{k: t[k] for k in ("schema", "table", "location")}
-                                  for t in self.raw_tables]}, progress=self.progress)
+                                  for t in self.raw_tables]})
         for old in root.iterdir():  # earlier runs' raw files: no table points at them now
             if old.is_dir() and old != folder:
                 shutil.rmtree(old, ignore_errors=True)
@@ -189,9 +190,9 @@ class SparkTarget(WarehouseTarget):
     def publish(self, as_of: date | None) -> dict:
         previous = read_published(self.settings)
         keep = [self.suffix] + ([previous["suffix"]] if previous else [])
+        self.say(f"  $ dbt run-operation spark_publish (views over <schema>{self.suffix})")
         run_operation(self.settings, "spark_publish",
-                      {"suffix": self.suffix, "schemas": list(PUBLISHED_SCHEMAS), "keep": keep},
-                      progress=self.progress)
+                      {"suffix": self.suffix, "schemas": list(PUBLISHED_SCHEMAS), "keep": keep})
         record = {"build_id": self.build_id, "suffix": self.suffix,
                   "as_of": as_of.isoformat() if as_of else None, "run_id": self.run_id,
                   "published_at": datetime.now(timezone.utc).isoformat(),
