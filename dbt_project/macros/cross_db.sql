@@ -235,7 +235,21 @@ cast({{ expr }} as decimal({{ precision }}, {{ scale }}))
 cast(cast(sign({{ v }}) * floor(abs({{ v }}) * {{ m }} + 0.5) as numeric) / {{ 10 ** scale }}
     as decimal({{ precision }}, {{ scale }}))
 {%- endmacro %}
+{#- Spark divides a decimal by a decimal or an integer exactly, DuckDB in double precision:
+    a quotient that falls on half a cent (6991.05 / 22 = 317.775) then rounds differently. So
+    a top-level `a / b` (exactly one top-level division) is divided in double here, as
+    DuckDB does. -#}
 {% macro spark__decimal_of_double(expr, precision, scale) -%}
+    {%- set ns = namespace(depth=0, at=-1, count=0) -%}
+    {%- for ch in expr -%}
+        {%- if ch == '(' -%}{%- set ns.depth = ns.depth + 1 -%}
+        {%- elif ch == ')' -%}{%- set ns.depth = ns.depth - 1 -%}
+        {%- elif ch == '/' and ns.depth == 0 -%}{%- set ns.at = loop.index0 -%}{%- set ns.count = ns.count + 1 -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if ns.count == 1 -%}
+        {%- set expr = 'cast(' ~ expr[:ns.at] ~ ' as double) / cast(' ~ expr[ns.at + 1:] ~ ' as double)' -%}
+    {%- endif -%}
     {%- set v = 'cast(' ~ expr ~ ' as double)' -%}
     {%- set m = 'cast(' ~ (10 ** scale) ~ ' as double)' -%}
 cast(cast(sign({{ v }}) * floor(abs({{ v }}) * {{ m }} + 0.5) as decimal(38, 0)) / {{ 10 ** scale }}
