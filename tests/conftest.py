@@ -70,6 +70,7 @@ SLOW_MODULES = {
     "test_incremental", "test_incremental_changes", "test_postgres", "test_deliver_dag", "test_scheduler_run",
     "test_concurrent_ingest", "test_concurrency", "test_disk_full", "test_pii_free_text", "test_wheel",
     "test_stable_assets", "test_period_deliver_dag", "test_offline_docs_browser", "test_superset",
+    "test_spark",
 }
 SLOW_FIXTURES = {"published_warehouse", "published_landing"}
 
@@ -78,7 +79,8 @@ SLOW_FIXTURES = {"published_warehouse", "published_landing"}
 # hands whole modules to its parallel workers in collection order, and a long module that
 # starts last keeps one worker busy while the others idle.
 LONGEST_FIRST = [
-    "test_incremental_changes", "test_incremental", "test_scheduler_run", "test_concurrency",
+    "test_spark", "test_incremental_changes", "test_incremental", "test_scheduler_run",
+    "test_concurrency",
     "test_end_to_end", "test_bi_serving", "test_identity", "test_postgres",
     "test_pii_free_text", "test_deliver_dag", "test_period_deliver_dag", "test_wheel",
     "test_concurrent_ingest", "test_stable_assets", "test_superset",

@@ -20,6 +20,10 @@
     would break at the rename (see `bi_ref`). On PostgreSQL the view is dropped and created
     again (CREATE OR REPLACE VIEW cannot drop a column), inside the model's transaction. -#}
 {% macro bi_view() -%}
+    {{ return(adapter.dispatch('bi_view', 'siyu')()) }}
+{%- endmacro %}
+
+{% macro default__bi_view() -%}
     {%- if not execute -%}{{ return('') }}{%- endif -%}
     {%- if (model.config.get('meta') or {}).get('bi', true) is false -%}{{ return('') }}{%- endif -%}
     {%- set view_schema = generate_schema_name('bi', model) | trim -%}
@@ -57,4 +61,43 @@ comment on view {{ view }} is {{ bi_literal('BI view of ' ~ this.schema ~ '.' ~ 
 {#- A SQL string literal of ``text`` (single quotes doubled, white space folded). -#}
 {% macro bi_literal(text) -%}
     '{{ (text | string).split() | join(' ') | replace("'", "''") }}'
+{%- endmacro %}
+
+{#- Spark runs one statement at a time and has no COMMENT ON COLUMN: the hook runs its
+    statements itself (and renders to nothing) and gives the view its comments in CREATE VIEW
+    (a single quote in a comment becomes a typographic one: with the profile's
+    escapedStringLiterals Spark has no way to escape it). -#}
+{% macro spark__bi_view() -%}
+    {%- if not execute -%}{{ return('') }}{%- endif -%}
+    {%- if (model.config.get('meta') or {}).get('bi', true) is false -%}{{ return('') }}{%- endif -%}
+    {%- set view_schema = generate_schema_name('bi', model) | trim -%}
+    {%- set view = adapter.quote(view_schema) ~ '.' ~ adapter.quote(this.identifier) -%}
+    {%- set select_list = [] -%}
+    {%- set columns = [] -%}
+    {%- for name, column in model.columns.items() -%}
+        {%- set meta = {} -%}
+        {%- do meta.update(column.get('meta') or {}) -%}
+        {%- do meta.update((column.get('config') or {}).get('meta') or {}) -%}
+        {%- if meta.get('bi', true) is not false -%}
+            {%- set quoted = adapter.quote(name) -%}
+            {%- if meta.get('bi_mask') -%}
+                {%- do select_list.append('(' ~ meta['bi_mask'] | replace('{column}', quoted) ~ ') as ' ~ quoted) -%}
+            {%- else -%}
+                {%- do select_list.append(quoted) -%}
+            {%- endif -%}
+            {%- do columns.append(quoted ~ (' comment ' ~ spark_comment(column['description']) if column.get('description') else '')) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if not select_list -%}
+        {{ exceptions.raise_compiler_error("bi_view: " ~ model.name ~ " documents no column for BI; document its columns in its yml or set meta bi: false") }}
+    {%- endif -%}
+    {%- do run_query('create database if not exists ' ~ adapter.quote(view_schema)) -%}
+    {%- do run_query('create or replace view ' ~ view ~ ' (' ~ columns | join(', ') ~ ') comment '
+        ~ spark_comment('BI view of ' ~ this.schema ~ '.' ~ this.identifier ~ ' (generated from its documented columns). ' ~ (model.description or ''))
+        ~ ' as select ' ~ select_list | join(', ') ~ ' from ' ~ this.include(database=False)) -%}
+    {{ return('') }}
+{%- endmacro %}
+
+{% macro spark_comment(text) -%}
+    '{{ (text | string).split() | join(' ') | replace("'", "’") }}'
 {%- endmacro %}

@@ -3,7 +3,7 @@
 {#- A rate as a fraction in [0, 1]; NULL when the denominator is 0 or NULL (kpis.md: empty
     is not zero). -#}
 {% macro conversations_rate(numerator, denominator) -%}
-    (cast({{ numerator }} as double precision) / nullif({{ denominator }}, 0))
+    (cast({{ numerator }} as {{ type_double() }}) / nullif({{ denominator }}, 0))
 {%- endmacro %}
 
 {#- The working calendar of business-hours FRT (kpis.md: "Business-hours FRT (with a
@@ -26,7 +26,7 @@
 {#- A message's place in its conversation (msgtime_ms, then msgid) as text that sorts the same
     way: the time zero-padded to 20 digits, then the msgid (substr(key, 21) gives it back). -#}
 {% macro message_order_key() -%}
-    (lpad(cast(msgtime_ms as varchar), 20, '0') || msgid)
+    (lpad(cast(msgtime_ms as {{ type_text('varchar') }}), 20, '0') || msgid)
 {%- endmacro %}
 
 {#- The 1v1 messages int_conversations__messages sequences (its docs say which): also the

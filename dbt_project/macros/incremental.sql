@@ -127,3 +127,15 @@
             where kept.{{ key }} = {{ this.identifier }}.{{ key }})
     {%- endif -%}
 {%- endmacro %}
+
+{#- The strategy of the keyed incremental models: delete+insert (the batch's keys replaced) on
+    DuckDB and PostgreSQL. dbt-spark has no delete+insert; on Spark (Parquet tables, no
+    row-level DELETE) `insert_overwrite`, which with no partition_by replaces the table's
+    rows. The Spark target builds every run into databases of that build only
+    (include/siyu/targets/spark.py), so there the models always take their full-build path
+    (is_incremental() is false) and never overwrite a table with a batch alone. -#}
+{% macro keyed_incremental_strategy() -%}
+    {{ return(adapter.dispatch('keyed_incremental_strategy', 'siyu')()) }}
+{%- endmacro %}
+{% macro default__keyed_incremental_strategy() -%}{{ return('delete+insert') }}{%- endmacro %}
+{% macro spark__keyed_incremental_strategy() -%}{{ return('insert_overwrite') }}{%- endmacro %}

@@ -18,6 +18,11 @@
 coalesce(getvariable('siyu_pii_salt'), error('siyu_pii_salt is not set: run dbt through siyu (profile plugin siyu.dbt_pii_plugin)'))
 {%- endmacro %}
 {% macro postgres__pii_salt() -%}current_setting('siyu.pii_salt'){%- endmacro %}
+{#- Spark: the session setting spark.siyu.pii_salt of the profile, substituted by Spark when
+    it reads the statement (`${...}`, spark.sql.variable.substitute), not by dbt. -#}
+{% macro spark__pii_salt() -%}
+coalesce(nullif(nullif('${spark.siyu.pii_salt}', ''), '$' || '{spark.siyu.pii_salt}'), raise_error('spark.siyu.pii_salt is not set: run dbt through siyu (SIYU_PII_SALT)'))
+{%- endmacro %}
 
 {#- sha256 hex of salt || value; NULL stays NULL. `value` must already be normalised
     (normalize_phone / normalize_email), so every spelling of one phone gets one hash. -#}
@@ -32,11 +37,12 @@ coalesce(getvariable('siyu_pii_salt'), error('siyu_pii_salt is not set: run dbt 
 {%- endmacro %}
 {% macro default__sha256_hex(expr) -%}sha256({{ expr }}){%- endmacro %}
 {% macro postgres__sha256_hex(expr) -%}encode(sha256(convert_to({{ expr }}, 'UTF8')), 'hex'){%- endmacro %}
+{% macro spark__sha256_hex(expr) -%}sha2({{ expr }}, 256){%- endmacro %}
 
 {#- 138****8000: first 3 and last 4 digits of the national number (digits only, a leading
     86 of a 13-digit number dropped), the rest starred; fewer than 8 digits: all starred. -#}
 {% macro mask_phone(col) -%}
-    {%- set digits = "regexp_replace(" ~ col ~ ", '\\D', '', 'g')" -%}
+    {%- set digits = regexp_replace_all(col, '\\D', '') -%}
     {%- set d = "(case when " ~ digits ~ " like '86%' and length(" ~ digits ~ ") = 13 then substr("
         ~ digits ~ ", 3) else " ~ digits ~ " end)" -%}
     (case when nullif({{ col }}, '') is not null then
@@ -53,8 +59,8 @@ coalesce(getvariable('siyu_pii_salt'), error('siyu_pii_salt is not set: run dbt 
     what RE2 (DuckDB), PostgreSQL and Python's re read alike; siyu.pii.mask_free_text is the
     Python twin. -#}
 {% macro mask_free_text(col) -%}
-    regexp_replace(regexp_replace({{ col }}, '{{ free_text_email_pattern() }}', '[email]', 'g'),
-                   '{{ free_text_phone_pattern() }}', '[phone]', 'g')
+    {{ regexp_replace_all(regexp_replace_all(col, free_text_email_pattern(), '[email]'),
+                          free_text_phone_pattern(), '[phone]') }}
 {%- endmacro %}
 {% macro free_text_email_pattern() -%}[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+([.][A-Za-z0-9-]+)*[.][A-Za-z]{2,}{%- endmacro %}
 {% macro free_text_phone_pattern() -%}([+]?86[ -]?)?1[3-9][0-9]([ -]?[0-9]){8}|0[0-9]{2,3}[ -]?[0-9]{7,8}{%- endmacro %}
@@ -71,8 +77,8 @@ coalesce(getvariable('siyu_pii_salt'), error('siyu_pii_salt is not set: run dbt 
 {#- z***@example.com: first character of the local part, three stars, the domain. -#}
 {% macro mask_email(col) -%}
     (case when nullif({{ col }}, '') is not null then
-        case when strpos({{ col }}, '@') > 1
-             then left({{ col }}, 1) || '***' || substr({{ col }}, strpos({{ col }}, '@'))
+        case when {{ str_position(col, "'@'") }} > 1
+             then left({{ col }}, 1) || '***' || substr({{ col }}, {{ str_position(col, "'@'") }})
              else '***'
         end
     end)
@@ -98,6 +104,12 @@ coalesce(getvariable('siyu_pii_salt'), error('siyu_pii_salt is not set: run dbt 
     phones and e-mails there; they are deleted (the hashed rows replace them), so an upgrade
     does not need a full refresh to stop carrying personal data. -#}
 {% macro drop_clear_identifiers() -%}
+    {{ return(adapter.dispatch('drop_clear_identifiers', 'siyu')()) }}
+{%- endmacro %}
+{#- Spark builds every run into databases of its own (include/siyu/targets/spark.py): no
+    table there predates hashing, nothing to remove. -#}
+{% macro spark__drop_clear_identifiers() -%}select 1{%- endmacro %}
+{% macro default__drop_clear_identifiers() -%}
     {%- set existing = adapter.get_relation(database=this.database, schema=this.schema,
                                             identifier=this.identifier) -%}
     {%- if existing is not none -%}
@@ -114,6 +126,12 @@ coalesce(getvariable('siyu_pii_salt'), error('siyu_pii_salt is not set: run dbt 
     incremental merge (`union all by name` with the table's rows) would otherwise carry the
     old column, and its clear phones, forward. -#}
 {% macro drop_clear_columns(columns) -%}
+    {{ return(adapter.dispatch('drop_clear_columns', 'siyu')(columns)) }}
+{%- endmacro %}
+{#- Spark builds every run into databases of its own (include/siyu/targets/spark.py): no
+    table there predates hashing, nothing to remove. -#}
+{% macro spark__drop_clear_columns(columns) -%}select 1{%- endmacro %}
+{% macro default__drop_clear_columns(columns) -%}
     {%- set existing = adapter.get_relation(database=this.database, schema=this.schema,
                                             identifier=this.identifier) -%}
     {%- if existing is not none -%}

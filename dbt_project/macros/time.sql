@@ -13,7 +13,7 @@
 
 {#- Shop: ISO 8601 with an offset; converted to business-local wall time. -#}
 {% macro shop_time(col) -%}
-    {{ to_local('cast(' ~ col ~ ' as timestamptz)', business_tz()) }}
+    {{ to_local(cast_timestamptz(col), business_tz()) }}
 {%- endmacro %}
 
 {#- Community: epoch milliseconds (UTC); converted to business-local wall time. -#}

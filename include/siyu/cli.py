@@ -29,6 +29,7 @@ from pathlib import Path
 from . import db, pii
 from . import contract as C
 from .config import Settings
+from .targets import TARGETS
 
 DESCRIPTION = """\
 Siyu (私域): one warehouse for CRM, shop and WeCom data, and the same KPIs for every
@@ -346,8 +347,14 @@ def cmd_settings(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from .export import export_parquet
+    from .export import export_parquet, export_spark_parquet
 
+    if args.target == "spark":
+        export_spark_parquet(_settings(args), args.out, schema=args.schema, tables=args.table,
+                             progress=_say)
+        return 0
+    if args.target not in (None, "duckdb"):
+        raise UsageProblem(f"export reads the DuckDB file or Spark, not {args.target}")
     export_parquet(_need_warehouse(_settings(args)), args.out, schema=args.schema,
                    tables=args.table, progress=_say)
     return 0
@@ -503,9 +510,9 @@ shows --limit of them); paths are relative to the landing root.""",
     r.add_argument("--as-of", type=_date, required=True, help="logical date of the run")
     r.add_argument("--from", dest="from_date", type=_date, help="backfill from this day")
     r.add_argument("--select", help="dbt selection (default: the whole project)")
-    r.add_argument("--target", choices=["duckdb", "postgres"],
-                   help="warehouse to build: the DuckDB file (default) or the PostgreSQL "
-                   "server of SIYU_PG_* (env SIYU_DBT_TARGET)")
+    r.add_argument("--target", choices=sorted(TARGETS),
+                   help="warehouse to build: the DuckDB file (default), the PostgreSQL "
+                   "server of SIYU_PG_* or Spark (SIYU_SPARK_*; env SIYU_DBT_TARGET)")
     r.add_argument("--json", action="store_true", help="print the run summary as JSON")
     r.set_defaults(func=cmd_run)
 
@@ -641,6 +648,9 @@ examples:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     x.add_argument("--format", choices=["parquet"], default="parquet", help="file format")
+    x.add_argument("--target", choices=["duckdb", "spark"],
+                   help="warehouse to read: the DuckDB file (default) or the published Spark "
+                   "build (SIYU_SPARK_*, the Spark folder beside --warehouse)")
     x.add_argument("--warehouse", type=Path, help="DuckDB warehouse file (SIYU_WAREHOUSE)")
     x.add_argument("--out", type=Path, required=True, help="output directory")
     x.add_argument("--schema", default="bi", help="schema to export (default bi)")

@@ -20,6 +20,12 @@ environment at parse time (``SIYU_*``) and can be overridden per run with DAG Pa
 |                      | or `assets` (`siyu_ingest_<source>` + `siyu_build` on    |                |
 |                      | their raw assets); the other is not generated            |                |
 | SIYU_ALERT_*         | failure e-mails, see ``siyu.alerts``                      |                |
+
+The warehouse target is configuration too (``SIYU_DBT_TARGET``, ``siyu.targets``): with
+``duckdb`` (the default) the build is the working copy + cosmos' dbt tasks +
+``audit_and_publish``; with another target (``spark``, ``postgres``) the same DAGs get the
+target's four steps as four tasks instead (``target_build``: ``load_raw`` -> ``dbt_build``
+-> ``audit`` -> ``publish``), one DAG run at a time through the same warehouse lease.
 """
 
 from __future__ import annotations
@@ -463,11 +469,75 @@ def audit_and_publish_task() -> dict:
     return {"build_id": build_id, "as_of": as_of.isoformat(), "audit": audited}
 
 
+#: time limits of the target steps' tasks (2 h at most, as every task of the project; a
+#: cluster build that needs longer is a sign to split it, docs/spark.md)
+TARGET_STEP_TIMEOUTS = {"load_raw": timedelta(hours=1), "dbt_build": timedelta(hours=2),
+                        "audit": timedelta(hours=2), "publish": timedelta(minutes=30)}
+
+
+def release_lease(context: dict) -> None:
+    """``on_failure_callback`` of the target steps: give up the DAG run's warehouse lease."""
+    wap.release_run_lease(run_settings(context), lease_owner(context))
+
+
+def _target_step(step: str):
+    @task(task_id=step, execution_timeout=TARGET_STEP_TIMEOUTS[step],
+          on_failure_callback=[alerts.on_failure, release_lease],
+          doc_md=f"Step `{step}` of the warehouse target SIYU_DBT_TARGET (siyu.targets): "
+          "load_raw makes the raw files readable by the engine, dbt_build builds where "
+          "readers do not look, audit runs the dbt tests, publish makes the build the one "
+          "readers see (emitting `siyu_marts`). Each hands its state to the next by XCom.")
+    def _step(state: dict | None = None) -> dict:
+        from . import targets
+
+        ctx = get_current_context()
+        s = run_settings(ctx)
+        as_of = resolve_as_of(ctx, s.timezone)
+        if step == "load_raw":
+            pii.check_salt(s.landing_root)
+            wap.acquire_run_lease(s, lease_owner(ctx), wait=wap.lock_wait_seconds(),
+                                  is_stale=_owner_run_finished, ttl=DAGRUN_TIMEOUT)
+        target = targets.open_target(None, s, ctx["run_id"]).resume(state)
+        if step == "load_raw":
+            target.load_raw()
+        elif step == "dbt_build":
+            full_refresh = str(ctx["params"].get("full_refresh", False)).lower() == "true"
+            target.build(as_of, full_refresh=full_refresh)
+        elif step == "audit":
+            target.audit(as_of)
+        else:
+            published = target.publish(as_of)
+            release_lease(ctx)
+            ctx["outlet_events"][marts_asset()].extra = {
+                "as_of": as_of.isoformat(), "target": target.name, **{
+                    k: v for k, v in published.items() if isinstance(v, (str, int))}}
+        return target.state()
+
+    return _step
+
+
+def target_build(upstream, pool: str):
+    """The build on a target other than the DuckDB file: its four steps as four tasks."""
+    ready = ensure_raw_task()
+    loaded = _target_step("load_raw").override(pool=pool)()
+    built = _target_step("dbt_build").override(pool=pool)(loaded)
+    audited = _target_step("audit").override(pool=pool)(built)
+    published = _target_step("publish").override(pool=pool, outlets=[marts_asset()])(audited)
+    upstream >> ready >> loaded
+    return published
+
+
 def warehouse_build(upstream):
     """The tasks after ingestion, shared by ``siyu_daily`` and ``siyu_build``:
     ensure_raw -> prepare_working_copy -> dbt (cosmos watcher: one `dbt build`, a task per
-    model) -> audit_and_publish (emits ``siyu_marts``). Returns the last task."""
+    model) -> audit_and_publish (emits ``siyu_marts``). With another warehouse target
+    (SIYU_DBT_TARGET, e.g. spark) the target's steps instead (``target_build``). Returns the
+    last task."""
+    from . import targets
+
     pool = warehouse_pool()
+    if targets.target_name() != targets.DEFAULT_TARGET:
+        return target_build(upstream, pool)
     ready = ensure_raw_task()
     working = prepare_working_task.override(pool=pool)()
     group = dbt_task_group()

@@ -274,40 +274,6 @@ def grant_from_env(pg: PgSettings, suffix: str = "") -> list[str]:
     return schemas
 
 
-def build(
-    settings: Settings,
-    as_of,
-    select: str | None = None,
-    progress: Callable[[str], None] | None = None,
-    full_refresh: bool = False,
-    pg: PgSettings | None = None,
-) -> dict:
-    """The PostgreSQL counterpart of ``pipeline.build_and_publish``: copy the raw layer, run
-    ``dbt build --target postgres`` (models, data tests and unit tests: a failing test fails
-    the run) and grant the BI role on the published schemas."""
-    from . import pipeline
-
-    pg = pg or PgSettings.from_env()
-    say = progress or (lambda _msg: None)
-    pipeline.ensure_raw(settings)
-    prepare_database(pg)
-    copied = copy_raw(settings, pg, progress=progress)
-    prepare_building(pg)
-    args = ["build"]
-    if select:
-        args += ["--select", select]
-    if full_refresh:
-        args.append("--full-refresh")
-    pipeline.dbt(settings, args, as_of=as_of, progress=progress,
-                 extra_env={**pg.env(), "SIYU_SCHEMA_SUFFIX": BUILDING})
-    schemas = [s[: -len(BUILDING)] for s in grant_from_env(pg, BUILDING)]
-    published = publish(pg)
-    say(f"  published {published} on postgres {pg.host}:{pg.port}/{pg.database}; "
-        f"BI role reads {schemas}")
-    return {"target": "postgres", "raw_rows": sum(copied.values()), "published": published,
-            "bi_schemas": schemas}
-
-
 def _schemas_like(cur, suffix: str) -> list[str]:
     cur.execute("SELECT nspname FROM pg_namespace WHERE nspname = ANY(%s)",
                 [[s + suffix for s in PUBLISHED_SCHEMAS]])

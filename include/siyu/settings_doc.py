@@ -15,8 +15,9 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent
 # the order of the table: the core settings first, then along a run
-MODULES = ("config", "db", "pii", "publish", "runner", "pipeline", "quality", "postgres",
-           "orchestration", "alerts", "delivery", "mail", "robots", "dbt_cli")
+MODULES = ("config", "db", "pii", "publish", "runner", "targets", "pipeline", "dbt_cli",
+           "quality", "postgres", "targets.spark", "orchestration", "alerts", "delivery", "mail",
+           "robots")
 
 
 @dataclass
@@ -44,6 +45,9 @@ def collect(package: Path = PACKAGE) -> list[Setting]:
     """The documented settings, each once (the first module in ``MODULES`` order wins)."""
     seen: dict[str, Setting] = {}
     paths = {p.stem: p for p in package.glob("*.py")}
+    # the warehouse targets' package (siyu.targets) and its modules (siyu.targets.<engine>)
+    paths |= {("targets" if p.stem == "__init__" else f"targets.{p.stem}"): p
+              for p in package.glob("targets/*.py")}
     for module in MODULES + tuple(sorted(set(paths) - set(MODULES))):
         if module not in paths:
             continue

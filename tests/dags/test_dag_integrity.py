@@ -30,26 +30,62 @@ def dagbags(tmp_path_factory):
     from airflow.dag_processing.dagbag import DagBag
 
     bags = {}
-    saved = os.environ.get("SIYU_DAG_TOPOLOGY")
+    saved = {name: os.environ.get(name) for name in ("SIYU_DAG_TOPOLOGY", "SIYU_DBT_TARGET")}
     try:
+        os.environ.pop("SIYU_DBT_TARGET", None)
         for topology in ("daily", "assets", "both"):
             os.environ["SIYU_DAG_TOPOLOGY"] = topology
             bags[topology] = DagBag(dag_folder=str(REPO / "dags"))
+        # the same DAG files with the Spark warehouse target (configuration, not other DAGs)
+        os.environ["SIYU_DBT_TARGET"] = "spark"
+        for topology in ("daily", "assets"):
+            os.environ["SIYU_DAG_TOPOLOGY"] = topology
+            bags[f"spark-{topology}"] = DagBag(dag_folder=str(REPO / "dags"))
     finally:
-        if saved is None:
-            os.environ.pop("SIYU_DAG_TOPOLOGY", None)
-        else:
-            os.environ["SIYU_DAG_TOPOLOGY"] = saved
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     return bags
+
+
+def _both_topologies(daily, assets) -> SimpleNamespace:
+    dags = {**daily.dags, **assets.dags}
+    return SimpleNamespace(dags=dags, dag_ids=list(dags),
+                           import_errors={**daily.import_errors, **assets.import_errors})
 
 
 @pytest.fixture(scope="module")
 def dagbag(dagbags):
     """Every DAG of both topologies, for the rules every DAG follows."""
-    daily, assets = dagbags["daily"], dagbags["assets"]
-    dags = {**daily.dags, **assets.dags}
-    return SimpleNamespace(dags=dags, dag_ids=list(dags),
-                           import_errors={**daily.import_errors, **assets.import_errors})
+    return _both_topologies(dagbags["daily"], dagbags["assets"])
+
+
+def test_the_spark_target_dags_follow_the_same_rules(dagbags):
+    spark = _both_topologies(dagbags["spark-daily"], dagbags["spark-assets"])
+    test_no_import_errors(spark)
+    test_expected_dags_exist(spark)
+    test_every_dag_has_tags_owner_retries_and_schedule(spark)
+    test_every_task_alerts_backs_off_times_out_and_is_documented(spark)
+    test_one_run_at_a_time_where_duckdb_needs_it(spark)
+
+
+def test_the_warehouse_target_chooses_the_build_tasks(dagbags):
+    """SIYU_DBT_TARGET=spark gives the same DAGs with the target's four steps in place of the
+    DuckDB working copy, cosmos' dbt tasks and audit_and_publish."""
+    steps = ["load_raw", "dbt_build", "audit", "publish"]
+    for topology, dag_id in (("daily", "siyu_daily"), ("assets", "siyu_build")):
+        duck = dagbags[topology].dags[dag_id]
+        spark = dagbags[f"spark-{topology}"].dags[dag_id]
+        assert set(dagbags[f"spark-{topology}"].dag_ids) == set(dagbags[topology].dag_ids)
+        assert {"prepare_working_copy", "audit_and_publish"} <= set(duck.task_ids)
+        assert not set(steps) & set(duck.task_ids)
+        assert not {"prepare_working_copy", "audit_and_publish"} & set(spark.task_ids)
+        assert not [t for t in spark.task_ids if t.startswith("dbt.")]
+        for before, after in zip(["ensure_raw", *steps], steps):
+            assert after in spark.get_task(before).downstream_task_ids, (dag_id, before)
+        assert [o.name for o in spark.get_task("publish").outlets] == ["siyu_marts"]
 
 
 def test_one_topology_at_a_time(dagbags):

@@ -31,5 +31,5 @@ select
     customer_messages,
     responded_at,
     response_msgid,
-    cast({{ epoch_ms("responded_at") }} - {{ epoch_ms("started_at") }} as double precision) / 1000 as frt_seconds
+    cast({{ epoch_ms("responded_at") }} - {{ epoch_ms("started_at") }} as {{ type_double() }}) / 1000 as frt_seconds
 from inquiries

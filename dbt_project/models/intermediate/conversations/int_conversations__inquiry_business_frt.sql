@@ -15,10 +15,10 @@ spanned_days as (
         inquiry_id,
         started_at,
         responded_at,
-        cast({{ day_series(
+        {{ day_series_dates(
             'cast(cast(started_at as date) as timestamp)',
             'cast(cast(responded_at as date) as timestamp)'
-        ) }} as date) as day
+        ) }} as day
     from answered
 ),
 
@@ -27,10 +27,10 @@ working_windows as (
         inquiry_id,
         started_at,
         responded_at,
-        day + cast('{{ cal.start }}' as time) as window_start,
-        day + cast('{{ cal.end }}' as time) as window_end
+        {{ day_at('day', cal.start) }} as window_start,
+        {{ day_at('day', cal.end) }} as window_end
     from spanned_days
-    where extract(isodow from day) in ({{ cal.work_days | join(', ') }})
+    where {{ iso_day_of_week('day') }} in ({{ cal.work_days | join(', ') }})
     {%- if cal.holidays %}
       and day not in ({% for h in cal.holidays %}cast('{{ h }}' as date){% if not loop.last %}, {% endif %}{% endfor %})
     {%- endif %}
@@ -42,7 +42,7 @@ select
         {{ epoch_ms("least(w.responded_at, w.window_end)") }}
         - {{ epoch_ms("greatest(w.started_at, w.window_start)") }},
         0
-    )), 0) as double precision) / 1000 as frt_business_seconds
+    )), 0) as {{ type_double() }}) / 1000 as frt_business_seconds
 from answered as a
 left join working_windows as w on w.inquiry_id = a.inquiry_id
 group by a.inquiry_id

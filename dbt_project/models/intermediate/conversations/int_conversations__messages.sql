@@ -1,7 +1,7 @@
 {{ config(
     materialized='incremental',
     unique_key=['external_userid', 'staff_id'],
-    incremental_strategy='delete+insert',
+    incremental_strategy=keyed_incremental_strategy(),
     on_schema_change='sync_all_columns',
     post_hook="{{ delete_vanished_rows('msgid', conversation_source_sql()) }}",
 ) }}

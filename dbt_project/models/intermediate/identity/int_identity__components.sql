@@ -55,18 +55,7 @@ undirected as (
 ),
 
 labels as (
-    {#- Postgres and DuckDB both take WITH RECURSIVE ... UNION (duplicates removed) -#}
-    with recursive walk(node_id, label) as (
-        select node_id, node_id from nodes
-        union
-        select u.dst, w.label
-        from walk as w
-        inner join undirected as u on u.src = w.node_id
-        where w.label < u.dst
-    )
-    select node_id, min(label) as component_id
-    from walk
-    group by node_id
+    {{ component_labels('nodes', 'undirected') }}
 )
 
 select

@@ -20,8 +20,8 @@ with bounds as (
 ),
 
 days as (
-    select cast({{ day_series('cast(first_day as timestamp)', 'cast(last_day as timestamp)') }}
-        as date) as date_day
+    select {{ day_series_dates('cast(first_day as timestamp)', 'cast(last_day as timestamp)') }}
+        as date_day
     from bounds
     where first_day is not null and last_day >= first_day
 )
@@ -33,7 +33,7 @@ select
     cast(date_trunc('week', date_day) as date) as week_start,
     cast(date_trunc('month', date_day) as date) as month_start,
     cast(extract(year from date_day) as integer) as year,
-    cast(extract(isodow from date_day) as integer) as iso_day_of_week,
-    extract(isodow from date_day) >= 6 as is_weekend,
-    date_day = cast({{ dbt.last_day('date_day', 'month') }} as date) as is_month_end
+    cast({{ iso_day_of_week('date_day') }} as integer) as iso_day_of_week,
+    {{ iso_day_of_week('date_day') }} >= 6 as is_weekend,
+    date_day = {{ month_end('date_day') }} as is_month_end
 from days

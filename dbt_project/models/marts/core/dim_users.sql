@@ -93,7 +93,7 @@ nps as (
 tags as (
     select
         user_id,
-        string_agg(distinct tag_group || ':' || tag_name, '; ' order by tag_group || ':' || tag_name)
+        {{ string_agg_distinct_sorted("tag_group || ':' || tag_name", "'; '") }}
             as current_tags,
         count(distinct tag_group) as tag_groups_held,
         count(distinct tag_group) filter (

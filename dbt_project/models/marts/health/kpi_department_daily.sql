@@ -32,13 +32,13 @@ grid as (
 -- (int_contacts__acquiring_departments); `all` counts every contact created that day once
 new_contacts as (
     select created_date as date_day, department, 'new_contacts' as kpi,
-           cast(count(*) as double precision) as value, cast(count(*) as double precision) as numerator,
-           cast(null as double precision) as denominator
+           cast(count(*) as {{ type_double() }}) as value, cast(count(*) as {{ type_double() }}) as numerator,
+           cast(null as {{ type_double() }}) as denominator
     from {{ ref('int_contacts__acquiring_departments') }}
     group by 1, 2
     union all
-    select date, 'all', 'new_contacts', cast(new_contacts as double precision),
-           cast(new_contacts as double precision), cast(null as double precision)
+    select date, 'all', 'new_contacts', cast(new_contacts as {{ type_double() }}),
+           cast(new_contacts as {{ type_double() }}), cast(null as {{ type_double() }})
     from {{ ref('kpi_new_contacts_daily') }}
     where source_channel = 'all' and department = 'all'
 ),
@@ -53,7 +53,7 @@ campaign_days as (
         c.channel,
         coalesce(c.department, 'unknown') as department,
         cast(s.spend_day as date) as spend_day,
-        cast(c.spend_cny as double precision) / ({{ dbt.datediff('c.start_date', 'c.end_date', 'day') }} + 1) as spend
+        cast(c.spend_cny as {{ type_double() }}) / ({{ dbt.datediff('c.start_date', 'c.end_date', 'day') }} + 1) as spend
     from {{ ref('stg_crm__campaigns') }} as c,
         {{ day_series('cast(c.start_date as timestamp)', 'cast(c.end_date as timestamp)') }}
             as s(spend_day)
@@ -96,47 +96,47 @@ mtd_new_contacts as (
 cac as (
     select s.date_day, s.department, 'cac' as kpi,
            s.spend / nullif(n.new_contacts, 0) as value, s.spend as numerator,
-           cast(n.new_contacts as double precision) as denominator
+           cast(n.new_contacts as {{ type_double() }}) as denominator
     from mtd_spend as s
     left join mtd_new_contacts as n using (date_day, department)
 ),
 
 tag_completeness as (
     select date as date_day, department, 'tag_completeness', tag_completeness,
-           cast(complete_contacts as double precision), cast(active_contacts as double precision)
+           cast(complete_contacts as {{ type_double() }}), cast(active_contacts as {{ type_double() }})
     from {{ ref('kpi_tag_completeness_daily') }}
 ),
 
 tagging_sla as (
     select date as date_day, department, 'tagging_sla_6h', tagging_sla_6h,
-           cast(tagged_within_6h as double precision), cast(matured_6h as double precision)
+           cast(tagged_within_6h as {{ type_double() }}), cast(matured_6h as {{ type_double() }})
     from {{ ref('kpi_tagging_sla_daily') }}
 ),
 
 content_open as (
     select date as date_day, department, 'content_open_rate', open_rate,
-           cast(openers as double precision), cast(reached_recipients as double precision)
+           cast(openers as {{ type_double() }}), cast(reached_recipients as {{ type_double() }})
     from {{ ref('kpi_content_daily') }}
     where channel = 'all'
 ),
 
 one_on_one as (
-    select "date" as date_day, department, 'one_on_one_effective_rate', effective_rate_48h,
-           cast(effective_outreaches as double precision), cast(matured_outreaches as double precision)
+    select {{ adapter.quote('date') }} as date_day, department, 'one_on_one_effective_rate', effective_rate_48h,
+           cast(effective_outreaches as {{ type_double() }}), cast(matured_outreaches as {{ type_double() }})
     from {{ ref('kpi_one_on_one_effective_department_daily') }}
 ),
 
 response as (
-    select "date" as date_day, department, 'response_rate_2h' as kpi, response_rate_2h as value,
-           cast(answered_2h as double precision) as numerator, cast(matured_2h as double precision) as denominator
+    select {{ adapter.quote('date') }} as date_day, department, 'response_rate_2h' as kpi, response_rate_2h as value,
+           cast(answered_2h as {{ type_double() }}) as numerator, cast(matured_2h as {{ type_double() }}) as denominator
     from {{ ref('kpi_response_department_daily') }}
     union all
-    select "date", department, 'response_rate_48h', response_rate_48h,
-           cast(answered_48h as double precision), cast(matured_48h as double precision)
+    select {{ adapter.quote('date') }}, department, 'response_rate_48h', response_rate_48h,
+           cast(answered_48h as {{ type_double() }}), cast(matured_48h as {{ type_double() }})
     from {{ ref('kpi_response_department_daily') }}
     union all
-    select "date", department, 'frt_p50_seconds', cast(frt_p50_seconds as double precision),
-           null, cast(inquiries as double precision)
+    select {{ adapter.quote('date') }}, department, 'frt_p50_seconds', cast(frt_p50_seconds as {{ type_double() }}),
+           null, cast(inquiries as {{ type_double() }})
     from {{ ref('kpi_response_department_daily') }}
 ),
 
@@ -156,9 +156,9 @@ latest_matured_cohort as (
 
 repurchase as (
     select l.date_day, g.department, 'repurchase_rate_90d' as kpi,
-           cast(count(*) filter (where r.is_repurchased) as double precision) / nullif(count(r.cohort_month), 0) as value,
-           cast(count(*) filter (where r.is_repurchased) as double precision) as numerator,
-           cast(count(r.cohort_month) as double precision) as denominator
+           cast(count(*) filter (where r.is_repurchased) as {{ type_double() }}) / nullif(count(r.cohort_month), 0) as value,
+           cast(count(*) filter (where r.is_repurchased) as {{ type_double() }}) as numerator,
+           cast(count(r.cohort_month) as {{ type_double() }}) as denominator
     from latest_matured_cohort as l
     cross join departments as g
     left join repurchase_users as r
@@ -168,11 +168,11 @@ repurchase as (
 ),
 
 sales as (
-    select date as date_day, department, 'aov' as kpi, cast(aov as double precision) as value,
-           cast(net_revenue as double precision) as numerator, cast(qualifying_purchases as double precision) as denominator
+    select date as date_day, department, 'aov' as kpi, cast(aov as {{ type_double() }}) as value,
+           cast(net_revenue as {{ type_double() }}) as numerator, cast(qualifying_purchases as {{ type_double() }}) as denominator
     from {{ ref('kpi_sales_daily') }}
     union all
-    select date, department, 'net_revenue', cast(net_revenue as double precision), cast(net_revenue as double precision), null
+    select date, department, 'net_revenue', cast(net_revenue as {{ type_double() }}), cast(net_revenue as {{ type_double() }}), null
     from {{ ref('kpi_sales_daily') }}
 ),
 
@@ -197,10 +197,10 @@ mtd_answers as (
 
 nps as (
     select date_day, department, 'nps' as kpi,
-           cast(100.0 * (count(*) filter (where score >= 9) - count(*) filter (where score <= 6)) as double precision)
+           cast(100.0 * (count(*) filter (where score >= 9) - count(*) filter (where score <= 6)) as {{ type_double() }})
                / count(*) as value,
-           cast(count(*) filter (where score >= 9) - count(*) filter (where score <= 6) as double precision) as numerator,
-           cast(count(*) as double precision) as denominator
+           cast(count(*) filter (where score >= 9) - count(*) filter (where score <= 6) as {{ type_double() }}) as numerator,
+           cast(count(*) as {{ type_double() }}) as denominator
     from (
         select date_day, department, score from mtd_answers
         union all

@@ -1,7 +1,7 @@
 {{ config(
     materialized='incremental',
     unique_key=['identifier_type', 'identifier_value', 'user_id'],
-    incremental_strategy='delete+insert',
+    incremental_strategy=keyed_incremental_strategy(),
     on_schema_change='append_new_columns',
     pre_hook="{{ drop_clear_identifiers() }}",
 ) }}

@@ -65,7 +65,7 @@ select
     coalesce(monthly.detractors, 0) as detractors,
     case
         when monthly.responses > 0
-        then cast(100.0 * (monthly.promoters - monthly.detractors) as double precision) / monthly.responses
+        then cast(100.0 * (monthly.promoters - monthly.detractors) as {{ type_double() }}) / monthly.responses
     end as nps
 from months
 cross join departments

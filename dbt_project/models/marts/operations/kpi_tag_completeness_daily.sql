@@ -151,5 +151,5 @@ select
     department,
     cast(active_contacts as bigint) as active_contacts,
     cast(complete_contacts as bigint) as complete_contacts,
-    case when active_contacts > 0 then cast(complete_contacts as double precision) / active_contacts end as tag_completeness
+    case when active_contacts > 0 then cast(complete_contacts as {{ type_double() }}) / active_contacts end as tag_completeness
 from stock

@@ -27,7 +27,7 @@ select
     count(*) as cohort_users,
     count(*) filter (where is_matured) as matured_users,
     count(*) filter (where is_matured and is_repurchased) as repurchased_users,
-    cast(count(*) filter (where is_matured and is_repurchased) as double precision)
+    cast(count(*) filter (where is_matured and is_repurchased) as {{ type_double() }})
         / nullif(count(*) filter (where is_matured), 0) as repurchase_rate_90d,
     count(*) filter (where not is_matured) as immature_users
 from grouped

@@ -7,7 +7,7 @@ with outreaches as (
 )
 
 select
-    started_date as "date",
+    started_date as {{ adapter.quote('date') }},
     staff_id,
     department,
     count(*) as outreaches,

@@ -31,7 +31,7 @@ aggregated as (
 )
 
 select
-    d.date_day as "date",
+    d.date_day as {{ adapter.quote('date') }},
     dep.department,
     coalesce(a.outreaches, 0) as outreaches,
     coalesce(a.matured_outreaches, 0) as matured_outreaches,

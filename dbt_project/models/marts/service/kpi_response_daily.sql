@@ -9,7 +9,7 @@ with inquiries as (
 )
 
 select
-    started_date as "date",
+    started_date as {{ adapter.quote('date') }},
     staff_id,
     department,
     count(*) as inquiries,

@@ -38,7 +38,7 @@ aggregated as (
 )
 
 select
-    d.date_day as "date",
+    d.date_day as {{ adapter.quote('date') }},
     dep.department,
     coalesce(a.inquiries, 0) as inquiries,
     coalesce(a.matured_2h, 0) as matured_2h,

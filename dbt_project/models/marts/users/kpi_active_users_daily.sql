@@ -63,6 +63,6 @@ select
     m.department,
     coalesce(a.dau, 0) as dau,
     cast(m.mau as bigint) as mau,
-    cast(coalesce(a.dau, 0) as double precision) / nullif(m.mau, 0) as dau_mau_ratio
+    cast(coalesce(a.dau, 0) as {{ type_double() }}) / nullif(m.mau, 0) as dau_mau_ratio
 from monthly as m
 left join daily_active as a using (date_day, department)

@@ -15,5 +15,5 @@ counted as (
 
 select
     *,
-    cast(users as double precision) / sum(users) over (partition by date, department) as share_of_users
+    cast(users as {{ type_double() }}) / sum(users) over (partition by date, department) as share_of_users
 from counted

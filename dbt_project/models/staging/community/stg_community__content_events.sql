@@ -1,7 +1,7 @@
 {{ config(
     materialized='incremental',
     unique_key='content_event_id',
-    incremental_strategy='delete+insert',
+    incremental_strategy=keyed_incremental_strategy(),
     on_schema_change='sync_all_columns',
     pre_hook=["{{ reset_if_ahead_of_as_of() }}",
               "{{ mark_withdrawn_rows(source('raw_community', 'content_events'), 'content_event_id', content_event_key()) }}"],

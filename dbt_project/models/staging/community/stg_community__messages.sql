@@ -1,7 +1,7 @@
 {{ config(
     materialized='incremental',
     unique_key='msgid',
-    incremental_strategy='delete+insert',
+    incremental_strategy=keyed_incremental_strategy(),
     on_schema_change='sync_all_columns',
     pre_hook=["{{ reset_if_ahead_of_as_of() }}",
               "{{ mark_withdrawn_rows(source('raw_community', 'messages'), 'msgid') }}",
@@ -21,16 +21,16 @@ typed as (
         msgid,
         chat_type,
         {{ clean_text('roomid') }} as roomid,
-        "from" as sender_id,
+        {{ adapter.quote('from') }} as sender_id,
         from_type as sender_type,
         tolist,
         {{ json_array_text('tolist', 0) }} as first_recipient_id,
         case
-            when from_type = 'customer' then "from"
+            when from_type = 'customer' then {{ adapter.quote('from') }}
             when chat_type = 'single' then {{ json_array_text('tolist', 0) }}
         end as customer_id,
         case
-            when from_type in ('staff', 'bot') then "from"
+            when from_type in ('staff', 'bot') then {{ adapter.quote('from') }}
             when chat_type = 'single' then {{ json_array_text('tolist', 0) }}
         end as staff_id,
         cast(msgtime as bigint) as msgtime_ms,

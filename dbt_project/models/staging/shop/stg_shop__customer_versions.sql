@@ -5,7 +5,7 @@ with source as (
     where {{ delivered_by_as_of() }}
 )
 
-select {{ distinct_on('source.buyer_id, cast(source.updated_at as timestamptz)') }}
+select {{ distinct_on('source.buyer_id, ' ~ cast_timestamptz('source.updated_at')) }}
     buyer_id,
     {{ pii_hash(normalize_phone('phone')) }} as phone_hash,
     {{ mask_phone(normalize_phone('phone')) }} as phone_masked,
@@ -14,4 +14,4 @@ select {{ distinct_on('source.buyer_id, cast(source.updated_at as timestamptz)')
     {{ shop_time('updated_at') }} as updated_at,
     _dt, _file, _line
 from source
-{{ keep_first('source.buyer_id, cast(source.updated_at as timestamptz)', '_dt desc, _file desc, _line desc') }}
+{{ keep_first('source.buyer_id, ' ~ cast_timestamptz('source.updated_at'), '_dt desc, _file desc, _line desc') }}

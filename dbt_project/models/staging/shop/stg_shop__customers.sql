@@ -15,4 +15,4 @@ select {{ distinct_on('buyer_id') }}
     {{ shop_time('updated_at') }} as updated_at,
     _dt, _file, _line, _load_id
 from source
-{{ latest_version('buyer_id', 'cast(updated_at as timestamptz)') }}
+{{ latest_version('buyer_id', cast_timestamptz('updated_at')) }}

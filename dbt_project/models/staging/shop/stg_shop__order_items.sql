@@ -12,7 +12,7 @@ items as (
 )
 
 select
-    order_id || '-' || cast(item_index + 1 as varchar) as order_item_id,
+    order_id || '-' || cast(item_index + 1 as {{ type_text('varchar') }}) as order_item_id,
     order_id,
     cast(item_index + 1 as integer) as line_number,
     {{ json_array_text('items', 'item_index', 'sku') }} as sku,

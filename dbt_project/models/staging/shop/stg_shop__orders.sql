@@ -1,7 +1,7 @@
 {{ config(
     materialized='incremental',
     unique_key='order_id',
-    incremental_strategy='delete+insert',
+    incremental_strategy=keyed_incremental_strategy(),
     on_schema_change='sync_all_columns',
     pre_hook=["{{ reset_if_ahead_of_as_of() }}",
               "{{ mark_withdrawn_rows(source('raw_shop', 'orders'), 'order_id') }}",
@@ -27,7 +27,7 @@ typed as (
         {{ shop_time('created_at') }} as created_at,
         {{ shop_time('paid_at') }} as paid_at,
         {{ shop_time('updated_at') }} as updated_at,
-        cast(updated_at as timestamptz) as updated_at_utc,
+        {{ cast_timestamptz('updated_at') }} as updated_at_utc,
         coalesce(currency, 'CNY') as currency,
         cast(total_amount as decimal(18, 2)) as total_amount,
         cast(discount_amount as decimal(18, 2)) as discount_amount,

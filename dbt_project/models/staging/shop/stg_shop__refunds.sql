@@ -9,8 +9,8 @@ select {{ distinct_on('refund_id') }}
     order_id,
     cast(amount as decimal(18, 2)) as amount,
     {{ shop_time('refunded_at') }} as refunded_at,
-    cast(refunded_at as timestamptz) as refunded_at_utc,
+    {{ cast_timestamptz('refunded_at') }} as refunded_at_utc,
     {{ clean_text('reason') }} as reason,
     _dt, _file, _line, _load_id
 from source
-{{ latest_version('refund_id', 'cast(refunded_at as timestamptz)') }}
+{{ latest_version('refund_id', cast_timestamptz('refunded_at')) }}
