@@ -68,6 +68,13 @@ def test_the_key_ignores_as_of_and_the_working_copy_but_not_what_parsing_reads(t
     assert dbt_cli.parse_key(args_for(project, "2025-06-29"),
                              {**env, "SIYU_WAREHOUSE": "/other/siyu.building-run-2.duckdb",
                               "SIYU_RAW_DIR": "/raw/b", "SIYU_DBT_THREADS": "4"}) == key
+    # Siyu's own profile: the salt (a secret) and the Spark session's resources are not keyed
+    siyu_args = ["build", "--project-dir", str(REPO_ROOT / "dbt_project"), "--profiles-dir",
+                 str(REPO_ROOT / "dbt_project")]
+    siyu_key = dbt_cli.parse_key(siyu_args, env)
+    assert dbt_cli.parse_key(siyu_args, {**env, "SIYU_PII_SALT": "s3cret",
+                                         "SIYU_SPARK_WAREHOUSE_DIR": "/s/run-2"}) == siyu_key
+    assert dbt_cli.parse_key(siyu_args, {**env, "SIYU_PG_DATABASE": "other"}) != siyu_key
 
     # what parsing reads: another catalog name, target, var, a changed model or profile
     assert dbt_cli.parse_key(args_for(project, "2025-06-28"),

@@ -55,6 +55,9 @@ MANIFEST_COMMANDS = {"build", "run", "test", "seed", "snapshot", "compile", "sho
 RUNTIME_ONLY_ENV = {
     "SIYU_RAW_DIR", "SIYU_DUCKDB_MEMORY_LIMIT", "SIYU_DUCKDB_THREADS", "SIYU_DUCKDB_TEMP_DIR",
     "SIYU_DBT_THREADS", "SIYU_PG_HOST", "SIYU_PG_PORT", "SIYU_PG_USER", "SIYU_PG_PASSWORD",
+    "SIYU_SPARK_HOST", "SIYU_SPARK_MASTER", "SIYU_SPARK_DRIVER_MEMORY",
+    "SIYU_SPARK_SHUFFLE_PARTITIONS", "SIYU_SPARK_WAREHOUSE_DIR",
+    "SIYU_PII_SALT",  # a secret read at run time (never rendered into SQL), not into the key
 }
 PARSE_OPTIONS = {"--project-dir", "--profiles-dir", "--profile", "--target", "-t", "--vars",
                  "--target-path", "--log-path", "--log-format", "--log-format-file"}
