@@ -312,3 +312,23 @@ def test_to_do_sheet_shows_value_at_risk_and_orders_win_backs_by_it(tmp_path):
     # priority first; among the win-backs (same priority and due time) the larger value at risk
     assert [(r[4], r[8], None if r[9] is None else float(r[9])) for r in rows] == [
         ("C9", None, None), ("C2", 0.2, 480.0), ("C1", 0.7, 30.0)]
+
+
+def test_a_buyer_whose_expected_purchases_round_to_zero_gets_no_revenue():
+    """One buyer, one purchase of 269 CNY five days before as_of (the identity tests' small
+    landing): the model expects ~0.00003 purchases, published as 0.0000, so the expected
+    revenue is 0, not the 0.01 that 0.00003 x 269 rounds to (dbt test
+    pred_customer_90d__expected_revenue_zero_with_zero_purchases)."""
+    from datetime import date
+
+    days = pd.DataFrame([{"user_id": "u1", "purchase_day": pd.Timestamp("2025-03-05"),
+                          "purchases": 1, "net_revenue": 269.0}])
+    buyers = pd.DataFrame([{"user_id": "u1", "as_of": pd.Timestamp("2025-03-10"),
+                            "source_channel": "unknown", "department": "none",
+                            "last_interaction_at": pd.Timestamp("2025-03-05 20:00:00"),
+                            "last_interaction_at_origin": pd.NaT}])
+    scores = predict.score(days, buyers, date(2025, 3, 10), "bgnbd_gg")
+    row = scores.iloc[0]
+    assert 0 < row["p_purchase_90d"] < 0.001
+    assert row["expected_purchases_90d"] == 0
+    assert row["expected_net_revenue_90d"] == 0

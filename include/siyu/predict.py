@@ -451,6 +451,10 @@ def score(purchase_days: pd.DataFrame, buyers: pd.DataFrame, as_of: date,
         pred = _predict(model, d, b, end, data_start, "last_interaction_at")
     pred = pred.reindex(b.index)
     p = pred["p"].clip(0, 1).round(6)
+    purchases = pred["purchases"].clip(lower=0).round(4)
+    # no revenue without purchases as published: a buyer whose expected purchases round to 0
+    # (e.g. 0.00003) gets 0 CNY, not the 0.01 its tiny expectation times the AOV rounds to
+    revenue = pred["revenue"].clip(lower=0).round(2).where(purchases > 0, 0.0)
     last_90d = history["revenue_90d"].fillna(0.0).round(2)
     out = pd.DataFrame({
         "user_id": b.index,
@@ -458,8 +462,8 @@ def score(purchase_days: pd.DataFrame, buyers: pd.DataFrame, as_of: date,
         "source_channel": b["source_channel"].to_numpy(),
         "department": b["department"].to_numpy(),
         "p_purchase_90d": p.to_numpy(),
-        "expected_purchases_90d": pred["purchases"].clip(lower=0).round(4).to_numpy(),
-        "expected_net_revenue_90d": pred["revenue"].clip(lower=0).round(2).to_numpy(),
+        "expected_purchases_90d": purchases.to_numpy(),
+        "expected_net_revenue_90d": revenue.to_numpy(),
         "net_revenue_last_90d": last_90d.to_numpy(),
         "value_at_risk_90d": (last_90d * (1.0 - p)).round(2).to_numpy(),
         "model_version": f"{model}/v{MODEL_FAMILY_VERSION} trained to {as_of.isoformat()}",
