@@ -494,3 +494,18 @@ def test_real_warehouse_passes_every_critical_check(real_warehouse, tmp_path):
     report.raise_for_critical()
     report.store(tmp_path / "ops.duckdb")
     assert Q.build_data_docs(tmp_path / "docs", [report]).exists()
+
+
+def test_great_expectations_imports_where_the_main_module_has_no_file():
+    """pyspark (the Spark target) is installed, and GX imports its Spark Connect classes;
+    without the `connect` extra's packages pyspark calls sys.exit(0) on that import in a
+    process whose __main__ has no file (pytest-xdist workers, `python -c`), which ended
+    `make test` at collection. With pyspark[connect] the import works everywhere."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-c", "from siyu import quality; import great_expectations; "
+         "print('imported')"], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.strip() == "imported", proc.stderr[-2000:]
+    assert "does not yet fully support pandas" not in proc.stderr

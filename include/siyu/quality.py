@@ -39,6 +39,7 @@ import json
 import logging
 import os
 import time
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -59,6 +60,10 @@ if TYPE_CHECKING:
 
 # GX must not phone home (and nothing here may download at run time).
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+# GX imports pyspark's Spark Connect classes when pyspark is installed (the Spark target);
+# pyspark warns on every import that it is not tested with pandas 3: not ours to act on
+warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas",
+                        category=FutureWarning)
 
 log = logging.getLogger(__name__)
 
