@@ -403,3 +403,16 @@ to_timestamp_ntz({{ expr }}, 'yyyy-MM-dd HH:mm:ss')
         {{ name }}
     {%- endif -%}
 {%- endmacro %}
+
+{#- ISO 8601 week-numbering year and week of a date (weeks start on Monday; the first week of
+    a year holds its first Thursday). -#}
+{% macro iso_year(expr) -%}
+    {{ return(adapter.dispatch('iso_year', 'siyu')(expr)) }}
+{%- endmacro %}
+{% macro default__iso_year(expr) -%}extract(isoyear from {{ expr }}){%- endmacro %}
+{% macro spark__iso_year(expr) -%}extract(yearofweek from {{ expr }}){%- endmacro %}
+
+{% macro iso_week(expr) -%}
+    {{ return(adapter.dispatch('iso_week', 'siyu')(expr)) }}
+{%- endmacro %}
+{% macro default__iso_week(expr) -%}extract(week from {{ expr }}){%- endmacro %}

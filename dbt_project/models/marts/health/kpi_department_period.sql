@@ -47,8 +47,8 @@ periods as (
         period_type,
         period_start,
         case period_type
-            when 'week' then cast(period_start + interval '6 day' as date)
-            else cast(period_start + interval '1 month' - interval '1 day' as date)
+            when 'week' then cast({{ dbt.dateadd('day', 6, 'period_start') }} as date)
+            else cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', 1, 'period_start')) }} as date)
         end as period_end,
         max(date_day) as last_day,
         count(*) as days_covered
@@ -125,9 +125,9 @@ frt as (
         dp.period_type, dp.period_start,
         case when grouping(i.department) = 1 then 'all' else i.department end as department,
         'frt_p50_seconds' as kpi,
-        cast({{ round_double(percentile_cont('i.frt_seconds', 0.5), 3) }} as double precision) as value,
-        cast(null as double precision) as numerator,
-        cast(count(*) as double precision) as denominator
+        cast({{ round_double(percentile_cont('i.frt_seconds', 0.5), 3) }} as {{ type_double() }}) as value,
+        cast(null as {{ type_double() }}) as numerator,
+        cast(count(*) as {{ type_double() }}) as denominator
     from day_periods as dp
     inner join inquiries as i on i.started_date = dp.date_day
     group by grouping sets ((dp.period_type, dp.period_start, i.department), (dp.period_type, dp.period_start))
@@ -155,10 +155,10 @@ period_answers as (
 nps as (
     select
         period_type, period_start, department, 'nps' as kpi,
-        cast(100.0 * (count(*) filter (where score >= 9) - count(*) filter (where score <= 6)) as double precision)
+        cast(100.0 * (count(*) filter (where score >= 9) - count(*) filter (where score <= 6)) as {{ type_double() }})
             / count(*) as value,
-        cast(count(*) filter (where score >= 9) - count(*) filter (where score <= 6) as double precision) as numerator,
-        cast(count(*) as double precision) as denominator
+        cast(count(*) filter (where score >= 9) - count(*) filter (where score <= 6) as {{ type_double() }}) as numerator,
+        cast(count(*) as {{ type_double() }}) as denominator
     from (
         select period_type, period_start, department, score from period_answers
         union all
@@ -199,11 +199,11 @@ keyed as (
     select
         v.*,
         case v.period_type
-            when 'week' then cast(v.period_start - interval '7 day' as date)
-            else cast(v.period_start - interval '1 month' as date)
+            when 'week' then cast({{ dbt.dateadd('day', -7, 'v.period_start') }} as date)
+            else cast({{ dbt.dateadd('month', -1, 'v.period_start') }} as date)
         end as previous_start,
-        cast(extract(isoyear from v.period_start) as integer) as iso_year,
-        cast(extract(week from v.period_start) as integer) as iso_week
+        cast({{ iso_year('v.period_start') }} as integer) as iso_year,
+        cast({{ iso_week('v.period_start') }} as integer) as iso_week
     from valued as v
 ),
 
@@ -221,7 +221,7 @@ compared as (
         on ly.period_type = k.period_type and ly.department = k.department and ly.kpi = k.kpi
        and (
             (k.period_type = 'week' and ly.iso_year = k.iso_year - 1 and ly.iso_week = k.iso_week)
-            or (k.period_type = 'month' and ly.period_start = cast(k.period_start - interval '1 year' as date))
+            or (k.period_type = 'month' and ly.period_start = cast({{ dbt.dateadd('year', -1, 'k.period_start') }} as date))
        )
 ),
 
