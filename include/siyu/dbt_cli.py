@@ -37,6 +37,7 @@ project folder of *this* run.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -279,7 +280,8 @@ def run(args: list[str]) -> int:
                 print(f"siyu-dbt: could not save the parsed manifest to {saved}: {exc}",
                       file=sys.stderr)
         else:
-            os.utime(saved)  # recently used: kept by the pruning
+            with contextlib.suppress(OSError):  # pruned by a concurrent run: it is loaded
+                os.utime(saved)  # recently used: kept by the pruning
     result = dbtRunner(manifest=manifest).invoke(args)
     if result.success:
         return 0
