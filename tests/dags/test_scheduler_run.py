@@ -202,6 +202,28 @@ class Airflow:
         assert 200 <= status < 300, f"{method} {path}: {status} {payload}"
         return payload
 
+    def asset_events(self, query: str, deadline: float) -> list[dict]:
+        """``GET /api/v2/assets/events``, waiting out one known Airflow 3.3 bug only.
+
+        Airflow 3.3.2 answers 500 while an asset event's ``created_dagruns`` holds a run
+        that is still queued (``start_date`` NULL fails its response model's validation:
+        apache/airflow#71360, fixed upstream by #71379, not in a release we can install).
+        Here that is the ``siyu_deliver`` run the marts asset has just created; it lasts
+        until the scheduler starts that run. Any other error still fails at once.
+        """
+        log = self.home / "api-server.log"
+        while True:
+            seen = log.stat().st_size if log.exists() else 0
+            status, payload = self.request("GET", f"/api/v2/assets/events?{query}")
+            if 200 <= status < 300:
+                return payload["asset_events"]
+            time.sleep(0.5)  # let the api-server write its traceback
+            new = log.read_bytes()[seen:].decode(errors="replace") if log.exists() else ""
+            known = status == 500 and "start_date" in new and "valid datetime" in new
+            assert known and time.monotonic() < deadline, (
+                f"GET /api/v2/assets/events?{query}: {status} {payload}\n{new[-3000:]}")
+            time.sleep(2)
+
     def login(self) -> None:
         status, payload = self.request(
             "POST", "/auth/token", {"username": USER, "password": self.password}, auth=False)
@@ -338,7 +360,7 @@ def _scenario(af: Airflow, as_of: str, deadline: float, inbox: Inbox) -> None:
     for dag_id in INGEST_DAGS:
         assert [r["state"] for r in af.runs(dag_id)] == ["success"], dag_id
     assert [(r["state"], r["run_type"]) for r in built] == [("success", "asset_triggered")]
-    events = af.api("GET", "/api/v2/assets/events?limit=100")["asset_events"]
+    events = af.asset_events("limit=100", time.monotonic() + 120)
     raw_days = {(e["name"], (e["extra"] or {}).get("as_of")) for e in events
                 if (e["source_dag_id"] or "").startswith("siyu_ingest_")}
     assert raw_days == {(f"siyu_raw_{s}", as_of) for s in SOURCES}, events
@@ -411,8 +433,8 @@ def _scenario(af: Airflow, as_of: str, deadline: float, inbox: Inbox) -> None:
     assert {business_day(r["logical_date"]) for r in runs} == {first, last}
     done = af.api("GET", f"/api/v2/backfills/{backfill['id']}")
     assert done["dag_id"] == "siyu_ingest_crm"
-    crm_days = {(e["extra"] or {}).get("as_of") for e in af.api(
-        "GET", "/api/v2/assets/events?source_dag_id=siyu_ingest_crm&limit=100")["asset_events"]}
+    crm_days = {(e["extra"] or {}).get("as_of") for e in af.asset_events(
+        "source_dag_id=siyu_ingest_crm&limit=100", time.monotonic() + 120)}
     assert {first.isoformat(), last.isoformat(), as_of} <= crm_days
 
     def alert_run_failed():
