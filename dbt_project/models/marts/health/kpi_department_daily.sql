@@ -8,7 +8,8 @@
 --   the cohort KPI (repurchase_rate_90d) is the latest cohort month fully matured by the day.
 -- Department `all` is the company total, computed from the events (never an average of
 -- department rates). Targets come from the seed kpi_targets (one configuration file): a row for
--- the department wins over the `*` row. Status: green meets the target; yellow misses it by
+-- the department wins over the `*` row (macros/targets.sql, shared with kpi_department_period).
+-- Status: green meets the target; yellow misses it by
 -- less than yellow_band (20%); red misses it by yellow_band or more; no_target without a
 -- target; NULL when the value is NULL (an empty denominator: nothing to judge).
 with days as (
@@ -248,23 +249,18 @@ valued as (
 targeted as (
     select
         v.*,
-        coalesce(t_dep.target, t_all.target) as target,
-        coalesce(t_dep.direction, t_all.direction) as direction,
-        coalesce(t_dep.yellow_band, t_all.yellow_band, 0.2) as yellow_band,
-        coalesce(t_dep.unit, t_all.unit) as unit
+        {{ kpi_target_column('target') }} as target,
+        {{ kpi_target_column('direction') }} as direction,
+        {{ kpi_target_column('yellow_band') }} as yellow_band,
+        {{ kpi_target_column('unit') }} as unit
     from valued as v
-    left join {{ ref('kpi_targets') }} as t_dep on t_dep.kpi = v.kpi and t_dep.department = v.department
-    left join {{ ref('kpi_targets') }} as t_all on t_all.kpi = v.kpi and t_all.department = '*'
+    {{ join_kpi_targets('v') }}
 ),
 
 scored as (
     select
         *,
-        -- relative miss: how far the value falls short of the target, as a share of the target
-        {{ round_double("case direction
-            when 'higher_is_better' then (target - value) / nullif(abs(target), 0)
-            when 'lower_is_better' then (value - target) / nullif(abs(target), 0)
-        end", 9) }} as shortfall
+        {{ kpi_shortfall('value', 'target', 'direction') }} as shortfall
     from targeted
 )
 
@@ -276,14 +272,7 @@ select
     kpi,
     {{ round_double('value', 9) }} as value,
     target,
-    case
-        when target is null then 'no_target'
-        when value is null then null
-        when direction = 'higher_is_better' and value >= target then 'green'
-        when direction = 'lower_is_better' and value <= target then 'green'
-        when shortfall < yellow_band then 'yellow'
-        else 'red'
-    end as status,
+    {{ kpi_status('value', 'target', 'direction', 'shortfall', 'yellow_band') }} as status,
     {{ round_double('numerator', 6) }} as numerator,
     {{ round_double('denominator', 6) }} as denominator,
     direction,

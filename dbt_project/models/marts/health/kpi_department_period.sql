@@ -22,7 +22,8 @@
 -- a week the ISO week with the same number of the previous ISO year (week 53 has none when that
 -- year had 52 weeks), for a month the same calendar month. Comparisons read whatever the earlier
 -- period holds; they are NULL where no data exists for it.
--- Targets: kpi_targets (a department row wins over `*`); the daily targets of the additive KPIs
+-- Targets: kpi_targets (a department row wins over `*`; status and shortfall as in
+-- kpi_department_daily, macros/targets.sql); the daily targets of the additive KPIs
 -- (new_contacts, net_revenue: per day) are multiplied by the period's days_covered.
 with daily as (
     select * from {{ ref('kpi_department_daily') }}
@@ -228,23 +229,19 @@ compared as (
 targeted as (
     select
         c.*,
-        coalesce(t_dep.target, t_all.target)
+        {{ kpi_target_column('target') }}
             * case when c.kpi in ('new_contacts', 'net_revenue') then c.days_covered else 1 end as target,
-        coalesce(t_dep.direction, t_all.direction) as direction,
-        coalesce(t_dep.yellow_band, t_all.yellow_band, 0.2) as yellow_band,
-        replace(coalesce(t_dep.unit, t_all.unit), '/day', '') as unit
+        {{ kpi_target_column('direction') }} as direction,
+        {{ kpi_target_column('yellow_band') }} as yellow_band,
+        replace({{ kpi_target_column('unit') }}, '/day', '') as unit
     from compared as c
-    left join {{ ref('kpi_targets') }} as t_dep on t_dep.kpi = c.kpi and t_dep.department = c.department
-    left join {{ ref('kpi_targets') }} as t_all on t_all.kpi = c.kpi and t_all.department = '*'
+    {{ join_kpi_targets('c') }}
 ),
 
 scored as (
     select
         *,
-        {{ round_double("case direction
-            when 'higher_is_better' then (target - value) / nullif(abs(target), 0)
-            when 'lower_is_better' then (value - target) / nullif(abs(target), 0)
-        end", 9) }} as shortfall
+        {{ kpi_shortfall('value', 'target', 'direction') }} as shortfall
     from targeted
 )
 
@@ -267,14 +264,7 @@ select
     days_covered,
     case when kpi in ('tag_completeness', 'repurchase_rate_90d') then last_day end as value_date,
     target,
-    case
-        when target is null then 'no_target'
-        when value is null then null
-        when direction = 'higher_is_better' and value >= target then 'green'
-        when direction = 'lower_is_better' and value <= target then 'green'
-        when shortfall < yellow_band then 'yellow'
-        else 'red'
-    end as status,
+    {{ kpi_status('value', 'target', 'direction', 'shortfall', 'yellow_band') }} as status,
     {{ round_double('numerator', 6) }} as numerator,
     {{ round_double('denominator', 6) }} as denominator,
     direction,
