@@ -10,7 +10,7 @@ the Airflow DAG path against ``siyu run``, and compare the figures with the perf
 
 Per scale (``--users``, repeatable), in a fresh temporary folder:
 
-1. the landing zone: generated (``siyu.generate``, timed), or reused with
+1. the landing zone: generated (``siyu.devtools.generate``, timed), or reused with
    ``--landing-for USERS=DIR`` (a finished ``siyu generate --users USERS --days DAYS`` output; its
    ``_manifest.json`` gives the as-of day; a 1M landing takes ~17 min to generate);
 2. ingest: the three sources, every landed partition up to the as-of day, into a throwaway raw
@@ -83,7 +83,7 @@ from siyu import contract as C  # noqa: E402
 from siyu import db  # noqa: E402
 from siyu import pipeline  # noqa: E402
 from siyu.config import Settings  # noqa: E402
-from siyu.generate import generate  # noqa: E402
+from siyu.devtools.generate import generate  # noqa: E402
 
 BIN = Path(sys.executable).parent
 DAG_ID = "siyu_daily"

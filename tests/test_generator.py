@@ -16,7 +16,7 @@ import pytest
 
 from siyu import contract as C
 from siyu import loader
-from siyu.generate import generate
+from siyu.devtools.generate import generate
 
 CRM_TIME = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$")
 SHOP_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$")

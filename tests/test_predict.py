@@ -18,7 +18,7 @@ import pytest
 from scipy.special import hyp2f1
 
 from siyu import predict
-from siyu.generate import generate
+from siyu.devtools.generate import generate
 
 
 # ----------------------------------------------------------------------------- arithmetic

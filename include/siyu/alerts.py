@@ -26,29 +26,20 @@ from __future__ import annotations
 import html
 import logging
 import os
-import re
 from datetime import date
 from typing import Any
+
+from .pii import mask_message
 
 log = logging.getLogger("siyu.alerts")
 
 DEFAULT_CONN_ID = "smtp_default"
 MAX_MESSAGE = 1500
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
-_PHONE = re.compile(r"(?<![\w.])\+?\d[\d -]{5,}\d(?![\w.])")
-
 
 def recipients() -> list[str]:
     raw = os.environ.get("SIYU_ALERT_EMAILS", "")
     return [r.strip() for r in raw.replace(";", ",").split(",") if r.strip()]
-
-
-def mask(text: str) -> str:
-    """Mask e-mail addresses and phone-like digit runs (7+ digits) in a message."""
-    text = _EMAIL.sub("<email>", text)
-    return _PHONE.sub(lambda m: m.group(0) if len(re.sub(r"\D", "", m.group(0))) < 7
-                      else "<number>", text)
 
 
 def _business_day(context: dict) -> date | None:
@@ -66,7 +57,7 @@ def failure_facts(context: dict) -> dict[str, Any]:
     ti = context.get("ti") or context.get("task_instance")
     dag = context.get("dag")
     exc = context.get("exception")
-    message = mask(str(exc) if exc is not None else "")
+    message = mask_message(str(exc) if exc is not None else "")
     if len(message) > MAX_MESSAGE:
         message = message[:MAX_MESSAGE] + " ..."
     day = _business_day(context)

@@ -143,7 +143,7 @@ def _add_paths(p: argparse.ArgumentParser, landing: bool = True) -> None:
 
 
 def cmd_generate(args) -> int:
-    from .generate import generate
+    from .devtools.generate import generate
 
     t0 = time.perf_counter()
     manifest = generate(

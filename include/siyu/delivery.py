@@ -68,9 +68,10 @@ from email.utils import format_datetime, make_msgid
 from html.parser import HTMLParser
 from pathlib import Path
 
-from . import alerts, mail, robots
+from . import mail, robots
 from .config import data_root
 from .extracts import AUDIENCES, Extract, build_extracts, build_period_extracts
+from .pii import mask_message
 
 log = logging.getLogger("siyu.delivery")
 
@@ -393,9 +394,9 @@ def deliver(warehouse: Path, day: date | None, outbox: Path, audiences=AUDIENCES
         try:
             results.append(send(extract, recipients, smtp, resend, progress))
         except Exception as exc:  # the other departments still get theirs
-            # an SMTP error may quote the addresses it refused: masked like the alerts
+            # an SMTP error may quote the addresses it refused: masked like the alerts'
             log.error("sending %s failed: %s: %s", extract.audience, type(exc).__name__,
-                      alerts.mask(str(exc)))
+                      mask_message(str(exc)))
             failed.append(extract.audience)
     if failed:
         raise RuntimeError(f"sending failed for {', '.join(failed)} (the others were sent; "

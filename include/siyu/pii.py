@@ -139,6 +139,20 @@ def mask_free_text(text: str | None) -> str | None:
     return FREE_TEXT_PHONE.sub("[phone]", FREE_TEXT_EMAIL.sub("[email]", text))
 
 
+# Messages (an exception's text in a failure alert or a log line, an SMTP error quoting the
+# addresses it refused): e-mail addresses, and digit runs of 7 or more digits (phone-like,
+# spaces, hyphens and a leading + allowed).
+_MESSAGE_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
+_MESSAGE_PHONE = re.compile(r"(?<![\w.])\+?\d[\d -]{5,}\d(?![\w.])")
+
+
+def mask_message(text: str) -> str:
+    """A message with its e-mail addresses replaced by ``<email>`` and its phone-like digit
+    runs (7+ digits) by ``<number>`` (failure alerts, ``siyu.alerts``; the delivery's log)."""
+    text = _MESSAGE_EMAIL.sub("<email>", text)
+    return _MESSAGE_PHONE.sub(lambda m: m.group(0) if len(re.sub(r"\D", "", m.group(0))) < 7
+                              else "<number>", text)
+
 # Raw-layer columns that hold clear personal data (sources.md: names, phones, e-mails,
 # nicknames). Quality checks on them may count, never show, their values.
 PII_COLUMNS = frozenset({"name", "phone", "email", "buyer_phone", "nickname"})

@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import contract as C
+from .. import contract as C
 
 TZ_OFFSET = timedelta(hours=8)  # Asia/Shanghai has no DST
 TZ = timezone(TZ_OFFSET)
