@@ -97,6 +97,16 @@ def test_python_maskers():
     assert pii.pii_hash(None) is None and pii.pii_hash("") is None
 
 
+
+def test_messages_are_masked_for_alerts_and_logs():
+    """pii.mask_message: what the failure alerts and the delivery's log show of an error."""
+    message = ("refused: zhang.wei@example.com, +86 138-0013-8000 and 13800138000; "
+               "order T1001, 3 rows, build 123456")
+    assert pii.mask_message(message) == (
+        "refused: <email>, <number> and <number>; order T1001, 3 rows, "
+        "build 123456")
+
+
 def test_salt_comes_from_the_environment_else_the_demo_salt(monkeypatch):
     monkeypatch.delenv("SIYU_PII_SALT", raising=False)
     assert pii.salt() == pii.DEMO_SALT
