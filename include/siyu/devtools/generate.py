@@ -276,7 +276,10 @@ def _fmt_phone(rng: np.random.Generator, phone: str) -> str:
 def generate(out: Path | str, users: int, days: int, start: date | str, seed: int,
              bad_rate: float = 0.001, gzip_rate: float = 0.15, parts: int = 3,
              progress: Callable[[str], None] | None = None) -> dict:
-    """Write a landing zone under ``out``; return the manifest (also out/_manifest.json)."""
+    """Write a landing zone under ``out``; return the manifest (also out/_manifest.json).
+
+    The steps run in a fixed order, each drawing from the one random generator: that order is
+    what makes a seed's landing zone the same byte for byte (``_Simulation``)."""
     t0 = time.perf_counter()
     out = Path(out)
     start = date.fromisoformat(start) if isinstance(start, str) else start
@@ -285,253 +288,347 @@ def generate(out: Path | str, users: int, days: int, start: date | str, seed: in
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.Generator(np.random.PCG64(seed))
     w = _Writer(out, rng, bad_rate, gzip_rate, parts)
-    end = start + timedelta(days=days - 1)
-    w.end = end
+    sim = _Simulation(w, rng, users, days, start)
+    sim.write_staff()
+    sim.draw_people()
+    sim.contacts_before_window()
+    sim.campaigns()
+    sim.groups()
+    for d in range(days):
+        day = sim.simulate_day(d)
+        w.flush(day)
+        if progress and (d % 30 == 29 or d == days - 1):
+            progress(f"  generated {d + 1}/{days} days ({day})")
+    w.flush(sim.end + timedelta(days=60))
+    w.duplicate_one_file()
+    manifest = {
+        "args": {"users": users, "days": days, "start": start.isoformat(), "seed": seed,
+                 "parts": parts, "bad_rate": bad_rate, "gzip_rate": gzip_rate},
+        "as_of": sim.end.isoformat(),
+        "timezone": "Asia/Shanghai",
+        "rows_written": dict(sorted(w.rows_written.items())),
+        "bad_rows_injected": dict(sorted(w.bad_counts.items())),
+        "bad_rows": w.bad_rows,
+        "truncated_files": w.truncated,
+        "file_stats": {"duplicated_files": w.dup_files, "gzip_files": w.gzip_files,
+                       "empty_files": w.empty_files, "files_with_column_changes": w.drifted},
+        "files": w.files,
+        "bytes": w.bytes,
+        "staff": len(sim.staff),
+        "groups": sim.n_groups,
+        "front_desk_phones": ["19900001111"],
+        "placeholder_phone": "13800000000",
+        "seconds_generate": round(time.perf_counter() - t0, 2),
+    }
+    (out / "_manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1))
+    return manifest
 
-    # ---------------------------------------------------------------- staff
-    staff: list[tuple[str, str]] = []
-    for dept, n in DEPTS.items():
-        for i in range(n):
-            staff.append((f"{DEPT_PREFIX[dept]}_{i:03d}", dept))
-    owners = [s for s, d in staff if d in ("sales", "service", "operations")]
-    svc_sales = [s for s, d in staff if d in ("sales", "service")]
-    dept_of = dict(staff)
 
-    def crm_ts(t: datetime) -> str:
-        return t.strftime("%Y-%m-%d %H:%M:%S")
+def _crm_ts(t: datetime) -> str:
+    return t.strftime("%Y-%m-%d %H:%M:%S")
 
-    def shop_ts(t: datetime) -> str:
-        if rng.random() < 0.05:  # same instant, another offset
+
+def _at(day: date, seconds: float) -> datetime:
+    return datetime(day.year, day.month, day.day) + timedelta(seconds=float(seconds))
+
+
+def _pid_str(i: int) -> str:
+    return f"{i:08d}"
+
+
+def _wm(i: int) -> str:
+    return f"wm{(i * 2654435761) % (16**16):016x}"
+
+
+class _Simulation:
+    """The operation simulated day by day: the staff, the people (their traits drawn once, as
+    numpy arrays), and what happens each day, written through a ``_Writer``. Every step draws
+    from the one generator ``rng``; ``generate`` calls them in a fixed order."""
+
+    def __init__(self, w: _Writer, rng: np.random.Generator, users: int, days: int,
+                 start: date) -> None:
+        self.w, self.rng, self.n, self.days, self.start = w, rng, users, days, start
+        self.end = start + timedelta(days=days - 1)
+        w.end = self.end
+        self.staff: list[tuple[str, str]] = []
+        for dept, n in DEPTS.items():
+            for i in range(n):
+                self.staff.append((f"{DEPT_PREFIX[dept]}_{i:03d}", dept))
+        self.owners = [s for s, d in self.staff if d in ("sales", "service", "operations")]
+        self.svc_sales = [s for s, d in self.staff if d in ("sales", "service")]
+        self.dept_of = dict(self.staff)
+        self.contact_created: dict[int, datetime] = {}
+        self.known: list[int] = []  # people with a CRM contact so far
+        self.n_groups = max(2, users // 800)
+        self.group_members: dict[int, list[int]] = defaultdict(list)
+        self.order_seq = self.msg_seq = self.push_seq = 0
+        self.buyer_seen: set[int] = set()
+
+    # ------------------------------------------------------------ time stamps (some draw)
+
+    def shop_ts(self, t: datetime) -> str:
+        if self.rng.random() < 0.05:  # same instant, another offset
             return (t - TZ_OFFSET).strftime("%Y-%m-%dT%H:%M:%S+00:00")
         return t.strftime("%Y-%m-%dT%H:%M:%S+08:00")
 
-    def epoch(t: datetime) -> int:
+    def epoch(self, t: datetime) -> int:
         return int((t - TZ_OFFSET).replace(tzinfo=timezone.utc).timestamp() * 1000) + int(
-            rng.integers(0, 1000))
+            self.rng.integers(0, 1000))
 
-    def at(day: date, seconds: float) -> datetime:
-        return datetime(day.year, day.month, day.day) + timedelta(seconds=float(seconds))
+    def late(self, day: date, p: float = 0.08) -> date:
+        d = day + timedelta(days=int(self.rng.integers(1, 4))) if self.rng.random() < p else day
+        return min(d, self.end) if d > self.end else d
 
-    def late(day: date, p: float = 0.08) -> date:
-        d = day + timedelta(days=int(rng.integers(1, 4))) if rng.random() < p else day
-        return min(d, end) if d > end else d
+    def dt_of(self, t: datetime) -> date:
+        return self.late(t.date())
 
-    def dt_of(t: datetime) -> date:
-        return late(t.date())
+    # ------------------------------------------------------------ staff and people
 
-    for sid, dept in staff:
-        w.add("crm/staff", start, {"staff_id": sid, "name": SURNAMES[hash_idx(sid) % len(SURNAMES)]
-              + GIVEN[hash_idx(sid) % len(GIVEN)], "department": dept, "role": ROLES[dept],
-              "is_active": "true", "updated_at": crm_ts(at(start, 3600 * 9))})
+    def write_staff(self) -> None:
+        start = self.start
+        for sid, dept in self.staff:
+            self.w.add("crm/staff", start, {
+                "staff_id": sid, "name": SURNAMES[hash_idx(sid) % len(SURNAMES)]
+                + GIVEN[hash_idx(sid) % len(GIVEN)], "department": dept, "role": ROLES[dept],
+                "is_active": "true", "updated_at": _crm_ts(_at(start, 3600 * 9))})
 
-    # ---------------------------------------------------------------- people
-    n = users
-    acq_day = np.floor(rng.beta(1.2, 1.0, n) * days * 1.25).astype(int) - days // 4
-    has_contact = rng.random(n) < 0.85
-    channel = rng.choice(len(CHANNELS), size=n, p=CHANNEL_P)
-    owner = rng.integers(0, len(owners), size=n)
-    phone_num = rng.integers(130_0000_0000, 199_9999_9999, size=n)
-    phone_bad = rng.random(n) < 0.01
-    has_phone = rng.random(n) < 0.85
-    has_wm = rng.random(n) < 0.9
-    has_union = rng.random(n) < 0.5
-    has_email = rng.random(n) < 0.2
-    placeholder = np.zeros(n, bool)
-    placeholder[rng.choice(n, size=min(60, max(1, n // 5)), replace=False)] = True
-    buy_rate = np.where(rng.random(n) < 0.55, rng.lognormal(-4.2, 1.0, n), 0.0)
-    chat_rate = rng.lognormal(-3.6, 0.8, n)
-    walk_in = rng.random(n) < 0.03
-    name_idx = rng.integers(0, 10**6, size=n)
-    contact_created: dict[int, datetime] = {}
-    known: list[int] = []  # people with a CRM contact so far
+    def draw_people(self) -> None:
+        rng, n, days = self.rng, self.n, self.days
+        self.acq_day = np.floor(rng.beta(1.2, 1.0, n) * days * 1.25).astype(int) - days // 4
+        self.has_contact = rng.random(n) < 0.85
+        self.channel = rng.choice(len(CHANNELS), size=n, p=CHANNEL_P)
+        self.owner = rng.integers(0, len(self.owners), size=n)
+        self.phone_num = rng.integers(130_0000_0000, 199_9999_9999, size=n)
+        self.phone_bad = rng.random(n) < 0.01
+        self.has_phone = rng.random(n) < 0.85
+        self.has_wm = rng.random(n) < 0.9
+        self.has_union = rng.random(n) < 0.5
+        self.has_email = rng.random(n) < 0.2
+        self.placeholder = np.zeros(n, bool)
+        self.placeholder[rng.choice(n, size=min(60, max(1, n // 5)), replace=False)] = True
+        self.buy_rate = np.where(rng.random(n) < 0.55, rng.lognormal(-4.2, 1.0, n), 0.0)
+        self.chat_rate = rng.lognormal(-3.6, 0.8, n)
+        self.walk_in = rng.random(n) < 0.03
+        self.name_idx = rng.integers(0, 10**6, size=n)
 
-    def pid_str(i: int) -> str:
-        return f"{i:08d}"
-
-    def wm(i: int) -> str:
-        return f"wm{(i * 2654435761) % (16**16):016x}"
-
-    def phone_of(i: int) -> str | None:
-        if placeholder[i]:
+    def phone_of(self, i: int) -> str | None:
+        if self.placeholder[i]:
             return "13800000000"
-        if not has_phone[i]:
+        if not self.has_phone[i]:
             return None
-        p = str(phone_num[i])
-        return p[:10] if phone_bad[i] else p
+        p = str(self.phone_num[i])
+        return p[:10] if self.phone_bad[i] else p
 
-    def display_name(i: int) -> str:
-        k = int(name_idx[i])
+    def display_name(self, i: int) -> str:
+        k = int(self.name_idx[i])
         return SURNAMES[k % len(SURNAMES)] + GIVEN[(k // 31) % len(GIVEN)] + EMOJI[k % len(EMOJI)]
 
-    def contact_row(i: int, created: datetime, updated: datetime, deleted: bool) -> dict:
-        p = phone_of(i)
-        email = f" {'Li' if i % 2 else 'WANG'}.{i}@Example.COM " if has_email[i] else ""
+    def contact_row(self, i: int, created: datetime, updated: datetime, deleted: bool) -> dict:
+        p = self.phone_of(i)
+        email = f" {'Li' if i % 2 else 'WANG'}.{i}@Example.COM " if self.has_email[i] else ""
         return {
-            "contact_id": f"C{pid_str(i)}", "external_userid": wm(i) if has_wm[i] else "",
-            "unionid": f"o6_{i:012x}PfL2M" if has_union[i] else "", "name": display_name(i),
-            "phone": _fmt_phone(rng, p) if p else "", "email": email,
-            "city": CITIES[i % len(CITIES)], "source_channel": CHANNELS[channel[i]],
-            "owner_staff_id": owners[owner[i]], "created_at": crm_ts(created),
-            "updated_at": crm_ts(updated), "is_deleted": "true" if deleted else "false",
+            "contact_id": f"C{_pid_str(i)}", "external_userid": _wm(i) if self.has_wm[i] else "",
+            "unionid": f"o6_{i:012x}PfL2M" if self.has_union[i] else "",
+            "name": self.display_name(i),
+            "phone": _fmt_phone(self.rng, p) if p else "", "email": email,
+            "city": CITIES[i % len(CITIES)], "source_channel": CHANNELS[self.channel[i]],
+            "owner_staff_id": self.owners[self.owner[i]], "created_at": _crm_ts(created),
+            "updated_at": _crm_ts(updated), "is_deleted": "true" if deleted else "false",
         }
 
-    def tag_new_contact(i: int, created: datetime) -> None:
+    def tag_new_contact(self, i: int, created: datetime) -> None:
         """Tag events of a new contact: most within 6 hours, most contacts in 3-4 groups."""
+        rng = self.rng
         n_groups_tagged = int(rng.choice([1, 2, 3, 4], p=[0.08, 0.12, 0.35, 0.45]))
         for g in ("lifecycle", "interest", "need", "skin_type")[:n_groups_tagged]:
             delay = rng.exponential(3 * 3600) if rng.random() < 0.75 else rng.uniform(6, 96) * 3600
             t = created + timedelta(seconds=float(delay))
-            if t.date() > end:
+            if t.date() > self.end:
                 continue
             auto = rng.random() < 0.3
             # tags of contacts made before the window arrive with them in the first delivery
-            w.add("crm/contact_tags", dt_of(t) if t.date() >= start else start, {
-                "contact_id": f"C{pid_str(i)}", "tag_group": g,
+            self.w.add("crm/contact_tags", self.dt_of(t) if t.date() >= self.start else self.start, {
+                "contact_id": f"C{_pid_str(i)}", "tag_group": g,
                 "tag_name": TAGS[g][int(rng.integers(len(TAGS[g])))], "action": "add",
-                "tagged_at": crm_ts(t), "staff_id": "" if auto else owners[owner[i]]})
+                "tagged_at": _crm_ts(t), "staff_id": "" if auto else self.owners[self.owner[i]]})
 
-    # contacts acquired before the window arrive in the first delivery
-    for i in np.nonzero(has_contact & (acq_day < 0))[0]:
-        created = at(start + timedelta(days=int(acq_day[i])), rng.uniform(8 * 3600, 22 * 3600))
-        contact_created[int(i)] = created
-        known.append(int(i))
-        w.add("crm/contacts", start, contact_row(int(i), created, created, False))
-        tag_new_contact(int(i), created)
+    def contacts_before_window(self) -> None:
+        """Contacts acquired before the window arrive in the first delivery."""
+        start = self.start
+        for i in np.nonzero(self.has_contact & (self.acq_day < 0))[0]:
+            created = _at(start + timedelta(days=int(self.acq_day[i])),
+                          self.rng.uniform(8 * 3600, 22 * 3600))
+            self.contact_created[int(i)] = created
+            self.known.append(int(i))
+            self.w.add("crm/contacts", start, self.contact_row(int(i), created, created, False))
+            self.tag_new_contact(int(i), created)
 
-    # campaigns: one per channel and month of the window
-    month = date(start.year, start.month, 1)
-    k = 0
-    while month <= end:
-        nxt = date(month.year + month.month // 12, month.month % 12 + 1, 1)
-        for ch in CHANNELS:
-            if ch in ("referral",):
-                continue
-            s_day = month + timedelta(days=int(rng.integers(0, 5)))
-            e_day = min(nxt - timedelta(days=1), s_day + timedelta(days=int(rng.integers(10, 25))))
-            spend = float(rng.uniform(2000, 20000)) * max(1, n / 5000) * _peak(s_day)
-            w.add("crm/campaigns", max(start, month - timedelta(days=1)) if month > start else start, {
-                "campaign_id": f"CMP{k:05d}", "channel": ch, "department": "marketing",
-                "start_date": s_day.isoformat(), "end_date": e_day.isoformat(),
-                "spend_cny": f"{spend:.2f}", "updated_at": crm_ts(at(max(start, month - timedelta(days=1)) if month > start else start, 36000))})
-            k += 1
-        month = nxt
+    def campaigns(self) -> None:
+        """One campaign per channel and month of the window."""
+        rng, start, end, n = self.rng, self.start, self.end, self.n
+        month = date(start.year, start.month, 1)
+        k = 0
+        while month <= end:
+            nxt = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+            for ch in CHANNELS:
+                if ch in ("referral",):
+                    continue
+                s_day = month + timedelta(days=int(rng.integers(0, 5)))
+                e_day = min(nxt - timedelta(days=1), s_day + timedelta(days=int(rng.integers(10, 25))))
+                spend = float(rng.uniform(2000, 20000)) * max(1, n / 5000) * _peak(s_day)
+                self.w.add("crm/campaigns", max(start, month - timedelta(days=1)) if month > start else start, {
+                    "campaign_id": f"CMP{k:05d}", "channel": ch, "department": "marketing",
+                    "start_date": s_day.isoformat(), "end_date": e_day.isoformat(),
+                    "spend_cny": f"{spend:.2f}", "updated_at": _crm_ts(_at(max(start, month - timedelta(days=1)) if month > start else start, 36000))})
+                k += 1
+            month = nxt
 
-    # groups
-    n_groups = max(2, n // 800)
-    group_members: dict[int, list[int]] = defaultdict(list)
-    for g in range(n_groups):
-        created = at(start - timedelta(days=30), 3600 * 10 + g)
-        w.add("community/groups", start, {
-            "roomid": f"wr{g:09d}", "name": f"护肤交流群{g + 1}",
-            "owner_staff_id": owners[g % len(owners)], "created_at": epoch(created),
-            "category": ["livestream", "vip", "new_customer"][g % 3], "updated_at": epoch(created)})
+    def groups(self) -> None:
+        for g in range(self.n_groups):
+            created = _at(self.start - timedelta(days=30), 3600 * 10 + g)
+            self.w.add("community/groups", self.start, {
+                "roomid": f"wr{g:09d}", "name": f"护肤交流群{g + 1}",
+                "owner_staff_id": self.owners[g % len(self.owners)], "created_at": self.epoch(created),
+                "category": ["livestream", "vip", "new_customer"][g % 3], "updated_at": self.epoch(created)})
 
-    order_seq = 0
-    msg_seq = 0
-    push_seq = 0
-    buyer_seen: set[int] = set()
-    for d in range(days):
-        day = start + timedelta(days=d)
+    # ------------------------------------------------------------ one day
+
+    def simulate_day(self, d: int) -> date:
+        """Everything that happens on day ``d`` of the window; returns that day."""
+        day = self.start + timedelta(days=d)
         peak = _peak(day)
         weekend = day.weekday() >= 5
-        # ------------------------------------------------------------ new contacts
-        new = np.nonzero(has_contact & (acq_day == d))[0]
+        self.new_contacts(day, d)
+        self.contact_updates(day)
+        if d % 30 == 15:  # a staff member changes department version
+            self.staff_change(day)
+        active = self.acq_day <= d
+        self.orders(day, active, peak, weekend)
+        self.chats(day, active, peak, weekend)
+        self.outreaches(day, active)
+        self.group_chat(day)
+        self.content(day, active)
+        self.surveys(day, d)
+        return day
+
+    def new_contacts(self, day: date, d: int) -> None:
+        rng, w, end = self.rng, self.w, self.end
+        new = np.nonzero(self.has_contact & (self.acq_day == d))[0]
         for i in new:
             i = int(i)
-            created = at(day, rng.uniform(7 * 3600, 23.9 * 3600))
-            contact_created[i] = created
-            known.append(i)
-            w.add("crm/contacts", dt_of(created), contact_row(i, created, created, False))
-            tag_new_contact(i, created)
-            if has_wm[i] and rng.random() < 0.4:  # joins a group
-                g = int(rng.integers(n_groups))
-                group_members[g].append(i)
+            created = _at(day, rng.uniform(7 * 3600, 23.9 * 3600))
+            self.contact_created[i] = created
+            self.known.append(i)
+            w.add("crm/contacts", self.dt_of(created), self.contact_row(i, created, created, False))
+            self.tag_new_contact(i, created)
+            if self.has_wm[i] and rng.random() < 0.4:  # joins a group
+                g = int(rng.integers(self.n_groups))
+                self.group_members[g].append(i)
                 t = created + timedelta(minutes=float(rng.uniform(1, 600)))
                 if t.date() <= end:
-                    w.add("community/group_members", dt_of(t), {
-                        "roomid": f"wr{g:09d}", "member_id": wm(i), "member_type": "customer",
-                        "action": "join", "event_time": epoch(t)})
-        # ------------------------------------------------------------ contact updates
-        if known:
-            for i in rng.choice(known, size=min(len(known), max(1, len(known) // 300)), replace=False):
-                i = int(i)
-                t = at(day, rng.uniform(9 * 3600, 20 * 3600))
-                if t <= contact_created[i]:
-                    continue
-                deleted = rng.random() < 0.1
-                w.add("crm/contacts", dt_of(t), contact_row(i, contact_created[i], t, deleted))
-                if rng.random() < 0.3:  # a tag removed
-                    g = "interest"
-                    w.add("crm/contact_tags", dt_of(t), {
-                        "contact_id": f"C{pid_str(i)}", "tag_group": g,
-                        "tag_name": TAGS[g][int(rng.integers(len(TAGS[g])))], "action": "remove",
-                        "tagged_at": crm_ts(t), "staff_id": owners[owner[i]]})
-        if d % 30 == 15:  # a staff member changes department version
-            sid, dept = staff[int(rng.integers(len(staff)))]
-            w.add("crm/staff", day, {"staff_id": sid, "name": "员工" + sid[-3:], "department": dept,
-                  "role": ROLES[dept], "is_active": "true",
-                  "updated_at": crm_ts(at(day, 3600 * 11))})
-        # ------------------------------------------------------------ orders
-        active = acq_day <= d
-        lam = buy_rate * active * peak * (1.3 if weekend else 1.0)
-        n_orders = rng.poisson(lam)
+                    w.add("community/group_members", self.dt_of(t), {
+                        "roomid": f"wr{g:09d}", "member_id": _wm(i), "member_type": "customer",
+                        "action": "join", "event_time": self.epoch(t)})
+
+    def contact_updates(self, day: date) -> None:
+        rng, w, known = self.rng, self.w, self.known
+        if not known:
+            return
+        for i in rng.choice(known, size=min(len(known), max(1, len(known) // 300)), replace=False):
+            i = int(i)
+            t = _at(day, rng.uniform(9 * 3600, 20 * 3600))
+            if t <= self.contact_created[i]:
+                continue
+            deleted = rng.random() < 0.1
+            w.add("crm/contacts", self.dt_of(t), self.contact_row(i, self.contact_created[i], t, deleted))
+            if rng.random() < 0.3:  # a tag removed
+                g = "interest"
+                w.add("crm/contact_tags", self.dt_of(t), {
+                    "contact_id": f"C{_pid_str(i)}", "tag_group": g,
+                    "tag_name": TAGS[g][int(rng.integers(len(TAGS[g])))], "action": "remove",
+                    "tagged_at": _crm_ts(t), "staff_id": self.owners[self.owner[i]]})
+
+    def staff_change(self, day: date) -> None:
+        sid, dept = self.staff[int(self.rng.integers(len(self.staff)))]
+        self.w.add("crm/staff", day, {"staff_id": sid, "name": "员工" + sid[-3:], "department": dept,
+                   "role": ROLES[dept], "is_active": "true",
+                   "updated_at": _crm_ts(_at(day, 3600 * 11))})
+
+    def orders(self, day: date, active: np.ndarray, peak: float, weekend: bool) -> None:
+        lam = self.buy_rate * active * peak * (1.3 if weekend else 1.0)
+        n_orders = self.rng.poisson(lam)
         for i in np.nonzero(n_orders)[0]:
             i = int(i)
             for _ in range(int(n_orders[i])):
-                order_seq += 1
-                _order(w, rng, i, order_seq, day, end, at, shop_ts, dt_of, phone_of, walk_in,
-                       has_union, buyer_seen)
-        # ------------------------------------------------------------ 1v1 chats
-        chatting = np.nonzero((rng.random(n) < chat_rate * peak * (0.7 if weekend else 1.0))
-                              & has_wm & active & has_contact)[0]
+                self.order_seq += 1
+                _order(self.w, self.rng, i, self.order_seq, day, self.end, _at, self.shop_ts,
+                       self.dt_of, self.phone_of, self.walk_in, self.has_union, self.buyer_seen)
+
+    def chats(self, day: date, active: np.ndarray, peak: float, weekend: bool) -> None:
+        """1v1 inquiries and their answers."""
+        chatting = np.nonzero((self.rng.random(self.n) < self.chat_rate * peak * (0.7 if weekend else 1.0))
+                              & self.has_wm & active & self.has_contact)[0]
         for i in chatting:
-            msg_seq = _conversation(w, rng, int(i), msg_seq, day, end, at, epoch, dt_of, wm,
-                                    owners[owner[int(i)]], svc_sales, dept_of)
-        # outreaches
+            self.msg_seq = _conversation(self.w, self.rng, int(i), self.msg_seq, day, self.end, _at,
+                                         self.epoch, self.dt_of, _wm,
+                                         self.owners[self.owner[int(i)]], self.svc_sales,
+                                         self.dept_of)
+
+    def outreaches(self, day: date, active: np.ndarray) -> None:
+        """Staff write to their contacts; about a third answer."""
+        rng, end, n = self.rng, self.end, self.n
+        has_wm, has_contact = self.has_wm, self.has_contact
         for i in rng.choice(np.nonzero(has_wm & active & has_contact)[0] if (has_wm & active & has_contact).any() else np.array([0]),
                             size=max(1, n // 400)):
             i = int(i)
             if not (has_wm[i] and active[i] and has_contact[i]):
                 continue
-            sid = owners[owner[i]]
-            t = at(day, rng.uniform(9 * 3600, 19 * 3600))
+            sid = self.owners[self.owner[i]]
+            t = _at(day, rng.uniform(9 * 3600, 19 * 3600))
             for _ in range(int(rng.integers(1, 3))):
-                msg_seq += 1
+                self.msg_seq += 1
                 t += timedelta(seconds=float(rng.uniform(5, 120)))
-                _msg(w, rng, msg_seq, "single", None, sid, "staff", [wm(i)], t, epoch, dt_of, STAFF_TEXT)
+                _msg(self.w, rng, self.msg_seq, "single", None, sid, "staff", [_wm(i)], t,
+                     self.epoch, self.dt_of, STAFF_TEXT)
             if rng.random() < 0.35:
                 t2 = t + timedelta(hours=float(rng.exponential(10)))
                 if t2.date() <= end:
-                    msg_seq += 1
-                    _msg(w, rng, msg_seq, "single", None, wm(i), "customer", [sid], t2, epoch, dt_of,
-                         CUSTOMER_TEXT)
-        # group chat
-        for g, members in group_members.items():
+                    self.msg_seq += 1
+                    _msg(self.w, rng, self.msg_seq, "single", None, _wm(i), "customer", [sid], t2,
+                         self.epoch, self.dt_of, CUSTOMER_TEXT)
+
+    def group_chat(self, day: date) -> None:
+        rng = self.rng
+        for g, members in self.group_members.items():
             if not members:
                 continue
             speakers = rng.choice(members, size=min(len(members), int(rng.poisson(1 + len(members) * 0.05))),
                                   replace=False)
             for i in speakers:
-                msg_seq += 1
-                t = at(day, rng.uniform(8 * 3600, 23 * 3600))
-                _msg(w, rng, msg_seq, "group", f"wr{g:09d}", wm(int(i)), "customer", [], t, epoch, dt_of,
-                     CUSTOMER_TEXT)
+                self.msg_seq += 1
+                t = _at(day, rng.uniform(8 * 3600, 23 * 3600))
+                _msg(self.w, rng, self.msg_seq, "group", f"wr{g:09d}", _wm(int(i)), "customer", [], t,
+                     self.epoch, self.dt_of, CUSTOMER_TEXT)
             if rng.random() < 0.02 and members:  # someone leaves
                 i = members.pop(int(rng.integers(len(members))))
-                t = at(day, rng.uniform(8 * 3600, 23 * 3600))
-                w.add("community/group_members", dt_of(t), {
-                    "roomid": f"wr{g:09d}", "member_id": wm(i), "member_type": "customer",
-                    "action": "leave", "event_time": epoch(t)})
-        # ------------------------------------------------------------ content
-        reachable = np.nonzero(has_wm & active & has_contact)[0]
+                t = _at(day, rng.uniform(8 * 3600, 23 * 3600))
+                self.w.add("community/group_members", self.dt_of(t), {
+                    "roomid": f"wr{g:09d}", "member_id": _wm(i), "member_type": "customer",
+                    "action": "leave", "event_time": self.epoch(t)})
+
+    def content(self, day: date, active: np.ndarray) -> None:
+        """Content pushes and their delivered / opened / clicked events."""
+        rng, w, end = self.rng, self.w, self.end
+        epoch, dt_of = self.epoch, self.dt_of
+        reachable = np.nonzero(self.has_wm & active & self.has_contact)[0]
         for _ in range(int(rng.integers(1, 3))):
             if len(reachable) == 0:
                 break
-            push_seq += 1
+            self.push_seq += 1
             ch = ["group", "moments", "1v1"][int(rng.integers(3))]
-            sid = [s for s, dd in staff if dd == "operations"][int(rng.integers(3))]
-            t = at(day, rng.uniform(10 * 3600, 21 * 3600))
-            pid = f"PU{push_seq:07d}"
+            sid = [s for s, dd in self.staff if dd == "operations"][int(rng.integers(3))]
+            t = _at(day, rng.uniform(10 * 3600, 21 * 3600))
+            pid = f"PU{self.push_seq:07d}"
             w.add("community/content_pushes", dt_of(t), {
                 "push_id": pid, "content_id": f"CT{int(rng.integers(1000))}",
                 "title": ["新品上市", "直播预告", "护肤小课堂", "会员福利"][int(rng.integers(4))],
@@ -542,49 +639,26 @@ def generate(out: Path | str, users: int, days: int, start: date | str, seed: in
                 te = t + timedelta(seconds=float(rng.uniform(1, 60)))
                 if rng.random() < 0.95:
                     w.add("community/content_events", dt_of(te), {"push_id": pid,
-                          "external_userid": wm(int(i)), "event": "delivered", "event_time": epoch(te)})
+                          "external_userid": _wm(int(i)), "event": "delivered", "event_time": epoch(te)})
                 if rng.random() < open_p:
                     to = te + timedelta(minutes=float(rng.exponential(90)))
                     if to.date() <= end:
                         w.add("community/content_events", dt_of(to), {"push_id": pid,
-                              "external_userid": wm(int(i)), "event": "opened", "event_time": epoch(to)})
+                              "external_userid": _wm(int(i)), "event": "opened", "event_time": epoch(to)})
                         if rng.random() < 0.25:
                             tc = to + timedelta(seconds=float(rng.uniform(3, 300)))
                             w.add("community/content_events", dt_of(tc), {"push_id": pid,
-                                  "external_userid": wm(int(i)), "event": "clicked", "event_time": epoch(tc)})
-        # ------------------------------------------------------------ surveys
+                                  "external_userid": _wm(int(i)), "event": "clicked", "event_time": epoch(tc)})
+
+    def surveys(self, day: date, d: int) -> None:
+        """NPS answers, skewed positive."""
+        rng, known = self.rng, self.known
         for i in rng.choice(known, size=min(len(known), max(0, int(rng.poisson(len(known) / 250)))),
                             replace=False) if known else []:
-            t = at(day, rng.uniform(9 * 3600, 22 * 3600))
+            t = _at(day, rng.uniform(9 * 3600, 22 * 3600))
             score = int(rng.choice(11, p=[.02, .02, .02, .03, .03, .06, .07, .13, .17, .2, .25]))
-            w.add("crm/surveys", dt_of(t), {"response_id": f"S{d:04d}_{int(i)}", "contact_id": f"C{pid_str(int(i))}",
-                  "score": score, "submitted_at": crm_ts(t)})
-        w.flush(day)
-        if progress and (d % 30 == 29 or d == days - 1):
-            progress(f"  generated {d + 1}/{days} days ({day})")
-    w.flush(end + timedelta(days=60))
-    w.duplicate_one_file()
-    manifest = {
-        "args": {"users": users, "days": days, "start": start.isoformat(), "seed": seed,
-                 "parts": parts, "bad_rate": bad_rate, "gzip_rate": gzip_rate},
-        "as_of": end.isoformat(),
-        "timezone": "Asia/Shanghai",
-        "rows_written": dict(sorted(w.rows_written.items())),
-        "bad_rows_injected": dict(sorted(w.bad_counts.items())),
-        "bad_rows": w.bad_rows,
-        "truncated_files": w.truncated,
-        "file_stats": {"duplicated_files": w.dup_files, "gzip_files": w.gzip_files,
-                       "empty_files": w.empty_files, "files_with_column_changes": w.drifted},
-        "files": w.files,
-        "bytes": w.bytes,
-        "staff": len(staff),
-        "groups": n_groups,
-        "front_desk_phones": ["19900001111"],
-        "placeholder_phone": "13800000000",
-        "seconds_generate": round(time.perf_counter() - t0, 2),
-    }
-    (out / "_manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1))
-    return manifest
+            self.w.add("crm/surveys", self.dt_of(t), {"response_id": f"S{d:04d}_{int(i)}", "contact_id": f"C{_pid_str(int(i))}",
+                       "score": score, "submitted_at": _crm_ts(t)})
 
 
 def hash_idx(text: str) -> int:
