@@ -55,7 +55,7 @@ def test_every_csv_writer_of_the_product_uses_the_safe_writer():
     its reason (the module doc of siyu.csvsafe)."""
     allowed = {
         "csvsafe.py": "the helper itself",
-        "generate.py": "synthetic landing data: what a source system sends",
+        "generate.py": "siyu.devtools.generate, synthetic landing data: what a source sends",
         "postgres.py": "transfer file read back by PostgreSQL's COPY",
     }
     pattern = re.compile(r"csv\.(writer|DictWriter)\(|FORMAT\s*'?csv|\.to_csv\(|write_csv\(",
