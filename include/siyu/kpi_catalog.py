@@ -22,12 +22,11 @@ Rows are in the order the extracts show the KPIs (the executive summary's order)
 from __future__ import annotations
 
 import csv
-import os
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from .config import REPO_ROOT
+from .config import REPO_ROOT, _env_path
 
 #: The columns of the seed, in order (``_seeds.yml`` documents each).
 COLUMNS = ("kpi", "unit", "direction", "aggregation", "value_format", "departments", "label_zh",
@@ -67,9 +66,7 @@ class Kpi:
 
 def catalog_path() -> Path:
     """The seed file dbt loads (``SIYU_DBT_PROJECT_DIR`` or the bundled/checkout project)."""
-    project = os.environ.get("SIYU_DBT_PROJECT_DIR")
-    root = Path(project).expanduser() if project else REPO_ROOT / "dbt_project"
-    return root / "seeds" / "kpi_catalog.csv"
+    return _env_path("SIYU_DBT_PROJECT_DIR", REPO_ROOT / "dbt_project") / "seeds" / "kpi_catalog.csv"
 
 
 def load(path: Path | str | None = None) -> tuple[Kpi, ...]:
