@@ -1,10 +1,10 @@
 """Every label of the extracts in Chinese (default) and English, in one place.
 
 Keys are the names used in the SQL (columns, KPIs, tables, audiences, statuses, units and
-the channel/department/stage values). The labels of the department KPIs (kpi_department_daily)
-are not spelled here: they come from the KPI catalog (``siyu.kpi_catalog``, the seed
-``kpi_catalog.csv``, columns label_zh and label_en). A value without a label is shown as it is, so a new
-channel appears in the report before anyone translates it.
+the channel/department/stage values). A value without a label is shown as it is, so a new
+channel appears in the report before anyone translates it. The labels of the department KPIs
+(kpi_department_daily) are not spelled here: they come from the KPI catalog
+(``siyu.kpi_catalog``, the seed ``kpi_catalog.csv``, columns label_zh and label_en).
 """
 
 from __future__ import annotations
