@@ -2,7 +2,9 @@
     that kpi_department_daily and kpi_department_period both publish.
 
     The target of a KPI for a department comes from the seed kpi_targets: the department's own
-    row wins over the `*` row; yellow_band defaults to 0.2 (20%). -#}
+    row wins over the `*` row; yellow_band defaults to 0.2 (20%). A KPI's direction and unit
+    are facts of the KPI, not settings: the seed kpi_catalog (one row per KPI), which the
+    marts join by kpi. -#}
 
 {#- The two lookups of kpi_targets for the relation alias `alias` (which has kpi and
     department columns): t_dep (the department's row) and t_all (the `*` row). -#}
@@ -13,8 +15,12 @@
         on t_all.kpi = {{ alias }}.kpi and t_all.department = '*'
 {%- endmacro %}
 
-{#- A column of the winning target row: the department's, else the `*` row's. -#}
+{#- A column of the winning target row: the department's, else the `*` row's (target,
+    yellow_band, note). -#}
 {% macro kpi_target_column(column) -%}
+    {%- if column in ('direction', 'unit') -%}
+        {{ exceptions.raise_compiler_error("kpi_target_column('" ~ column ~ "'): a KPI's " ~ column ~ " is in the seed kpi_catalog, not in kpi_targets") }}
+    {%- endif -%}
     coalesce(t_dep.{{ column }}, t_all.{{ column }}{% if column == 'yellow_band' %}, 0.2{% endif %})
 {%- endmacro %}
 

@@ -9,7 +9,8 @@ of its staff's to-do lists, posted to its WeCom / Feishu / DingTalk robots (``si
 **What a message says**, per audience (department ``marketing`` ... ``service``; ``executive``
 is department ``all``, as in the extracts):
 
-* the audience's KPIs (``siyu.extracts.tables.OWN_KPIS``) counted by status, then each red and
+* the audience's KPIs (the KPI catalog, ``siyu.kpi_catalog``: the departments measured on
+  each, in its order, as the extracts' headline) counted by status, then each red and
   yellow one: latest value, target and the change since the previous day, with the day the value
   refers to when it is not the report's. Value, target and status are those of
   ``marts.kpi_department_latest`` (what the extracts' headline shows, durations in minutes);
@@ -19,8 +20,8 @@ is department ``all``, as in the extracts):
   staff with tasks, the longest list's length, tasks without an owner, tasks per type (the
   executive: per department). Staff are counted, never named: no personal data.
 
-Labels are those of the extracts (``siyu.extracts.i18n``, Chinese by default), numbers as
-``siyu.extracts.formats`` shows them. A message covers the warehouse's as-of day only (the marts
+Labels are those of the extracts (the KPI catalog's, through ``siyu.extracts.i18n``, Chinese
+by default), numbers as ``siyu.extracts.formats`` shows them. A message covers the warehouse's as-of day only (the marts
 hold the latest values of that day): another day is an error naming it.
 
 **Posting.** The robots are keys of the audience's table in the recipients file
@@ -50,11 +51,11 @@ from pathlib import Path
 
 import duckdb
 
-from . import db, delivery, robots
+from . import db, delivery, kpi_catalog, robots
 from .extracts import AUDIENCES, LANGUAGES
 from .extracts.formats import display, resolve
 from .extracts.i18n import t
-from .extracts.tables import DEPARTMENT, OWN_KPIS, fetch, specs
+from .extracts.tables import DEPARTMENT, fetch, specs
 
 log = logging.getLogger("siyu.kpi_alerts")
 
@@ -106,15 +107,19 @@ class Content:
 
 def _previous(con: duckdb.DuckDBPyConnection, dept: str, wanted: list[tuple[str, date]]
               ) -> dict[str, float | None]:
-    """The value of the day before each (kpi, value_date), durations in minutes."""
+    """The value of the day before each (kpi, value_date), durations (KPI catalog unit
+    ``seconds``) in minutes."""
     found: dict[str, float | None] = {}
     for kpi, value_date in wanted:
         row = con.execute(
-            "SELECT CASE WHEN unit = 'seconds' THEN value / 60 ELSE value END "
-            "FROM marts.kpi_department_daily WHERE department = $dept AND kpi = $kpi "
-            "AND date = $day", {"dept": dept, "kpi": kpi, "day": value_date - timedelta(days=1)},
+            "SELECT value FROM marts.kpi_department_daily WHERE department = $dept "
+            "AND kpi = $kpi AND date = $day",
+            {"dept": dept, "kpi": kpi, "day": value_date - timedelta(days=1)},
         ).fetchone()
-        found[kpi] = row[0] if row else None
+        value = row[0] if row else None
+        if value is not None and kpi_catalog.get(kpi).is_duration:
+            value = value / 60
+        found[kpi] = value
     return found
 
 
@@ -150,7 +155,7 @@ def content(con: duckdb.DuckDBPyConnection, audience: str, day: date) -> Content
         if status in ALERT_STATUSES:
             flagged.append((kpi, value, target, status, unit, value_date))
     previous = _previous(con, dept, [(k, vd) for k, _, _, _, _, vd in flagged if vd])
-    order = {k: i for i, k in enumerate(OWN_KPIS[audience])}
+    order = {k: i for i, k in enumerate(kpi_catalog.of_department(dept))}
     alerts = sorted(
         (KpiAlert(kpi, status, value, target, unit, value_date, previous.get(kpi))
          for kpi, value, target, status, unit, value_date in flagged),
@@ -207,8 +212,12 @@ def _change(alert: KpiAlert, fmt: str, language: str) -> str:
 
 
 def kpi_line(alert: KpiAlert, day: date, language: str, flavour: Flavour) -> str:
-    """``🔴 **净收入** 告警：¥1,234.00，目标 ¥2,000.00，较前日 -¥120.00``."""
-    fmt = resolve("by_unit", alert.unit)
+    """``🔴 **净收入** 告警：¥1,234.00，目标 ¥2,000.00，较前日 -¥120.00``: label and number
+    format from the KPI catalog (a KPI it lacks: the format of its unit)."""
+    try:
+        fmt = kpi_catalog.get(alert.kpi).value_format
+    except KeyError:
+        fmt = resolve("by_unit", alert.unit)
     comma, colon = ("，", "：") if language == "zh" else (", ", ": ")
     parts = [display(alert.value, fmt, language),
              f"{t('target_line', language)} {display(alert.target, fmt, language)}",

@@ -50,7 +50,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
-from . import db
+from . import db, kpi_catalog
 from . import contract as C
 from .config import REPO_ROOT, Settings
 from .pii import PII_COLUMNS
@@ -768,7 +768,8 @@ def is_volume_drop(previous: int, current: int, threshold: float | Fraction | No
 def business_warnings(db_path: Path, as_of: date) -> list[BusinessWarning]:
     """Business-side warnings of day ``as_of`` (warnings, never a failed run):
 
-    * KPIs of ``marts.kpi_department_daily`` with status red or yellow that day;
+    * KPIs of ``marts.kpi_department_daily`` with status red or yellow that day (the message
+      gives the unit and direction of the KPI catalog, ``siyu.kpi_catalog``);
     * day-over-day drops of 20% (SIYU_VOLUME_DROP_THRESHOLD) or more: new contacts (staging
       contacts by created_at date),
       orders (fct_orders by created_at date) and messages (staging messages by sent_at date,
@@ -784,12 +785,16 @@ def business_warnings(db_path: Path, as_of: date) -> list[BusinessWarning]:
                    ORDER BY status = 'red' DESC, department, kpi""",
                 [as_of],
             ).fetchall()
+            facts = {k.kpi: k for k in kpi_catalog.kpis()}
             for department, kpi, value, target, status in rows:
+                known = facts.get(kpi)  # the unit and direction: the KPI catalog
                 out.append(BusinessWarning(
                     kind="kpi_status", as_of=as_of, metric=kpi, value=value, reference=target,
                     status=status, department=department,
                     message=f"{kpi} of {department} on {as_of} is {status}:"
-                            f" {_num(value)} vs target {_num(target)}",
+                            f" {_num(value)} vs target {_num(target)}"
+                            + (f" ({known.unit}, {known.direction.replace('_', ' ')})"
+                               if known else ""),
                 ))
         previous_day = as_of - timedelta(days=1)
         threshold = volume_drop_threshold()

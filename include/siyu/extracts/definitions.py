@@ -4,12 +4,15 @@ Readers of a department report must see what a number means without opening the 
 text condenses the KPI book, docs/kpi-book.md (the section is given in ``section`` and shown
 next to the definition). KPIs that are not marts (lead quality, conversion, buyer LTV trend)
 are defined here and computed in ``siyu.extracts.tables``: this module is their
-specification (the KPI book's "Measures of the extracts" describes them).
+specification (the KPI book's "Measures of the extracts" describes them). The department KPIs
+of kpi_department_daily are defined once, in the KPI catalog (``siyu.kpi_catalog``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from siyu import kpi_catalog
 
 
 @dataclass(frozen=True)
@@ -22,23 +25,10 @@ class Definition:
         return self.zh if language == "zh" else self.en
 
 
+# The department KPIs (kpi_department_daily) are defined in the KPI catalog (siyu.kpi_catalog,
+# the seed kpi_catalog.csv: definition_section, definition_zh, definition_en), added below; the
+# measures and columns of the extracts that are not department KPIs are defined here.
 DEFINITIONS: dict[str, Definition] = {
-    "new_contacts": Definition(
-        "KPI book: docs/kpi-book.md#acquisition",
-        "按 created_at 日期与渠道统计的新增联系人数（含之后被删除的）。按部门：获客随花费而非归属，"
-        "即当月该部门有投放活动的渠道带来的新增联系人（无论归属谁）；全公司每人只计一次。",
-        "New contacts per day and channel, by created_at (deleted later or not). By department, "
-        "acquisition follows the spend, not the owner: the contacts of channels the department "
-        "ran a campaign on that month, whoever owns them; the company counts each once.",
-    ),
-    "cac": Definition(
-        "KPI book: docs/kpi-book.md#acquisition",
-        "获客成本 = 按天分摊到当月的活动花费 / 该渠道当月新增联系人；无新增时为空。"
-        "按部门：该部门活动的花费 / 该部门当月获客（见新增联系人），月初至今。",
-        "CAC = campaign spend allocated to the month (pro rata by day) / new contacts of that "
-        "channel created in the month; NULL when there are none. By department: its campaigns' "
-        "spend / its new contacts (see new contacts), month to date.",
-    ),
     "ltv_cac": Definition(
         "KPI book: docs/kpi-book.md#acquisition",
         "LTV/CAC（按渠道）：完整时用365天LTV，否则用最长的完整期限（已标注）；达标线 >= 3。",
@@ -59,25 +49,6 @@ DEFINITIONS: dict[str, Definition] = {
         "转化率 = 归属该员工、首次出现在当日前90天内且已满30天的用户中，30天内完成首单的比例。",
         "Conversion = the same 30-day first-purchase share over the users owned by the staff "
         "member, first seen in the 90 days up to the day and matured for 30 days.",
-    ),
-    "tag_completeness": Definition(
-        "KPI book: docs/kpi-book.md#tags",
-        "标签完整率 = 在每个必填标签组（lifecycle、interest、need）都至少有一个当前标签的有效联系人占比；"
-        "健康线 >= 80%。",
-        "Tag completeness = share of active contacts holding a current tag in every required "
-        "group (lifecycle, interest, need); healthy >= 80%.",
-    ),
-    "tagging_sla_6h": Definition(
-        "KPI book: docs/kpi-book.md#tags",
-        "6小时标签化 = 当期创建的联系人中，创建后6小时内首次打标签的比例（仅计已满6小时的）。",
-        "6-hour tagging SLA = share of contacts created in the period whose first tag add came "
-        "within 6 hours of created_at, over contacts matured for 6 hours.",
-    ),
-    "content_open_rate": Definition(
-        "KPI book: docs/kpi-book.md#content-and-community",
-        "社群内容打开率 = 打开的去重接收人 / 触达的去重接收人（送达、打开或点击）；健康线 >= 25%。",
-        "Content open rate = distinct recipients who opened / distinct recipients reached "
-        "(delivered, opened or clicked); healthy >= 25%.",
     ),
     "click_rate": Definition(
         "KPI book: docs/kpi-book.md#content-and-community",
@@ -118,28 +89,6 @@ DEFINITIONS: dict[str, Definition] = {
         "new (first seen in 30 days), churn_risk (no interaction in 30 days, AOV below the "
         "mean), silent (no interaction in 30 days), active.",
     ),
-    "one_on_one_effective_rate": Definition(
-        "KPI book: docs/kpi-book.md#1v1-effective-communication-rate",
-        "1v1有效沟通率 = 客户在外呼开始后48小时内回复的外呼 / 已满48小时的外呼；健康线 >= 40%。",
-        "1v1 effective rate = outreaches answered by the customer within 48 hours / outreaches "
-        "matured for 48 hours; healthy >= 40%.",
-    ),
-    "aov": Definition(
-        "KPI book: docs/kpi-book.md#orders-and-revenue",
-        "客单价 = 净收入 / 合格购买次数（当期）。",
-        "AOV = net revenue / qualifying purchases over the period.",
-    ),
-    "net_revenue": Definition(
-        "KPI book: docs/kpi-book.md#orders-and-revenue",
-        "净收入 = 已支付金额减去退款，最低为0；按支付日期。",
-        "Net revenue = paid amount minus refunds, floored at 0; by day of payment.",
-    ),
-    "repurchase_rate_90d": Definition(
-        "KPI book: docs/kpi-book.md#90-day-repurchase-rate",
-        "90天复购率 = 首单后90天内再次合格购买的用户 / 已满90天的用户（按首单月份队列，取最近已成熟的月份）。",
-        "90-day repurchase rate = users with another qualifying purchase within 90 days of "
-        "the first / users matured for 90 days (latest matured cohort month).",
-    ),
     "ltv": Definition(
         "KPI book: docs/kpi-book.md#ltv",
         "用户LTV = 截至当日该用户已支付订单的净收入之和；队列LTV为首单月份队列在H天内的人均净收入，"
@@ -154,24 +103,6 @@ DEFINITIONS: dict[str, Definition] = {
         "Average buyer LTV (trend) = cumulative net revenue up to each day / users whose first "
         "qualifying purchase is on or before that day.",
     ),
-    "response_rate_2h": Definition(
-        "KPI book: docs/kpi-book.md#response-rates",
-        "2小时响应率 = 2小时内得到回复的咨询 / 已满2小时的咨询（仅单聊；按咨询开始日）。",
-        "2-hour response rate = inquiries answered within 2 hours / inquiries matured for 2 "
-        "hours (single chats; day the inquiry started).",
-    ),
-    "response_rate_48h": Definition(
-        "KPI book: docs/kpi-book.md#response-rates",
-        "48小时响应率 = 48小时内得到回复的咨询 / 已满48小时的咨询。",
-        "48-hour response rate = inquiries answered within 48 hours / inquiries matured for "
-        "48 hours.",
-    ),
-    "frt_p50_seconds": Definition(
-        "KPI book: docs/kpi-book.md#response-rates",
-        "首次响应时长中位数（FRT p50）：当天已回复咨询的首次响应时长，线性插值。",
-        "First response time median (FRT p50) over the answered inquiries of the day, linear "
-        "interpolation.",
-    ),
     "frt_p90_seconds": Definition(
         "KPI book: docs/kpi-book.md#response-rates",
         "首次响应时长90分位（FRT p90）：同上，第90百分位。",
@@ -183,12 +114,6 @@ DEFINITIONS: dict[str, Definition] = {
         "SLA breaches = inquiries matured for 2 hours and not answered within 2 hours (service "
         "SLA: answer ordinary inquiries within 2 hours).",
     ),
-    "nps": Definition(
-        "KPI book: docs/kpi-book.md#satisfaction",
-        "NPS = 推荐者（9-10）% − 贬损者（0-6）%，按月，每位联系人当月最新答复计一次。",
-        "NPS = % promoters (9-10) - % detractors (0-6), per month; a contact's latest answer "
-        "in the month counts once.",
-    ),
     "status": Definition(
         "KPI book: docs/kpi-book.md#health-and-targets",
         "状态：绿 = 达标；黄 = 低于目标不足20%；红 = 低于目标20%及以上。",
@@ -196,6 +121,11 @@ DEFINITIONS: dict[str, Definition] = {
         "more below target.",
     ),
 }
+
+DEFINITIONS.update({
+    k.kpi: Definition(f"KPI book: {k.definition_section}", k.definition_zh, k.definition_en)
+    for k in kpi_catalog.kpis()
+})
 
 
 def definition(kpi: str, language: str) -> str:

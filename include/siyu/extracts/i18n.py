@@ -2,10 +2,14 @@
 
 Keys are the names used in the SQL (columns, KPIs, tables, audiences, statuses, units and
 the channel/department/stage values). A value without a label is shown as it is, so a new
-channel appears in the report before anyone translates it.
+channel appears in the report before anyone translates it. The labels of the department KPIs
+(kpi_department_daily) are not spelled here: they come from the KPI catalog
+(``siyu.kpi_catalog``, the seed ``kpi_catalog.csv``, columns label_zh and label_en).
 """
 
 from __future__ import annotations
+
+from siyu import kpi_catalog
 
 LABELS: dict[str, tuple[str, str]] = {  # key: (zh, en)
     # audiences and departments
@@ -80,20 +84,8 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "department_matrix": ("部门对比", "Departments"),
     "pred_top_customers": ("预计价值最高的客户", "Top customers by expected value"),
     "pred_churn_risk_value": ("流失风险客户（按风险金额）", "Churn-risk customers by value at risk"),
-    # KPIs
-    "new_contacts": ("新增联系人", "New contacts"),
-    "cac": ("获客成本", "CAC"),
-    "net_revenue": ("净收入", "Net revenue"),
-    "aov": ("客单价", "AOV"),
-    "repurchase_rate_90d": ("90天复购率", "90-day repurchase rate"),
-    "tag_completeness": ("标签完整率", "Tag completeness"),
-    "tagging_sla_6h": ("6小时标签化率", "6-hour tagging SLA"),
-    "content_open_rate": ("内容打开率", "Content open rate"),
-    "one_on_one_effective_rate": ("1v1有效沟通率", "1v1 effective rate"),
-    "response_rate_2h": ("2小时响应率", "2-hour response rate"),
-    "response_rate_48h": ("48小时响应率", "48-hour response rate"),
-    # shown in minutes in the extracts, as every FRT column there (the mart keeps seconds)
-    "frt_p50_seconds": ("首响时长中位数（分钟）", "FRT median (min)"),
+    # KPIs of kpi_department_daily: their labels are in the KPI catalog (added below); the
+    # measures of the extracts that are not department KPIs are here
     "frt_p90_seconds": ("首响时长P90", "FRT p90"),
     "nps": ("NPS", "NPS"),
     "buyer_ltv": ("人均买家LTV", "Average buyer LTV"),
@@ -230,6 +222,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "group": ("社群", "Group"),
     "1v1": ("1v1私聊", "1v1 chat"),
 }
+LABELS.update({k.kpi: (k.label_zh, k.label_en) for k in kpi_catalog.kpis()})
 for _dept in ("marketing", "operations", "sales", "service", "all"):
     LABELS[f"{_dept}_status"] = (LABELS[_dept][0] + "状态", LABELS[_dept][1] + " status")
 

@@ -33,7 +33,18 @@ from .formats import STATUS_COLOURS, display, resolve
 from .html import _definition_note, _pill, _render, write_report
 from .i18n import LABELS, t
 from .model import AUDIENCES, LANGUAGES, Extract
-from .tables import _KPI_FORMAT, DEPARTMENT, DEPARTMENTS, OWN_KPIS, Column, Table, TableSpec, fetch, trend_target
+from .tables import (
+    _KPI_FORMAT,
+    _TREND_SCALE,
+    DEPARTMENT,
+    DEPARTMENTS,
+    OWN_KPIS,
+    Column,
+    Table,
+    TableSpec,
+    fetch,
+    trend_target,
+)
 from .xlsx import write_workbook
 
 PERIOD_TYPES = ("week", "month")
@@ -98,7 +109,7 @@ def headline_spec(period: str, kpis: tuple[str, ...]) -> TableSpec:
 
 def trends_spec(period: str, kpis: tuple[str, ...]) -> TableSpec:
     pivots = ",\n".join(
-        f"max(value{' / 60' if k == 'frt_p50_seconds' else ''}) FILTER (WHERE kpi = '{k}') "
+        f"max(value{_TREND_SCALE.get(k, '')}) FILTER (WHERE kpi = '{k}') "
         f"AS {trend_target(k, None)[0]}" for k in kpis)
     return TableSpec(
         "period_trends",

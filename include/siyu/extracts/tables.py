@@ -16,22 +16,16 @@ from datetime import date, timedelta
 
 import duckdb
 
+from siyu import kpi_catalog
 from siyu.pii import mask_name
 
-# kpi_department_daily KPIs each audience is measured on (the headline sheet and trends).
-OWN_KPIS: dict[str, tuple[str, ...]] = {
-    "marketing": ("new_contacts", "cac"),
-    "operations": ("tag_completeness", "tagging_sla_6h", "content_open_rate",
-                   "one_on_one_effective_rate"),
-    "sales": ("net_revenue", "aov", "repurchase_rate_90d", "one_on_one_effective_rate"),
-    "service": ("response_rate_2h", "response_rate_48h", "frt_p50_seconds", "nps"),
-    "executive": ("new_contacts", "cac", "net_revenue", "aov", "repurchase_rate_90d",
-                  "tag_completeness", "tagging_sla_6h", "content_open_rate",
-                  "one_on_one_effective_rate", "response_rate_2h", "response_rate_48h",
-                  "frt_p50_seconds", "nps"),
-}
 DEPARTMENT = {"marketing": "marketing", "operations": "operations", "sales": "sales",
               "service": "service", "executive": "all"}
+# kpi_department_daily KPIs each audience is measured on (the headline sheet and trends), in
+# the KPI catalog's order: its `departments` column (the executive summary has every KPI)
+OWN_KPIS: dict[str, tuple[str, ...]] = {
+    audience: kpi_catalog.of_department(department) for audience, department in DEPARTMENT.items()
+}
 DEPARTMENTS = ("marketing", "operations", "sales", "service", "all")
 TREND_DAYS = 30
 # the source material's three-dimensional model: short, mid and long term
@@ -147,12 +141,13 @@ def _kpi_trends(kpis: tuple[str, ...]) -> TableSpec:
     )
 
 
-# durations show in minutes in the extracts (the marts keep seconds): column and scale
-_TREND_SCALE = {"frt_p50_seconds": " / 60"}
+# durations (KPI catalog unit `seconds`) show in minutes in the extracts (the marts keep
+# seconds): column and scale
+_TREND_SCALE = {k.kpi: " / 60" for k in kpi_catalog.kpis() if k.is_duration}
 
 
 def _trend_column(kpi: str) -> str:
-    return "frt_p50_minutes" if kpi == "frt_p50_seconds" else kpi
+    return kpi.removesuffix("_seconds") + "_minutes" if kpi in _TREND_SCALE else kpi
 
 
 def trend_target(kpi: str, target: float | None) -> tuple[str, float | None]:
@@ -162,12 +157,9 @@ def trend_target(kpi: str, target: float | None) -> tuple[str, float | None]:
     return _trend_column(kpi), target
 
 
-_KPI_FORMAT = {
-    "new_contacts": "int", "cac": "money", "net_revenue": "money", "aov": "money",
-    "repurchase_rate_90d": "pct", "tag_completeness": "pct", "tagging_sla_6h": "pct",
-    "content_open_rate": "pct", "one_on_one_effective_rate": "pct", "response_rate_2h": "pct",
-    "response_rate_48h": "pct", "frt_p50_seconds": "num", "nps": "num", "buyer_ltv": "money",
-}
+# display format of each KPI's value (the KPI catalog's value_format) and of buyer_ltv, the
+# headline trend that is not a department KPI
+_KPI_FORMAT = {k.kpi: k.value_format for k in kpi_catalog.kpis()} | {"buyer_ltv": "money"}
 
 # The source material's anchor KPIs, company-wide in every report: they are what every
 # department is measured against, and a department alone may have none (marketing owns no

@@ -7,8 +7,10 @@
 --   month-to-date KPIs cover the day's month up to its end (cac, nps);
 --   the cohort KPI (repurchase_rate_90d) is the latest cohort month fully matured by the day.
 -- Department `all` is the company total, computed from the events (never an average of
--- department rates). Targets come from the seed kpi_targets (one configuration file): a row for
--- the department wins over the `*` row (macros/targets.sql, shared with kpi_department_period).
+-- department rates). The KPI list and each KPI's direction and unit come from the seed
+-- kpi_catalog (the one home of KPI metadata). Targets come from the seed kpi_targets (one
+-- configuration file): a row for the department wins over the `*` row (macros/targets.sql,
+-- shared with kpi_department_period).
 -- Status: green meets the target; yellow misses it by
 -- less than yellow_band (20%); red misses it by yellow_band or more; no_target without a
 -- target; NULL when the value is NULL (an empty denominator: nothing to judge).
@@ -223,13 +225,10 @@ kpis as (
     union all select * from nps
 ),
 
--- the KPIs of kpis.md: each has a row every day, with a NULL value when nothing defines it yet
+-- the KPIs of the seed kpi_catalog (their one home: name, unit, direction, aggregation): each
+-- has a row every day, with a NULL value when nothing defines it yet
 kpi_names as (
-    select {{ unnest_values([
-        "'new_contacts'", "'cac'", "'tag_completeness'", "'tagging_sla_6h'", "'content_open_rate'",
-        "'one_on_one_effective_rate'", "'response_rate_2h'", "'response_rate_48h'",
-        "'frt_p50_seconds'", "'repurchase_rate_90d'", "'aov'", "'net_revenue'", "'nps'"
-    ]) }} as kpi
+    select kpi, unit, direction, aggregation from {{ ref('kpi_catalog') }}
 ),
 
 -- every department, day and KPI has a row, even when a mart has no row for it
@@ -237,22 +236,31 @@ valued as (
     select
         g.date_day, g.department, n.kpi,
         -- additive counts and sums over no events are 0, not NULL (kpis.md "Empty is not zero")
-        case when n.kpi in ('new_contacts', 'net_revenue') then coalesce(k.value, 0) else k.value end
+        case when n.aggregation = 'sum' then coalesce(k.value, 0) else k.value end
             as value,
         k.numerator,
-        k.denominator
+        k.denominator,
+        n.direction,
+        n.unit
     from grid as g
     cross join kpi_names as n
     left join kpis as k on k.date_day = g.date_day and k.department = g.department and k.kpi = n.kpi
+    -- a KPI computed above but missing from the catalog is published with a NULL direction and
+    -- unit, so that the relationships test of `kpi` to kpi_catalog fails instead of the KPI
+    -- silently disappearing
+    union all
+    select k.date_day, k.department, k.kpi, k.value, k.numerator, k.denominator,
+           cast(null as {{ dbt.type_string() }}), cast(null as {{ dbt.type_string() }})
+    from kpis as k
+    inner join grid as g on g.date_day = k.date_day and g.department = k.department
+    where k.kpi not in (select kpi from kpi_names)
 ),
 
 targeted as (
     select
         v.*,
         {{ kpi_target_column('target') }} as target,
-        {{ kpi_target_column('direction') }} as direction,
-        {{ kpi_target_column('yellow_band') }} as yellow_band,
-        {{ kpi_target_column('unit') }} as unit
+        {{ kpi_target_column('yellow_band') }} as yellow_band
     from valued as v
     {{ join_kpi_targets('v') }}
 ),

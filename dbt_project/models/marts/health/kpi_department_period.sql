@@ -22,11 +22,20 @@
 -- a week the ISO week with the same number of the previous ISO year (week 53 has none when that
 -- year had 52 weeks), for a month the same calendar month. Comparisons read whatever the earlier
 -- period holds; they are NULL where no data exists for it.
+-- Which rule a KPI follows is its `aggregation` in the seed kpi_catalog (sum, ratio, last_day,
+-- custom), as are its direction and unit (published without the `/day`).
 -- Targets: kpi_targets (a department row wins over `*`; status and shortfall as in
 -- kpi_department_daily, macros/targets.sql); the daily targets of the additive KPIs
--- (new_contacts, net_revenue: per day) are multiplied by the period's days_covered.
+-- (aggregation `sum`: new_contacts, net_revenue, per day) are multiplied by the period's
+-- days_covered.
 with daily as (
     select * from {{ ref('kpi_department_daily') }}
+),
+
+-- how each KPI aggregates over a period (sum, ratio, last_day, custom), its direction and unit:
+-- the seed kpi_catalog
+catalog as (
+    select kpi, aggregation, direction, unit from {{ ref('kpi_catalog') }}
 ),
 
 dates as (
@@ -58,36 +67,34 @@ periods as (
 ),
 
 daily_in_period as (
-    select dp.period_type, dp.period_start, dp.month_start, d.*
+    select dp.period_type, dp.period_start, dp.month_start, c.aggregation, d.*
     from day_periods as dp
     inner join daily as d on d.date = dp.date_day
+    left join catalog as c on c.kpi = d.kpi
 ),
 
--- sums, rates and aov from the daily numerators / denominators
+-- sums (aggregation `sum`), rates and aov (`ratio`) from the daily numerators / denominators
 summed as (
     select
         period_type, period_start, department, kpi,
         case
-            when kpi in ('new_contacts', 'net_revenue') then sum(value)
-            when kpi in ('tagging_sla_6h', 'content_open_rate', 'one_on_one_effective_rate',
-                         'response_rate_2h', 'response_rate_48h', 'aov')
-                then sum(numerator) / nullif(sum(denominator), 0)
+            when aggregation = 'sum' then sum(value)
+            when aggregation = 'ratio' then sum(numerator) / nullif(sum(denominator), 0)
         end as value,
-        case when kpi in ('new_contacts', 'net_revenue') then sum(value) else sum(numerator) end as numerator,
-        case when kpi in ('new_contacts', 'net_revenue') then null else sum(denominator) end as denominator
+        case when aggregation = 'sum' then sum(value) else sum(numerator) end as numerator,
+        case when aggregation = 'sum' then null else sum(denominator) end as denominator
     from daily_in_period
-    where kpi in ('new_contacts', 'net_revenue', 'tagging_sla_6h', 'content_open_rate',
-                  'one_on_one_effective_rate', 'response_rate_2h', 'response_rate_48h', 'aov')
-    group by 1, 2, 3, 4
+    where aggregation in ('sum', 'ratio')
+    group by period_type, period_start, department, kpi, aggregation
 ),
 
--- stock and cohort KPIs: the value on the period's last day up to as_of
+-- stock and cohort KPIs (aggregation `last_day`): the value on the period's last day up to as_of
 at_last_day as (
     select d.period_type, d.period_start, d.department, d.kpi, d.value, d.numerator, d.denominator
     from daily_in_period as d
     inner join periods as p
         on p.period_type = d.period_type and p.period_start = d.period_start and p.last_day = d.date
-    where d.kpi in ('tag_completeness', 'repurchase_rate_90d')
+    where d.aggregation = 'last_day'
 ),
 
 -- cac: the day's spend is the increase of the daily mart's month-to-date spend (its numerator;
@@ -186,11 +193,15 @@ grid as (
 valued as (
     select
         g.period_type, g.period_start, p.period_end, p.last_day, p.days_covered, g.department, g.kpi,
-        case when g.kpi in ('new_contacts', 'net_revenue') then coalesce(k.value, 0) else k.value end as value,
+        case when c.aggregation = 'sum' then coalesce(k.value, 0) else k.value end as value,
         k.numerator,
-        k.denominator
+        k.denominator,
+        c.aggregation,
+        c.direction,
+        c.unit
     from grid as g
     inner join periods as p on p.period_type = g.period_type and p.period_start = g.period_start
+    left join catalog as c on c.kpi = g.kpi
     left join kpis as k
         on k.period_type = g.period_type and k.period_start = g.period_start
        and k.department = g.department and k.kpi = g.kpi
@@ -230,10 +241,8 @@ targeted as (
     select
         c.*,
         {{ kpi_target_column('target') }}
-            * case when c.kpi in ('new_contacts', 'net_revenue') then c.days_covered else 1 end as target,
-        {{ kpi_target_column('direction') }} as direction,
-        {{ kpi_target_column('yellow_band') }} as yellow_band,
-        replace({{ kpi_target_column('unit') }}, '/day', '') as unit
+            * case when c.aggregation = 'sum' then c.days_covered else 1 end as target,
+        {{ kpi_target_column('yellow_band') }} as yellow_band
     from compared as c
     {{ join_kpi_targets('c') }}
 ),
@@ -262,11 +271,11 @@ select
         as change_vs_previous_year_ratio,
     period_end <= (select as_of from as_of_day) as is_complete,
     days_covered,
-    case when kpi in ('tag_completeness', 'repurchase_rate_90d') then last_day end as value_date,
+    case when aggregation = 'last_day' then last_day end as value_date,
     target,
     {{ kpi_status('value', 'target', 'direction', 'shortfall', 'yellow_band') }} as status,
     {{ round_double('numerator', 6) }} as numerator,
     {{ round_double('denominator', 6) }} as denominator,
     direction,
-    unit
+    replace(unit, '/day', '') as unit
 from scored
