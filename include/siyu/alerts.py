@@ -23,11 +23,13 @@ callback never raises: a mail failure is logged next to the task's failure.
 
 from __future__ import annotations
 
-import html
 import logging
 import os
 from datetime import date
+from functools import cache
 from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from .pii import mask_message
 
@@ -78,6 +80,12 @@ def failure_facts(context: dict) -> dict[str, Any]:
     }
 
 
+@cache
+def _templates() -> Environment:
+    return Environment(loader=PackageLoader("siyu", "templates"), autoescape=True,
+                       undefined=StrictUndefined, keep_trailing_newline=True)
+
+
 def subject_and_body(facts: dict[str, Any]) -> tuple[str, str]:
     subject = (f"[siyu] task failed: {facts['dag_id']}.{facts['task_id']} "
                f"(business day {facts['business_day']})")
@@ -90,12 +98,7 @@ def subject_and_body(facts: dict[str, Any]) -> tuple[str, str]:
         ("Exception", f"{facts['exception_type']}: {facts['exception']}"),
         ("Log", facts["log_url"] or "-"),
     ]
-    table = "".join(
-        f"<tr><th align='left'>{html.escape(k)}</th><td><pre>{html.escape(str(v))}</pre></td></tr>"
-        for k, v in rows
-    )
-    body = (f"<p>A Siyu task failed after its last retry.</p><table>{table}</table>"
-            "<p>Rerun: clear the task in the Airflow UI once the cause is fixed.</p>")
+    body = _templates().get_template("task_failed.html.j2").render(rows=rows)
     return subject, body
 
 

@@ -113,3 +113,18 @@ def test_a_mail_failure_never_raises(monkeypatch, caplog):
     with caplog.at_level(logging.INFO, logger="siyu.alerts"):
         alerts.on_failure(fake_context(ValueError("boom")))
     assert "e-mail through connection smtp_nowhere failed" in caplog.text
+
+
+def test_the_failure_mail_is_rendered_from_its_template_and_escaped():
+    from siyu import alerts
+
+    facts = alerts.failure_facts(fake_context(ValueError("<script>alert(1)</script> & more")))
+    subject, body = alerts.subject_and_body(facts)
+    assert subject == ("[siyu] task failed: siyu_build.audit_and_publish "
+                       "(business day 2025-03-20)")
+    # one row per fact, in this order, each value escaped
+    labels = [part.split("</th>")[0] for part in body.split('<th align="left">')[1:]]
+    assert labels == ["DAG", "Task", "Run", "Try", "Business day", "Exception", "Log"]
+    assert "<pre>3</pre>" in body
+    assert "<script>" not in body
+    assert "ValueError: &lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in body
