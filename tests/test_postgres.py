@@ -226,8 +226,13 @@ def test_postgres_build_equals_duckdb_and_bi_role_is_read_only(tmp_path, landing
         assert cur.fetchall() == []
     con.close()
 
-    # the raw copy is replaced, not appended to, by a second copy
+    # the audit ran the raw batches' quality gate (results beside the Data Docs)
     wh = tmp_path / "pg" / "wh"
+    with duckdb.connect(str(wh / "quality" / "dq_results.duckdb"), read_only=True) as q:
+        assert q.execute("SELECT count(*) > 0 AND bool_and(success OR severity <> 'critical') "
+                         "FROM ops.dq_results").fetchone() == (True,)
+
+    # the raw copy is replaced, not appended to, by a second copy
     settings = Settings.from_env(warehouse=wh / "siyu.duckdb", raw_dir=wh / "siyu_raw")
     first = pgmod.copy_raw(settings, pg_server)
     assert pgmod.copy_raw(settings, pg_server) == first

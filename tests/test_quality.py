@@ -332,6 +332,35 @@ def test_raise_for_critical_names_expectation_table_and_observed_value(tmp_path,
     Q.QualityReport("ok", [r for r in report.results if r.success]).raise_for_critical()
 
 
+def test_the_gate_of_the_other_engines_stops_on_the_raw_batches(tmp_path, raw_template,
+                                                                 monkeypatch):
+    """PostgreSQL and Spark (pipeline.audit_raw): the same raw suites as the DuckDB audit, the
+    results kept in <warehouse dir>/quality/dq_results.duckdb, no business warnings (they read
+    DuckDB marts), a critical failure raises before the publish."""
+    from siyu import pipeline
+
+    monkeypatch.delenv("SIYU_DATA_DOCS_DIR", raising=False)
+    clean = raw_settings(tmp_path / "clean", raw_template)
+    summary = pipeline.audit_raw(clean, DAY, "run-clean", build_id="b1")
+    store = pipeline.quality_store(clean)
+    assert store == tmp_path / "clean" / "quality" / "dq_results.duckdb"
+    assert summary["business_warnings"] == 0 and summary["expectations"] > 0
+    con = duckdb.connect(str(store), read_only=True)
+    try:
+        rows = con.execute("SELECT count(*), count(DISTINCT build_id), min(build_id), "
+                           "bool_and(success) FROM ops.dq_results").fetchone()
+    finally:
+        con.close()
+    assert rows == (summary["expectations"], 1, "b1", True)
+    assert (tmp_path / "clean" / "quality" / "data_docs" / "index.html").is_file()
+
+    bad = raw_day_with(tmp_path / "bad", raw_template, "shop",
+                       f"UPDATE orders SET order_id = NULL WHERE {ORDER_OF_DAY}")
+    with pytest.raises(pipeline.PipelineError, match=r"quality gate failed.*\n.*"
+                       r"shop\.orders .*expect_column_values_to_not_be_null\(column=order_id\)"):
+        pipeline.audit_raw(bad, DAY, "run-bad")
+
+
 def test_store_appends_results_and_warnings_idempotently(tmp_path, raw_template,
                                                          warehouse_template):
     s = raw_settings(tmp_path, raw_template)

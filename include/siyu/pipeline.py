@@ -401,6 +401,30 @@ def audit(settings: Settings, working: Path, as_of: date | None, run_id: str,
     file (so they are published with it, each row naming ``build_id``, the build audited) and
     to Data Docs. Raises ``PipelineError`` naming each
     failed critical expectation, its table and observed value."""
+    return _quality_gate(settings, as_of, run_id, progress, build_id, store=working,
+                         warnings_from=working)
+
+
+def audit_raw(settings: Settings, as_of: date | None, run_id: str,
+              progress: Callable[[str], None] | None = None, build_id: str | None = None) -> dict:
+    """The quality gate of the engines whose marts are not a DuckDB file (PostgreSQL, Spark):
+    the same Great Expectations suites on the as-of day's raw batches (the raw layer is
+    DuckDB files on every target: the loader writes them before they are copied to the
+    engine), the same Data Docs, the same ``PipelineError`` on a critical failure. The results
+    go to ``ops.dq_results`` of ``<warehouse dir>/quality/dq_results.duckdb`` (quality_store);
+    the business warnings, which read the DuckDB marts, are not computed."""
+    return _quality_gate(settings, as_of, run_id, progress, build_id,
+                         store=quality_store(settings), warnings_from=None)
+
+
+def quality_store(settings: Settings) -> Path:
+    """The DuckDB file that keeps the quality results of the non-DuckDB targets' runs."""
+    return data_docs_dir(settings).parent / "dq_results.duckdb"
+
+
+def _quality_gate(settings: Settings, as_of: date | None, run_id: str,
+                  progress: Callable[[str], None] | None, build_id: str | None,
+                  store: Path, warnings_from: Path | None) -> dict:
     from . import quality
 
     say = progress or (lambda _msg: None)
@@ -412,8 +436,10 @@ def audit(settings: Settings, working: Path, as_of: date | None, run_id: str,
     report = quality.QualityReport(run_id=run_id, build_id=build_id)
     for part in reports:
         report.extend(part)
-    report.warnings = quality.business_warnings(working, as_of) if as_of is not None else []
-    report.store(working)
+    report.warnings = (quality.business_warnings(warnings_from, as_of)
+                       if as_of is not None and warnings_from is not None else [])
+    store.parent.mkdir(parents=True, exist_ok=True)
+    report.store(store)
     docs = quality.build_data_docs(data_docs_dir(settings), [report])
     failures = report.critical_failures
     say(f"  quality: {len(report.results)} expectations, {len(failures)} critical and "
