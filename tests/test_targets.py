@@ -107,3 +107,27 @@ def test_a_spark_build_gets_databases_of_its_own(tmp_path, monkeypatch):
     monkeypatch.setenv("SIYU_SPARK_WAREHOUSE_DIR", str(tmp_path / "elsewhere"))
     assert spark.warehouse_dir(settings) == tmp_path / "elsewhere"
     assert spark.read_published(settings) is None
+
+
+@pytest.mark.parametrize("name", ["spark", "postgres"])
+def test_the_audit_of_the_other_engines_runs_the_raw_quality_gate(tmp_path, monkeypatch, name):
+    """Spark's audit: the data tests its build left out, then the raw batches' GX gate;
+    PostgreSQL's: the gate (its data tests ran in the build). A failing gate stops the run."""
+    from siyu import pipeline
+
+    calls = []
+    monkeypatch.setattr(pipeline, "dbt", lambda settings, args, **kw: calls.append(args[0]))
+    monkeypatch.setattr(pipeline, "audit_raw", lambda settings, as_of, run_id, progress=None,
+                        build_id=None: calls.append(("gate", as_of, run_id)) or {"expectations": 7})
+    target = targets.open_target(name, _settings(tmp_path), "siyu-run-x-1")
+    summary = target.audit(date(2025, 4, 29))
+    gate = ("gate", date(2025, 4, 29), "siyu-run-x-1")
+    assert calls == (["test", gate] if name == "spark" else [gate])
+    assert summary["expectations"] == 7
+
+    def failing(*args, **kwargs):
+        raise PipelineError("quality gate failed; the published warehouse is unchanged")
+
+    monkeypatch.setattr(pipeline, "audit_raw", failing)
+    with pytest.raises(PipelineError, match="quality gate failed"):
+        target.audit(date(2025, 4, 29))
