@@ -10,14 +10,14 @@ as dbt-duckdb does, `dbt.*` gives dbt's cross-database macros in their DuckDB fo
 linted: none of it runs.
 """
 
-import datetime
-import pathlib
+# sqlfluff adds every name of this package to the templates' context: the imports are
+# private, the public names are what the macros call
+import datetime as _datetime
+import pathlib as _pathlib
 
-import yaml
-from jinja2 import pass_context
-from jinja2.runtime import missing
-
-# sqlfluff adds each public name of this package to the templates' context
+import yaml as _yaml
+from jinja2 import pass_context as _pass_context
+from jinja2.runtime import missing as _missing
 
 
 class _Stub:
@@ -29,12 +29,12 @@ class _Stub:
 class _Adapter(_Stub):
     type = "duckdb"
 
-    @pass_context
+    @_pass_context
     def dispatch(self, context, macro_name, macro_namespace=None):
         """The `duckdb__` variant of a macro, else its `default__` one (dbt's order)."""
         for prefix in ("duckdb__", "default__"):
             macro = context.resolve_or_missing(prefix + macro_name)
-            if macro is not None and macro is not missing:
+            if macro is not None and macro is not _missing:
                 return macro
         raise LookupError(f"adapter.dispatch: no duckdb__ or default__ macro {macro_name}")
 
@@ -70,8 +70,8 @@ class _Target(_Stub):
 
 
 def _project_vars():
-    project = pathlib.Path(__file__).resolve().parents[3] / "dbt_project" / "dbt_project.yml"
-    values = dict(yaml.safe_load(project.read_text(encoding="utf-8")).get("vars") or {})
+    project = _pathlib.Path(__file__).resolve().parents[3] / "dbt_project" / "dbt_project.yml"
+    values = dict(_yaml.safe_load(project.read_text(encoding="utf-8")).get("vars") or {})
     values["as_of"] = "2025-04-29"
     return values
 
@@ -94,5 +94,5 @@ dbt = _Dbt()
 target = _Target()
 var = _Var()
 env_var = _EnvVar()
-run_started_at = datetime.datetime(2025, 4, 30, 1, 0, 0)
+run_started_at = _datetime.datetime(2025, 4, 30, 1, 0, 0)
 execute = False
