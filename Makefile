@@ -31,7 +31,7 @@ DEMO_SEED ?= 7
 
 AIRFLOW_PORT ?= 8080
 
-.PHONY: demo test test-fast system-deps setup airflow-db dbt-parse docs-assets superset-env generate-demo run-demo clean lint bench airflow-up airflow-down
+.PHONY: demo test test-fast system-deps setup airflow-db dbt-parse docs-assets superset-env generate-demo run-demo clean lint lint-sql bench airflow-up airflow-down
 
 demo: setup airflow-db generate-demo run-demo
 
@@ -160,8 +160,13 @@ system-deps:
 superset-env: $(VENV)/.installed
 	$(BIN)/python bi/superset/install.py
 
-lint:
+lint: lint-sql
 	$(BIN)/ruff check include dags tests benchmarks
+
+# sqlfluff over the models and singular data tests (.sqlfluff; tests/test_sql_lint.py runs the
+# same in `make test`); `$(BIN)/sqlfluff fix <file>` applies its layout and case fixes
+lint-sql: $(VENV)/.installed
+	$(BIN)/sqlfluff lint dbt_project/models dbt_project/tests --processes 2
 
 bench: setup
 	$(BIN)/python benchmarks/bench.py

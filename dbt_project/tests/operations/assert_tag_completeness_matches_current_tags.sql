@@ -34,7 +34,11 @@ complete as (
     select active.contact_id
     from active
     inner join {{ ref('dim_contact_tags_current') }} as tags on tags.contact_id = active.contact_id
-    where tags.tag_group in ({% for g in required_groups %}'{{ g }}'{{ ", " if not loop.last }}{% endfor %})
+    where tags.tag_group in (
+        {% for g in required_groups -%}
+            '{{ g }}'{{ ", " if not loop.last }}
+        {%- endfor %}
+    )
     group by active.contact_id
     having count(distinct tags.tag_group) = {{ required_groups | length }}
 ),

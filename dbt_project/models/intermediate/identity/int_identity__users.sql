@@ -21,8 +21,8 @@ ranked as (
                 case identifier_type
                     when 'contact_id' then 1 when 'buyer_id' then 2 when 'external_userid' then 3
                     when 'unionid' then 4 when 'phone' then 5 else 6
-                end,
-                identifier_value
+                end asc,
+                identifier_value asc
         ) as anchor_rank
     from components
 ),

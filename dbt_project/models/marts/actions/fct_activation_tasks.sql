@@ -71,7 +71,11 @@ untagged_contacts as (
           select count(distinct t.tag_group)
           from {{ ref('dim_contact_tags_current') }} as t
           where t.contact_id = c.contact_id
-            and t.tag_group in ({% for g in required_groups %}'{{ g }}'{{ ", " if not loop.last }}{% endfor %})
+            and t.tag_group in (
+                {% for g in required_groups -%}
+                    '{{ g }}'{{ ", " if not loop.last }}
+                {%- endfor %}
+            )
       ) < {{ required_groups | length }}
       {%- else %}
       and false

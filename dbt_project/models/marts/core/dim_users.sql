@@ -29,7 +29,7 @@ contacts as (
         c.is_deleted,
         row_number() over (
             partition by i.user_id
-            order by c.is_deleted asc, c.created_at asc nulls last, c.contact_id
+            order by c.is_deleted asc, c.created_at asc nulls last, c.contact_id asc
         ) as preference
     from identities as i
     inner join {{ ref('stg_crm__contacts') }} as c
@@ -97,7 +97,11 @@ tags as (
             as current_tags,
         count(distinct tag_group) as tag_groups_held,
         count(distinct tag_group) filter (
-            where tag_group in ({% for g in var('required_tag_groups') %}'{{ g }}'{{ ", " if not loop.last }}{% endfor %})
+            where tag_group in (
+                {% for g in var('required_tag_groups') -%}
+                    '{{ g }}'{{ ", " if not loop.last }}
+                {%- endfor %}
+            )
         ) = {{ var('required_tag_groups') | length }} as has_required_tag_groups
     from {{ ref('dim_contact_tags_current') }}
     where user_id is not null

@@ -56,10 +56,11 @@ campaign_days as (
         c.channel,
         coalesce(c.department, 'unknown') as department,
         cast(s.spend_day as date) as spend_day,
-        cast(c.spend_cny as {{ type_double() }}) / ({{ dbt.datediff('c.start_date', 'c.end_date', 'day') }} + 1) as spend
+        cast(c.spend_cny as {{ type_double() }})
+            / ({{ dbt.datediff('c.start_date', 'c.end_date', 'day') }} + 1) as spend
     from {{ ref('stg_crm__campaigns') }} as c,
         {{ day_series('cast(c.start_date as timestamp)', 'cast(c.end_date as timestamp)') }}
-            as s(spend_day)
+            as s (spend_day)
     where c.end_date >= c.start_date
 ),
 
@@ -159,7 +160,8 @@ latest_matured_cohort as (
 
 repurchase as (
     select l.date_day, g.department, 'repurchase_rate_90d' as kpi,
-           cast(count(*) filter (where r.is_repurchased) as {{ type_double() }}) / nullif(count(r.cohort_month), 0) as value,
+           cast(count(*) filter (where r.is_repurchased) as {{ type_double() }})
+               / nullif(count(r.cohort_month), 0) as value,
            cast(count(*) filter (where r.is_repurchased) as {{ type_double() }}) as numerator,
            cast(count(r.cohort_month) as {{ type_double() }}) as denominator
     from latest_matured_cohort as l
@@ -172,10 +174,12 @@ repurchase as (
 
 sales as (
     select date as date_day, department, 'aov' as kpi, cast(aov as {{ type_double() }}) as value,
-           cast(net_revenue as {{ type_double() }}) as numerator, cast(qualifying_purchases as {{ type_double() }}) as denominator
+           cast(net_revenue as {{ type_double() }}) as numerator,
+           cast(qualifying_purchases as {{ type_double() }}) as denominator
     from {{ ref('kpi_sales_daily') }}
     union all
-    select date, department, 'net_revenue', cast(net_revenue as {{ type_double() }}), cast(net_revenue as {{ type_double() }}), null
+    select date, department, 'net_revenue', cast(net_revenue as {{ type_double() }}),
+           cast(net_revenue as {{ type_double() }}), null
     from {{ ref('kpi_sales_daily') }}
 ),
 
@@ -200,9 +204,10 @@ mtd_answers as (
 
 nps as (
     select date_day, department, 'nps' as kpi,
-           cast(100.0 * (count(*) filter (where score >= 9) - count(*) filter (where score <= 6)) as {{ type_double() }})
-               / count(*) as value,
-           cast(count(*) filter (where score >= 9) - count(*) filter (where score <= 6) as {{ type_double() }}) as numerator,
+           cast(100.0 * (count(*) filter (where score >= 9) - count(*) filter (where score <= 6))
+                as {{ type_double() }}) / count(*) as value,
+           cast(count(*) filter (where score >= 9) - count(*) filter (where score <= 6)
+                as {{ type_double() }}) as numerator,
            cast(count(*) as {{ type_double() }}) as denominator
     from (
         select date_day, department, score from mtd_answers

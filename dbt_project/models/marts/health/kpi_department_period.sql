@@ -163,9 +163,10 @@ period_answers as (
 nps as (
     select
         period_type, period_start, department, 'nps' as kpi,
-        cast(100.0 * (count(*) filter (where score >= 9) - count(*) filter (where score <= 6)) as {{ type_double() }})
-            / count(*) as value,
-        cast(count(*) filter (where score >= 9) - count(*) filter (where score <= 6) as {{ type_double() }}) as numerator,
+        cast(100.0 * (count(*) filter (where score >= 9) - count(*) filter (where score <= 6))
+            as {{ type_double() }}) / count(*) as value,
+        cast(count(*) filter (where score >= 9) - count(*) filter (where score <= 6)
+            as {{ type_double() }}) as numerator,
         cast(count(*) as {{ type_double() }}) as denominator
     from (
         select period_type, period_start, department, score from period_answers
@@ -233,7 +234,10 @@ compared as (
         on ly.period_type = k.period_type and ly.department = k.department and ly.kpi = k.kpi
        and (
             (k.period_type = 'week' and ly.iso_year = k.iso_year - 1 and ly.iso_week = k.iso_week)
-            or (k.period_type = 'month' and ly.period_start = cast({{ dbt.dateadd('year', -1, 'k.period_start') }} as date))
+            or (
+                k.period_type = 'month'
+                and ly.period_start = cast({{ dbt.dateadd('year', -1, 'k.period_start') }} as date)
+            )
        )
 ),
 

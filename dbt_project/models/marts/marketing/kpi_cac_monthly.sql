@@ -30,7 +30,7 @@ campaign_days as (
     from campaigns,
         {{ day_series(
             'cast(campaigns.start_date as timestamp)', 'cast(campaigns.end_date as timestamp)'
-        ) }} as days(spend_day)
+        ) }} as days (spend_day)
     where days.spend_day < {{ as_of_end() }}
 ),
 
@@ -39,7 +39,8 @@ campaign_months as (
     select
         campaigns.channel,
         campaign_days.month_start,
-        cast(campaigns.spend_cny as {{ type_double() }}) * count(*) / {{ any_value('campaigns.campaign_days') }} as allocated_spend
+        cast(campaigns.spend_cny as {{ type_double() }}) * count(*)
+            / {{ any_value('campaigns.campaign_days') }} as allocated_spend
     from campaign_days
     inner join campaigns on campaigns.campaign_id = campaign_days.campaign_id
     group by campaigns.campaign_id, campaigns.channel, campaigns.spend_cny, campaign_days.month_start

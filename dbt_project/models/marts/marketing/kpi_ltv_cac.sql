@@ -35,8 +35,14 @@ select
     cast(k.spend_cny as decimal(18, 2)) as spend_cny,
     k.new_contacts,
     {{ decimal_of_double("k.spend_cny / nullif(k.new_contacts, 0)") }} as cac,
-    {{ divide_double(divide_double('l.total_ltv', 'nullif(l.users, 0)'), 'nullif(' ~ divide_double('k.spend_cny', 'nullif(k.new_contacts, 0)') ~ ', 0)') }} as ltv_cac_ratio,
-    {{ divide_double(divide_double('l.total_ltv', 'nullif(l.users, 0)'), 'nullif(' ~ divide_double('k.spend_cny', 'nullif(k.new_contacts, 0)') ~ ', 0)') }} >= 3
+    {{ divide_double(
+        divide_double('l.total_ltv', 'nullif(l.users, 0)'),
+        'nullif(' ~ divide_double('k.spend_cny', 'nullif(k.new_contacts, 0)') ~ ', 0)'
+    ) }} as ltv_cac_ratio,
+    {{ divide_double(
+        divide_double('l.total_ltv', 'nullif(l.users, 0)'),
+        'nullif(' ~ divide_double('k.spend_cny', 'nullif(k.new_contacts, 0)') ~ ', 0)'
+    ) }} >= 3
         as meets_ltv_cac_bar
 from channels as c
 left join longest as l using (channel)

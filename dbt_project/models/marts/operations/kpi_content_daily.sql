@@ -51,8 +51,12 @@ select
     cast(coalesce(daily.reached_recipients, 0) as bigint) as reached_recipients,
     cast(coalesce(daily.openers, 0) as bigint) as openers,
     cast(coalesce(daily.clickers, 0) as bigint) as clickers,
-    case when daily.reached_recipients > 0 then cast(daily.openers as {{ type_double() }}) / daily.reached_recipients end as open_rate,
-    case when daily.reached_recipients > 0 then cast(daily.clickers as {{ type_double() }}) / daily.reached_recipients end as click_rate
+    case
+        when daily.reached_recipients > 0 then cast(daily.openers as {{ type_double() }}) / daily.reached_recipients
+    end as open_rate,
+    case
+        when daily.reached_recipients > 0 then cast(daily.clickers as {{ type_double() }}) / daily.reached_recipients
+    end as click_rate
 from calendar
 cross join channels
 cross join departments

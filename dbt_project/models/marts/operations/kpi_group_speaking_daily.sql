@@ -164,7 +164,9 @@ select
     stock.level_department as department,
     cast(stock.members as bigint) as members,
     coalesce(daily_speakers.speakers, 0) as speakers,
-    case when stock.members > 0 then cast(coalesce(daily_speakers.speakers, 0) as {{ type_double() }}) / stock.members end as speaking_rate,
+    case
+        when stock.members > 0 then cast(coalesce(daily_speakers.speakers, 0) as {{ type_double() }}) / stock.members
+    end as speaking_rate,
     coalesce(daily_speakers.non_member_speakers, 0) as non_member_speakers
 from stock
 left join daily_speakers

@@ -22,7 +22,11 @@ active as (
 required_holdings as (
     select contact_id, tag_group, held_from, coalesce(held_to, {{ open_end() }}) as held_to
     from {{ ref('int_contact_tags__holdings') }}
-    where tag_group in ({% for g in required_groups %}'{{ g }}'{{ ", " if not loop.last }}{% endfor %})
+    where tag_group in (
+        {% for g in required_groups -%}
+            '{{ g }}'{{ ", " if not loop.last }}
+        {%- endfor %}
+    )
 ),
 
 -- union of the holdings of one group (several tag names may overlap or touch)
@@ -151,5 +155,7 @@ select
     department,
     cast(active_contacts as bigint) as active_contacts,
     cast(complete_contacts as bigint) as complete_contacts,
-    case when active_contacts > 0 then cast(complete_contacts as {{ type_double() }}) / active_contacts end as tag_completeness
+    case
+        when active_contacts > 0 then cast(complete_contacts as {{ type_double() }}) / active_contacts
+    end as tag_completeness
 from stock

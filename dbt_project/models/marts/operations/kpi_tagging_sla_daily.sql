@@ -63,7 +63,9 @@ select
     coalesce(daily.contacts_created, 0) as contacts_created,
     coalesce(daily.matured_6h, 0) as matured_6h,
     coalesce(daily.tagged_within_6h, 0) as tagged_within_6h,
-    case when daily.matured_6h > 0 then cast(daily.tagged_within_6h as {{ type_double() }}) / daily.matured_6h end as tagging_sla_6h,
+    case
+        when daily.matured_6h > 0 then cast(daily.tagged_within_6h as {{ type_double() }}) / daily.matured_6h
+    end as tagging_sla_6h,
     coalesce(daily.tagged_before_created, 0) as tagged_before_created
 from calendar
 cross join departments

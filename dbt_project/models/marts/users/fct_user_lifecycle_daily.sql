@@ -52,7 +52,7 @@ states as (
         coalesce(p.qualifying_purchases, 0) as qualifying_purchases,
         coalesce(p.qualifying_purchases_365d, 0) as qualifying_purchases_365d,
         p.ltv / nullif(p.qualifying_purchases, 0) as lifetime_aov,
-        exists (
+        exists(
             select 1 from {{ ref('fct_user_active_windows') }} as w
             where w.user_id = ud.user_id and ud.date_day between w.active_from and w.active_to
         ) as interacted_30d

@@ -15,4 +15,7 @@ select {{ distinct_on('source.contact_id, source.tag_group, source.tag_name, sou
     {{ clean_text('staff_id') }} is null as is_automated,
     _dt, _file, _line, _load_id
 from source
-{{ keep_first('source.contact_id, source.tag_group, source.tag_name, source.action, source.tagged_at', '_dt desc, _file desc, _line desc') }}
+{{ keep_first(
+    'source.contact_id, source.tag_group, source.tag_name, source.action, source.tagged_at',
+    '_dt desc, _file desc, _line desc'
+) }}
