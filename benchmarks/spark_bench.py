@@ -74,7 +74,7 @@ def main() -> int:
     day = date.fromisoformat(as_of)
     steps = [("load raw", target.load_raw), ("build", lambda: target.build(day))]
     if not args.skip_audit:
-        steps.append(("audit (dbt tests)", lambda: target.audit(day)))
+        steps.append(("audit (dbt tests + quality gate)", lambda: target.audit(day)))
     steps.append(("publish", lambda: target.publish(day)))
     steps.append(("export marts", lambda: export_spark_parquet(settings, work / "export",
                                                                 "marts")))
