@@ -107,19 +107,16 @@ class Content:
 
 def _previous(con: duckdb.DuckDBPyConnection, dept: str, wanted: list[tuple[str, date]]
               ) -> dict[str, float | None]:
-    """The value of the day before each (kpi, value_date), durations (KPI catalog unit
-    ``seconds``) in minutes."""
+    """The value of the day before each (kpi, value_date), durations in minutes (the mart's
+    unit column is the KPI catalog's: ``seconds``)."""
     found: dict[str, float | None] = {}
     for kpi, value_date in wanted:
         row = con.execute(
-            "SELECT value FROM marts.kpi_department_daily WHERE department = $dept "
-            "AND kpi = $kpi AND date = $day",
-            {"dept": dept, "kpi": kpi, "day": value_date - timedelta(days=1)},
+            "SELECT CASE WHEN unit = 'seconds' THEN value / 60 ELSE value END "
+            "FROM marts.kpi_department_daily WHERE department = $dept AND kpi = $kpi "
+            "AND date = $day", {"dept": dept, "kpi": kpi, "day": value_date - timedelta(days=1)},
         ).fetchone()
-        value = row[0] if row else None
-        if value is not None and kpi_catalog.get(kpi).is_duration:
-            value = value / 60
-        found[kpi] = value
+        found[kpi] = row[0] if row else None
     return found
 
 
