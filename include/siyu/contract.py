@@ -45,7 +45,7 @@ class Entity:
     doc: str = ""
     extra_checks: tuple[tuple[str, str], ...] = field(default_factory=tuple)
     # Delivered every day: from its first partition on, a day without its dt= folder is a
-    # missing delivery (siyu check-landing). sources.md gives no cadence per entity ("a day
+    # missing delivery (siyu check-landing). the landing contract gives no cadence per entity ("a day
     # may have zero, one or several part files"), so this is the project's choice: the
     # shop's orders and the WeCom message archive are continuous streams of a running
     # business; every other entity changes only when something happens (a new contact, a tag,

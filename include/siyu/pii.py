@@ -153,6 +153,6 @@ def mask_message(text: str) -> str:
     return _MESSAGE_PHONE.sub(lambda m: m.group(0) if len(re.sub(r"\D", "", m.group(0))) < 7
                               else "<number>", text)
 
-# Raw-layer columns that hold clear personal data (sources.md: names, phones, e-mails,
+# Raw-layer columns that hold clear personal data (the landing contract: names, phones, e-mails,
 # nicknames). Quality checks on them may count, never show, their values.
 PII_COLUMNS = frozenset({"name", "phone", "email", "buyer_phone", "nickname"})

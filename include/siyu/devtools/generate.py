@@ -1,4 +1,4 @@
-"""Realistic landing-zone generator (``siyu generate``), written from ../shared/spec/sources.md.
+"""Realistic landing-zone generator (``siyu generate``), written from the landing contract (docs/landing-contract.md).
 
 It simulates a private-domain operation day by day and streams each delivery day (``dt``) to
 disk as soon as no later event can land in it, so memory holds only a few days of rows and
@@ -242,7 +242,7 @@ class _Writer:
             self.files += 1
 
     def duplicate_one_file(self) -> None:
-        """Deliver one plain file twice (the source re-sent it), as sources.md warns."""
+        """Deliver one plain file twice (the source re-sent it), as the landing contract warns."""
         candidates = sorted(self.out.glob("community/messages/dt=*/part-1.jsonl"))
         candidates = [p for p in candidates if p.stat().st_size > 0]
         if not candidates:
