@@ -32,3 +32,31 @@ def test_no_model_reads_a_model_of_a_later_layer():
 def test_the_check_sees_a_wrong_read():
     assert REF.findall("select * from {{ ref('dim_users') }} join {{ref(\"fct_orders\")}}") == [
         "dim_users", "fct_orders"]
+
+
+COLUMN_KEYS = {"name", "description", "data_type", "constraints", "data_tests", "meta", "config",
+               "granularity", "quote", "tags"}
+
+
+def _column_key_problems(text: str) -> list[str]:
+    import yaml
+
+    doc = yaml.safe_load(text) or {}
+    tables = list(doc.get("models") or []) + [
+        t for s in doc.get("sources") or [] for t in s.get("tables") or []]
+    return [f"{t['name']}.{c.get('name')}: {sorted(set(c) - COLUMN_KEYS)}"
+            for t in tables for c in t.get("columns") or [] if set(c) - COLUMN_KEYS]
+
+
+def test_every_column_entry_parses_as_written():
+    """A plain description with ", " inside a one-line mapping (`{name: x, description: a, b}`)
+    splits into a second key and loses its end: every column has only dbt's keys."""
+    problems = [f"{p.relative_to(MODELS)}: {problem}" for p in MODELS.rglob("*.yml")
+                for problem in _column_key_problems(p.read_text(encoding="utf-8"))]
+    assert problems == []
+
+
+def test_the_yml_check_sees_a_split_description():
+    assert _column_key_problems(
+        "models:\n  - name: m\n    columns:\n      - {name: a, description: One, two.}\n"
+    ) == ["m.a: ['two.']"]
