@@ -322,8 +322,9 @@ def test_each_contract_not_null_refuses_a_null(clean, table, column, where):
 
 
 def test_the_contracts_not_nulls_are_the_tables_constraints(clean):
-    """Every `not_null` constraint of a published mart's yml is a NOT NULL of its DuckDB table
-    and the other way round, and no contracted column also has a not_null test (one home)."""
+    """Every `not_null` constraint of a contracted model's yml (the marts, staging and
+    intermediate; not the incremental models) is a NOT NULL of its DuckDB table and the other
+    way round, and no contracted column also has a not_null test (one home per check)."""
     copy, results = clean
     manifest = json.loads((copy.parent.parent / "dbt_target" / "manifest.json").read_text())
     declared, tested = set(), set()
@@ -332,22 +333,24 @@ def test_the_contracts_not_nulls_are_the_tables_constraints(clean):
             for name, column in node["columns"].items():
                 assert column["data_type"], (node["name"], name)
                 if any(c["type"] == "not_null" for c in column["constraints"]):
-                    declared.add((node["alias"], name))
+                    declared.add((node["schema"], node["alias"], name))
         meta = node.get("test_metadata") or {}
         if node["resource_type"] == "test" and meta.get("name") == "not_null":
             parent = manifest["nodes"].get(node["attached_node"] or "", {})
-            tested.add((parent.get("alias"), meta["kwargs"]["column_name"]))
+            tested.add((parent.get("schema"), parent.get("alias"), meta["kwargs"]["column_name"]))
     con = duckdb.connect(str(copy), read_only=True)
     try:
         enforced = set(con.execute(
-            "SELECT table_name, constraint_column_names[1] FROM duckdb_constraints()"
-            " WHERE schema_name = 'marts' AND constraint_type = 'NOT NULL'").fetchall())
+            "SELECT schema_name, table_name, constraint_column_names[1] FROM duckdb_constraints()"
+            " WHERE constraint_type = 'NOT NULL'"
+            " AND schema_name IN ('staging', 'intermediate', 'marts')").fetchall())
     finally:
         con.close()
-    assert len(declared) > 150
+    assert {s for s, _t, _c in declared} == {"staging", "intermediate", "marts"}
+    assert len(declared) > 250
     assert declared == enforced
     assert declared & tested == set()
-    assert {(t, c) for t, c, _w in NOT_NULL} <= declared
+    assert {("marts", t, c) for t, c, _w in NOT_NULL} <= declared
 
 
 def test_missing_columns_and_a_critical_violation_fail_dbt(published_warehouse, tmp_path):

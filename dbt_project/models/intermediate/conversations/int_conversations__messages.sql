@@ -1,8 +1,12 @@
+{#- No model contract: dbt allows one on an incremental model only with on_schema_change 'fail'
+    or 'append_new_columns', and a release that changes a column would then stop the daily run
+    until a full refresh; this model's not-nulls stay dbt tests. -#}
 {{ config(
     materialized='incremental',
     unique_key=['external_userid', 'staff_id'],
     incremental_strategy=keyed_incremental_strategy(),
     on_schema_change='sync_all_columns',
+    contract={'enforced': false},
     post_hook="{{ delete_vanished_rows('msgid', conversation_source_sql()) }}",
 ) }}
 -- 1v1 messages that count for the conversation KPIs (kpis.md "Response rates" and "1v1

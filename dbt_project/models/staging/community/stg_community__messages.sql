@@ -1,8 +1,12 @@
+{#- No model contract: dbt allows one on an incremental model only with on_schema_change 'fail'
+    or 'append_new_columns', and a release that changes a column would then stop the daily run
+    until a full refresh; this model's not-nulls stay dbt tests. -#}
 {{ config(
     materialized='incremental',
     unique_key='msgid',
     incremental_strategy=keyed_incremental_strategy(),
     on_schema_change='sync_all_columns',
+    contract={'enforced': false},
     pre_hook=["{{ reset_if_ahead_of_as_of() }}",
               "{{ mark_withdrawn_rows(source('raw_community', 'messages'), 'msgid') }}",
               "{{ drop_clear_columns(['content']) }}"],
