@@ -104,8 +104,10 @@ C = Column
 def _select(model: str, per_department: bool = True, order_by: str = "sort_key") -> str:
     """The one select of an extract table: the rows of its rpt_ model for the report day (and
     the audience's department), without the grain and order columns, in the model's order."""
-    hidden = ["report_date"] + ["department"] * per_department + ["sort_key"] * (order_by == "sort_key")
-    where = "report_date = $day" + " AND department = $dept" * per_department
+    hidden = ["report_date", "department"] if per_department else ["report_date"]
+    if order_by == "sort_key":
+        hidden.append("sort_key")
+    where = "report_date = $day AND department = $dept" if per_department else "report_date = $day"
     return (f"SELECT * EXCLUDE ({', '.join(hidden)}) FROM reports.{model} "
             f"WHERE {where} ORDER BY {order_by}")
 
