@@ -86,3 +86,11 @@ def create_report_views(con, *names: str) -> None:
     con.execute("CREATE SCHEMA IF NOT EXISTS reports")
     for name in names:
         con.execute(f"CREATE OR REPLACE VIEW reports.{name} AS {report_view_sql(name)}")
+
+
+def load_seed(con, name: str) -> None:
+    """The dbt seed ``seeds/<name>.csv`` as the table ``config.<name>``."""
+    path = REPORTS.parents[1] / "seeds" / f"{name}.csv"
+    con.execute("CREATE SCHEMA IF NOT EXISTS config")
+    con.execute(f"CREATE TABLE config.{name} AS SELECT * FROM read_csv(?, header = true)",
+                [str(path)])
