@@ -154,8 +154,10 @@ def test_every_extract_table_is_one_select_of_a_reports_view():
                                  r"\bmarts\.", sql, re.IGNORECASE), (spec.name, sql)
             assert match["model"] in models, (spec.name, match["model"])
             used.add(match["model"])
-    # every view but the helpers is some extract table's
+    # every view but the helpers is some extract table's, named after its audience
     assert models - used == {"rpt_report_days", "rpt_leads_90d"}
+    audiences = "|".join((*AUDIENCES, "shared"))
+    assert all(re.fullmatch(rf"rpt_({audiences})__[a-z0-9_]+", m) for m in used), used
 
 
 def test_the_one_select_check_sees_computation():
