@@ -154,6 +154,11 @@ def test_every_extract_table_is_one_select_of_a_reports_view():
                                  r"\bmarts\.", sql, re.IGNORECASE), (spec.name, sql)
             assert match["model"] in models, (spec.name, match["model"])
             used.add(match["model"])
+    # the trend charts' targets: one select of a view as well
+    assert " ".join(T.TARGETS_SQL.split()) == (
+        "SELECT department, trend_column, target, status FROM reports.rpt_shared__kpi_targets "
+        "WHERE report_date = $day AND department IN ($dept, 'all')")
+    used.add("rpt_shared__kpi_targets")
     # every view but the helpers is some extract table's, named after its audience
     assert models - used == {"rpt_report_days", "rpt_leads_90d"}
     audiences = "|".join((*AUDIENCES, "shared"))
@@ -225,6 +230,26 @@ def test_every_reports_view_has_its_documented_columns(extracts):
         con.close()
     assert built == documented
     assert kinds == {"VIEW"}
+
+
+def test_the_chart_targets_name_the_trend_columns(extracts):
+    """rpt_shared__kpi_targets names each KPI's column of rpt_shared__kpi_trends as the
+    extracts do (durations: `<kpi>_minutes`), with the target in that column's unit."""
+    con = duckdb.connect(str(extracts["warehouse"]), read_only=True)
+    try:
+        rows = con.execute("SELECT t.kpi, t.trend_column, t.target, k.target "
+                           "FROM reports.rpt_shared__kpi_targets t JOIN marts.kpi_department_daily k "
+                           "ON k.date = t.report_date AND k.department = t.department AND k.kpi = t.kpi "
+                           "WHERE t.report_date = ?", [extracts["day"]]).fetchall()
+        trend_columns = {c for (c,) in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'reports' "
+            "AND table_name = 'rpt_shared__kpi_trends'").fetchall()}
+    finally:
+        con.close()
+    assert {kpi for kpi, *_ in rows} == set(kpi_catalog.names())
+    for kpi, column, target, mart_target in rows:
+        assert (column, target) == T.trend_target(kpi, mart_target), kpi
+        assert column in trend_columns, kpi
 
 
 def _kpi_rows(warehouse: Path, day: date, department: str) -> dict[str, tuple]:

@@ -160,6 +160,12 @@ def trend_target(kpi: str, target: float | None) -> tuple[str, float | None]:
     return _trend_column(kpi), target
 
 
+# The trend charts' target lines and colours: each KPI's target (in its trend column's unit)
+# and status of the day, for the audience's department and `all` (the headline trends).
+TARGETS_SQL = ("SELECT department, trend_column, target, status "
+               "FROM reports.rpt_shared__kpi_targets "
+               "WHERE report_date = $day AND department IN ($dept, 'all')")
+
 # display format of each KPI's value (the KPI catalog's value_format) and of buyer_ltv, the
 # headline trend that is not a department KPI
 _KPI_FORMAT = {k.kpi: k.value_format for k in kpi_catalog.kpis()} | {"buyer_ltv": "money"}
