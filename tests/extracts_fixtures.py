@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import date
@@ -56,3 +57,40 @@ def _build(tmp_path_factory) -> tuple[Path, date, Path]:
     if proc.returncode != 0:
         pytest.fail(f"siyu run --as-of {as_of} failed:\n{(proc.stdout + proc.stderr)[-6000:]}")
     return warehouse, as_of, landing
+
+
+# ---------------------------------------------------------------- the reports views, without dbt
+
+REPORTS = Path(__file__).resolve().parents[1] / "dbt_project" / "models" / "reports"
+_REF = re.compile(r"""\{\{\s*(bi_ref|ref)\(\s*'([a-z0-9_]+)'\s*\)\s*\}\}""")
+SEEDS = ("kpi_catalog", "kpi_targets")
+
+
+def report_view_sql(name: str) -> str:
+    """The SQL of ``models/reports/<name>.sql`` as dbt compiles it for DuckDB: a model reads
+    other rpt_ views as ``reports.<name>``, marts as ``marts.<name>``, seeds as
+    ``config.<name>`` (the models use no other Jinja)."""
+    def relation(m: re.Match) -> str:
+        target = m.group(2)
+        schema = "reports" if target.startswith("rpt_") else (
+            "config" if target in SEEDS else "marts")
+        return f"{schema}.{target}"
+    sql = _REF.sub(relation, (REPORTS / f"{name}.sql").read_text(encoding="utf-8"))
+    assert "{{" not in sql and "{%" not in sql, f"{name}: Jinja this helper does not render"
+    return sql
+
+
+def create_report_views(con, *names: str) -> None:
+    """Create the views ``reports.<name>`` (in dependency order: list a view's inputs first)
+    on a database of hand-made marts, as dbt would."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS reports")
+    for name in names:
+        con.execute(f"CREATE OR REPLACE VIEW reports.{name} AS {report_view_sql(name)}")
+
+
+def load_seed(con, name: str) -> None:
+    """The dbt seed ``seeds/<name>.csv`` as the table ``config.<name>``."""
+    path = REPORTS.parents[1] / "seeds" / f"{name}.csv"
+    con.execute("CREATE SCHEMA IF NOT EXISTS config")
+    con.execute(f"CREATE TABLE config.{name} AS SELECT * FROM read_csv(?, header = true)",
+                [str(path)])

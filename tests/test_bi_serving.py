@@ -4,8 +4,9 @@ One small generated landing zone is built for real (`siyu run`, the whole pipeli
 dbt, audit, publish). Then:
 
 * every dim_/fct_/kpi_ mart has a view of the same name in schema `bi`, with its columns;
-* no value of any bi view looks like a phone or an e-mail in the clear, or equals/contains a
-  name (contact, staff, shop nickname) of the raw layer -- the only place they are clear;
+* no value of any bi view, nor of any view of the extracts' schema reports, looks like a phone
+  or an e-mail in the clear, or equals/contains a name (contact, staff, shop nickname) of the
+  raw layer -- the only place they are clear;
 * `siyu export` writes the bi views as Parquet with the warehouse's row counts and values;
 * while a second `siyu run` builds and publishes, a BI client (SQLAlchemy + duckdb-engine,
   the URI Superset uses) opens the published file read-only again and again: every read
@@ -137,7 +138,7 @@ def test_bi_views_are_generated_from_the_marts_yml_with_its_docs(built):
                 (name, column["name"])
 
 
-def test_no_clear_personal_data_in_bi_views(built):
+def test_no_clear_personal_data_in_bi_or_reports_views(built):
     raw = built["raw"]
     con = duckdb.connect()
     try:
@@ -152,14 +153,18 @@ def test_no_clear_personal_data_in_bi_views(built):
         phones = con.sql("SELECT count(*) FROM raw_crm.contacts WHERE phone IS NOT NULL"
                          ).fetchall()[0][0]
         assert len(names) > 50 and phones > 50  # the raw layer does hold clear values
+        # the bi views and the extracts' views (schema reports, which BI may read too)
         text_columns = con.sql(
-            "SELECT table_name, column_name FROM information_schema.columns "
-            "WHERE table_catalog = 'wh' AND table_schema = 'bi' AND data_type = 'VARCHAR'"
+            "SELECT table_schema, table_name, column_name FROM information_schema.columns "
+            "WHERE table_catalog = 'wh' AND table_schema IN ('bi', 'reports') "
+            "AND data_type = 'VARCHAR'"
         ).fetchall()
+        assert {s for s, _t, _c in text_columns} == {"bi", "reports"}
         values: dict[tuple[str, str], set[str]] = {}
-        for table, column in text_columns:
-            values[(table, column)] = {v for (v,) in con.sql(
-                f'SELECT DISTINCT "{column}" FROM wh.bi."{table}" WHERE "{column}" IS NOT NULL'
+        for schema, table, column in text_columns:
+            key = table if schema == "bi" else f"{schema}.{table}"
+            values[(key, column)] = {v for (v,) in con.sql(
+                f'SELECT DISTINCT "{column}" FROM wh.{schema}."{table}" WHERE "{column}" IS NOT NULL'
             ).fetchall()}
     finally:
         con.close()
@@ -177,6 +182,7 @@ def test_no_clear_personal_data_in_bi_views(built):
     assert any(re.fullmatch(r"1\d\d\*{4}\d{4}", v) for v in masked)
     assert any(re.fullmatch(r".\*\*\*@.+", v) for v in masked)
     assert all(re.fullmatch(r".\**", v) for v in values[("dim_staff", "name_masked")])
+    assert all(re.fullmatch(r".\**", v) for v in values[("reports.rpt_shared__todo", "staff_name")])
 
 
 def test_export_parquet_round_trip(built, tmp_path):

@@ -1,5 +1,6 @@
-"""Department extracts (issue 5): the table SQL on hand-made marts, then the files built from a
-warehouse that `siyu run` published, checked against the marts they were read from."""
+"""Department extracts (issue 5): the tables' dbt views (schema `reports`) on hand-made marts,
+the tables' SQL (one select of a view each), then the files built from a warehouse that
+`siyu run` published, checked against the marts they were read from."""
 
 from __future__ import annotations
 
@@ -19,6 +20,10 @@ from siyu.extracts.definitions import DEFINITIONS
 from siyu.extracts.formats import STATUS_COLOURS, display, resolve
 from siyu.extracts.i18n import LABELS, t
 from siyu.extracts.xlsx import FIRST_DATA_ROW, HEADER_ROW
+from siyu import kpi_catalog
+import yaml
+
+from .extracts_fixtures import REPORTS, create_report_views
 
 
 DAY = date(2025, 6, 28)  # end of the day: 2025-06-29 00:00
@@ -71,6 +76,15 @@ def tiny(tmp_path) -> duckdb.DuckDBPyConnection:
         ("2025-03-01", "sales", "sales_000", 0.5),  # 04-01 + 90 days = 06-30 > 06-29 00:00
         ("2025-04-01", "sales", "sales_000", 0.9),
     ])
+    # the calendar and the KPI days: the report days are 2025-03-01 .. DAY
+    con.execute("""CREATE TABLE marts.dim_dates AS SELECT CAST(range AS DATE) AS date_day
+        FROM range(DATE '2025-01-01', DATE '2025-06-29', INTERVAL 1 DAY)""")
+    con.execute("CREATE TABLE marts.kpi_department_daily (date DATE, department VARCHAR)")
+    con.execute("INSERT INTO marts.kpi_department_daily VALUES ('2025-03-01', 'all'), (?, 'all')",
+                [DAY])
+    # the dbt views the two tables read (dbt_project/models/reports), inputs first
+    create_report_views(con, "rpt_report_days", "rpt_leads_90d", "rpt_marketing__lead_quality",
+                        "rpt_sales__staff_ranking")
     yield con
     con.close()
 
@@ -107,6 +121,71 @@ def test_sales_staff_ranking_conversion_revenue_and_masked_names(tiny):
     assert s0["repurchase_rate_90d"] == 0.25 and s1["repurchase_rate_90d"] is None
 
 
+def test_the_lead_quality_view_holds_every_report_day(tiny):
+    """The view's grain is report day x channel: an earlier day counts its own 90 days (on
+    06-01 u1, u2, u4 and u6 are leads, none of u4/u6 matured; u3 is not seen yet)."""
+    rows = tiny.execute("SELECT report_date, channel, leads_90d, matured_leads, converted_30d "
+                        "FROM reports.rpt_marketing__lead_quality WHERE report_date = '2025-06-01' "
+                        "ORDER BY sort_key").fetchall()
+    assert [r[1:] for r in rows] == [("douyin_ad", 2, 1, 1), ("referral", 2, 0, 0),
+                                     ("all", 4, 1, 1)]
+    days = tiny.execute("SELECT min(report_date), max(report_date), count(DISTINCT report_date) "
+                        "FROM reports.rpt_marketing__lead_quality").fetchone()
+    assert days == (date(2025, 3, 1), DAY, (DAY - date(2025, 3, 1)).days + 1)  # 'all' every day
+
+
+# an extract table's SQL: the rows of one reports view for the day (and department), in its
+# order; every computation is in the view (dbt), none here
+ONE_SELECT = re.compile(
+    r"SELECT (?P<columns>\* EXCLUDE \([a-z_, ]+\)|[a-z0-9_, ]+) FROM reports\.(?P<model>rpt_[a-z0-9_]+)"
+    r" WHERE report_date = \$day( AND department = \$dept)?"
+    r" ORDER BY (sort_key|date|list_position\(\[[a-z0-9_', ]+\], kpi\))")
+
+
+def test_every_extract_table_is_one_select_of_a_reports_view():
+    models = {p.stem for p in REPORTS.glob("rpt_*.sql")}
+    used = set()
+    for audience in AUDIENCES:
+        for spec in T.specs(audience):
+            sql = " ".join(spec.sql.split())
+            match = ONE_SELECT.fullmatch(sql)
+            assert match, (spec.name, sql)
+            assert not re.search(r"\b(JOIN|GROUP|WITH|UNION|HAVING|FILTER|OVER|LIMIT)\b|\(SELECT|"
+                                 r"\bmarts\.", sql, re.IGNORECASE), (spec.name, sql)
+            assert match["model"] in models, (spec.name, match["model"])
+            used.add(match["model"])
+    # the trend charts' targets: one select of a view as well
+    assert " ".join(T.TARGETS_SQL.split()) == (
+        "SELECT department, trend_column, target, status FROM reports.rpt_shared__kpi_targets "
+        "WHERE report_date = $day AND department IN ($dept, 'all')")
+    used.add("rpt_shared__kpi_targets")
+    # every view but the helpers is some extract table's, named after its audience
+    assert models - used == {"rpt_report_days", "rpt_leads_90d"}
+    audiences = "|".join((*AUDIENCES, "shared"))
+    assert all(re.fullmatch(rf"rpt_({audiences})__[a-z0-9_]+", m) for m in used), used
+
+
+def test_the_one_select_check_sees_computation():
+    good = ("SELECT * EXCLUDE (report_date, sort_key) FROM reports.rpt_sales__ltv_cohorts "
+            "WHERE report_date = $day ORDER BY sort_key")
+    assert ONE_SELECT.fullmatch(good)
+    for bad in (
+        good.replace("reports.rpt_sales__ltv_cohorts", "marts.kpi_ltv_cohorts"),
+        good.replace("ORDER BY sort_key", "GROUP BY 1 ORDER BY sort_key"),
+        good.replace(" WHERE", " JOIN marts.dim_users USING (user_id) WHERE"),
+        "SELECT channel, sum(x) AS y FROM reports.rpt_a WHERE report_date = $day ORDER BY date",
+    ):
+        assert not ONE_SELECT.fullmatch(bad), bad
+
+
+def test_every_catalog_kpi_has_its_trend_column_in_the_view():
+    sql = (REPORTS / "rpt_shared__kpi_trends.sql").read_text()
+    for kpi in kpi_catalog.names():
+        column, _ = T.trend_target(kpi, None)
+        scale = " / 60" if kpi in T._TREND_SCALE else ""
+        assert f"max(k.value{scale}) filter (where k.kpi = '{kpi}') as {column}" in sql, kpi
+
+
 def test_every_kpi_and_column_shown_has_a_definition_and_labels():
     for audience in AUDIENCES:
         for spec in T.specs(audience):
@@ -130,6 +209,47 @@ def extracts(published_warehouse, tmp_path_factory):  # noqa: F811
     zh = build_extracts(warehouse, as_of, out / "zh", progress=messages.append)
     en = build_extracts(warehouse, as_of, out / "en", language="en")
     return {"warehouse": warehouse, "day": as_of, "zh": zh, "en": en, "messages": messages}
+
+
+def test_every_reports_view_has_its_documented_columns(extracts):
+    """The published warehouse holds every view of models/reports, with exactly the columns
+    _reports__models.yml documents, in that order."""
+    documented = {m["name"]: [c["name"] for c in m["columns"]] for m in yaml.safe_load(
+        (REPORTS / "_reports__models.yml").read_text())["models"]}
+    assert set(documented) == {p.stem for p in REPORTS.glob("*.sql")}
+    con = duckdb.connect(str(extracts["warehouse"]), read_only=True)
+    try:
+        built: dict[str, list[str]] = {}
+        for view, column in con.execute(
+                "SELECT table_name, column_name FROM information_schema.columns "
+                "WHERE table_schema = 'reports' ORDER BY table_name, ordinal_position").fetchall():
+            built.setdefault(view, []).append(column)
+        kinds = {k for (k,) in con.execute("SELECT DISTINCT table_type FROM "
+                                           "information_schema.tables WHERE table_schema = 'reports'").fetchall()}
+    finally:
+        con.close()
+    assert built == documented
+    assert kinds == {"VIEW"}
+
+
+def test_the_chart_targets_name_the_trend_columns(extracts):
+    """rpt_shared__kpi_targets names each KPI's column of rpt_shared__kpi_trends as the
+    extracts do (durations: `<kpi>_minutes`), with the target in that column's unit."""
+    con = duckdb.connect(str(extracts["warehouse"]), read_only=True)
+    try:
+        rows = con.execute("SELECT t.kpi, t.trend_column, t.target, k.target "
+                           "FROM reports.rpt_shared__kpi_targets t JOIN marts.kpi_department_daily k "
+                           "ON k.date = t.report_date AND k.department = t.department AND k.kpi = t.kpi "
+                           "WHERE t.report_date = ?", [extracts["day"]]).fetchall()
+        trend_columns = {c for (c,) in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'reports' "
+            "AND table_name = 'rpt_shared__kpi_trends'").fetchall()}
+    finally:
+        con.close()
+    assert {kpi for kpi, *_ in rows} == set(kpi_catalog.names())
+    for kpi, column, target, mart_target in rows:
+        assert (column, target) == T.trend_target(kpi, mart_target), kpi
+        assert column in trend_columns, kpi
 
 
 def _kpi_rows(warehouse: Path, day: date, department: str) -> dict[str, tuple]:

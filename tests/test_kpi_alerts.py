@@ -20,6 +20,7 @@ from siyu.extracts import AUDIENCES
 from siyu.extracts import tables as T
 from siyu.extracts.i18n import t
 
+from .extracts_fixtures import create_report_views, load_seed
 from .robot_server import TOO_MANY_REQUESTS, WECOM_RATE_LIMITED, DINGTALK_RATE_LIMITED, \
     RobotServer
 
@@ -32,7 +33,8 @@ PHONE = re.compile(r"1[3-9]\d{9}")
 
 @pytest.fixture
 def tiny(tmp_path) -> Path:
-    """The three marts an alert reads, with values worked out by hand (see the comments)."""
+    """The three marts an alert reads, with values worked out by hand (see the comments), and
+    the extracts' headline view over them."""
     path = tmp_path / "tiny.duckdb"
     con = duckdb.connect(str(path))
     con.execute("CREATE SCHEMA marts")
@@ -83,6 +85,9 @@ def tiny(tmp_path) -> Path:
         (d - timedelta(days=1), "sales_001", "sales", "churn_risk_winback", "u6", "C6",
          "2025-06-28 00:00", 10, 4),
     ])
+    # the headline the alert shares with the extracts: its dbt view and the seed it reads
+    load_seed(con, "kpi_catalog")
+    create_report_views(con, "rpt_shared__headline")
     con.close()
     return path
 

@@ -1,4 +1,4 @@
-{#- Schemas are exactly `staging`, `intermediate`, `marts`, `audit`, `config`, `ops`: the public names BI tools
+{#- Schemas are exactly `staging`, `intermediate`, `marts`, `audit`, `config`, `ops`, `bi`, `reports`: the public names BI tools
     and extracts use (kpis.md "Published marts"), without dbt's `<target>_` prefix.
     SIYU_SCHEMA_SUFFIX (set only by the PostgreSQL build, siyu.postgres) sends the build to
     `<schema>__building` schemas, which are renamed over the published ones after the audit. -#}

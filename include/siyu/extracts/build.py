@@ -19,7 +19,7 @@ from .definitions import DEFINITIONS
 from .formats import plain
 from .html import email_body, write_report
 from .i18n import subject, t
-from .tables import DEPARTMENT, Table, fetch, specs, trend_target
+from .tables import DEPARTMENT, TARGETS_SQL, Table, fetch, specs
 from .xlsx import write_workbook
 
 
@@ -106,11 +106,9 @@ def build_extracts(
             dept = DEPARTMENT[audience]
             tables = [fetch(con, spec, day, dept) for spec in specs(audience)]
             targets: dict[str, dict[str, tuple]] = {}
-            for department, kpi, target, status in con.execute(
-                "SELECT department, kpi, target, status FROM marts.kpi_department_daily "
-                "WHERE date = $day AND department IN ($dept, 'all')", {"day": day, "dept": dept}
-            ).fetchall():
-                column, target = trend_target(kpi, target)
+            for department, column, target, status in con.execute(TARGETS_SQL,
+                                                                  {"day": day, "dept": dept}
+                                                                  ).fetchall():
                 targets.setdefault(department, {})[column] = (target, status)
             fetched[audience] = (tables, targets)
             seconds[audience] = time.perf_counter() - t0

@@ -1,8 +1,14 @@
-"""The tables of each department extract: one place for their SQL and column formats.
+"""The tables of each department extract: their presentation, and one select each.
 
-The XLSX, CSV and HTML renderers draw the same ``Table`` objects, so a number can differ
-between the three files only if a renderer is wrong. All computation is SQL inside DuckDB over
-the published marts; Python only masks staff names (siyu.pii) and formats.
+Every number of the extracts is computed by a dbt model: each table reads its view
+``reports.rpt_<audience>__<table>`` (dbt_project/models/reports, one row set per report day and,
+where the table is per department, per department), documented and in dbt's lineage like the
+marts. This module keeps what is presentation only: the columns and their formats, the period a
+table covers, chart flags, which tables (and which KPIs) each audience gets, and the order rows
+show in (the model's ``sort_key``, or the KPI catalog's order). The XLSX, CSV and HTML
+renderers draw the same ``Table`` objects, so a number can differ between the three files only
+if a renderer is wrong. Python only masks staff names (siyu.pii; the models already read the
+masked ``name_masked`` of marts.dim_staff, the mask here is a safety net) and formats.
 
 Parameters: ``$day`` (the report day) and ``$dept`` (the audience's department; ``all`` for the
 executive summary). Values are as known to the warehouse's build (its as_of): a report for an
@@ -95,24 +101,28 @@ class Table:
 C = Column
 
 
+def _select(model: str, per_department: bool = True, order_by: str = "sort_key") -> str:
+    """The one select of an extract table: the rows of its rpt_ model for the report day (and
+    the audience's department), without the grain and order columns, in the model's order."""
+    hidden = ["report_date", "department"] if per_department else ["report_date"]
+    if order_by == "sort_key":
+        hidden.append("sort_key")
+    where = "report_date = $day AND department = $dept" if per_department else "report_date = $day"
+    return (f"SELECT * EXCLUDE ({', '.join(hidden)}) FROM reports.{model} "
+            f"WHERE {where} ORDER BY {order_by}")
+
+
+def _catalog_order(kpis: tuple[str, ...]) -> str:
+    """ORDER BY of a table with one row per KPI: the KPI catalog's order (the seed keeps none)."""
+    return f"list_position([{', '.join(repr(k) for k in kpis)}], kpi)"
+
+
 def _headline(kpis: tuple[str, ...]) -> TableSpec:
-    listed = ", ".join(f"'{k}'" for k in kpis)
     return TableSpec(
         "headline",
-        # the latest value of each KPI and the day it refers to (a rate of the as-of day is
-        # often not matured yet), or why it has none: marts.kpi_department_latest. Durations
-        # show in minutes, as in every table of the extracts (the mart keeps seconds).
-        f"""
-        SELECT kpi,
-               CASE WHEN unit = 'seconds' THEN value / 60 ELSE value END AS value,
-               CASE WHEN unit = 'seconds' THEN target / 60 ELSE target END AS target,
-               status,
-               CASE WHEN unit = 'seconds' THEN 'minutes' ELSE unit END AS unit,
-               value_date, no_value_reason, first_value_on
-        FROM marts.kpi_department_latest
-        WHERE as_of = $day AND department = $dept AND kpi IN ({listed})
-        ORDER BY list_position([{listed}], kpi)
-        """,
+        # the latest value of each of the department's KPIs and the day it refers to (a rate
+        # of the as-of day is often not matured yet), or why it has none
+        _select("rpt_shared__headline", order_by=_catalog_order(kpis)),
         (C("kpi", "kpi"), C("value", "by_unit"), C("target", "by_unit"), C("status", "status"),
          C("unit", "label"), C("value_date", "date"), C("no_value_reason", "label"),
          C("first_value_on", "date")),
@@ -122,19 +132,12 @@ def _headline(kpis: tuple[str, ...]) -> TableSpec:
 
 
 def _kpi_trends(kpis: tuple[str, ...]) -> TableSpec:
-    pivots = ",\n".join(
-        f"max(k.value{_TREND_SCALE.get(k, '')}) FILTER (WHERE k.kpi = '{k}') AS {_trend_column(k)}"
-        for k in kpis)
+    columns = ", ".join(["date"] + [_trend_column(k) for k in kpis])
     return TableSpec(
         "kpi_trends",
-        f"""
-        SELECT d.date_day AS date, {pivots}
-        FROM marts.dim_dates d
-        LEFT JOIN marts.kpi_department_daily k
-          ON k.date = d.date_day AND k.department = $dept
-        WHERE d.date_day > $day - {TREND_DAYS} AND d.date_day <= $day
-        GROUP BY d.date_day ORDER BY d.date_day
-        """,
+        # the model has a column per KPI of the catalog: the audience's KPIs are selected
+        f"SELECT {columns} FROM reports.rpt_shared__kpi_trends "
+        "WHERE report_date = $day AND department = $dept ORDER BY date",
         (C("date", "date"),) + tuple(C(_trend_column(k), _KPI_FORMAT[k], k) for k in kpis),
         chart=True,
         period="last_30d",
@@ -157,6 +160,12 @@ def trend_target(kpi: str, target: float | None) -> tuple[str, float | None]:
     return _trend_column(kpi), target
 
 
+# The trend charts' target lines and colours: each KPI's target (in its trend column's unit)
+# and status of the day, for the audience's department and `all` (the headline trends).
+TARGETS_SQL = ("SELECT department, trend_column, target, status "
+               "FROM reports.rpt_shared__kpi_targets "
+               "WHERE report_date = $day AND department IN ($dept, 'all')")
+
 # display format of each KPI's value (the KPI catalog's value_format) and of buyer_ltv, the
 # headline trend that is not a department KPI
 _KPI_FORMAT = {k.kpi: k.value_format for k in kpi_catalog.kpis()} | {"buyer_ltv": "money"}
@@ -166,74 +175,17 @@ _KPI_FORMAT = {k.kpi: k.value_format for k in kpi_catalog.kpis()} | {"buyer_ltv"
 # inquiries or buyers); each department's own values are in its KPI trends.
 HEADLINE_TREND_TABLE = TableSpec(
     "headline_trends",
-    f"""
-    WITH days AS (
-        SELECT date_day AS date FROM marts.dim_dates
-        WHERE date_day > $day - {TREND_DAYS} AND date_day <= $day
-    ),
-    kpis AS (
-        SELECT date,
-               max(value) FILTER (WHERE kpi = 'response_rate_48h') AS response_rate_48h,
-               max(value) FILTER (WHERE kpi = 'repurchase_rate_90d') AS repurchase_rate_90d
-        FROM marts.kpi_department_daily
-        WHERE department = 'all' AND date > $day - {TREND_DAYS} AND date <= $day
-        GROUP BY date
-    ),
-    revenue AS (  -- net revenue of paid orders per day, summed up to each day below
-        SELECT order_date AS date, sum(net_revenue) AS net_revenue
-        FROM marts.fct_orders WHERE is_paid AND order_date <= $day GROUP BY 1
-    ),
-    buyers AS (
-        SELECT CAST(first_purchase_at AS DATE) AS date, count(*) AS buyers
-        FROM marts.dim_users WHERE CAST(first_purchase_at AS DATE) <= $day GROUP BY 1
-    )
-    SELECT d.date, k.response_rate_48h, k.repurchase_rate_90d,
-           CAST((SELECT sum(net_revenue) FROM revenue r WHERE r.date <= d.date)
-                / nullif((SELECT sum(buyers) FROM buyers b WHERE b.date <= d.date), 0)
-                AS DECIMAL(18, 2)) AS buyer_ltv
-    FROM days d LEFT JOIN kpis k USING (date)
-    ORDER BY d.date
-    """,
+    "SELECT * EXCLUDE (report_date) FROM reports.rpt_shared__headline_trends "
+    "WHERE report_date = $day ORDER BY date",
     (C("date", "date"),) + tuple(C(k, _KPI_FORMAT[k], k) for k in HEADLINE_TRENDS),
     chart=True,
     company_wide=True,
     period="last_30d",
 )
 
-# Staff: current version of each staff member; the name is masked before rendering.
-_STAFF = """
-    staff AS (  -- the BI view: current version per staff member, name already masked
-        SELECT staff_id, name_masked AS staff_name, department FROM marts.dim_staff
-    )"""
-
-# New users ("leads") of the 90 days up to the day, matured when first seen 30 days before its
-# end; converted when the first qualifying purchase came within 30 days of first seen.
-_LEADS = """
-    leads AS (
-        SELECT u.source_channel AS channel, u.owner_staff_id,
-               u.first_seen_at + INTERVAL 30 DAY <= CAST($day + 1 AS TIMESTAMP) AS matured,
-               coalesce(u.first_purchase_at <= u.first_seen_at + INTERVAL 30 DAY, false)
-                   AS converted
-        FROM marts.dim_users u
-        -- a lead is a person the CRM holds a contact for: a buyer first seen by a purchase
-        -- (no contact, channel 'unknown') was never a lead and would convert by construction
-        WHERE u.primary_contact_id IS NOT NULL
-          AND u.first_seen_at > CAST($day + 1 AS TIMESTAMP) - INTERVAL 90 DAY
-          AND u.first_seen_at < CAST($day + 1 AS TIMESTAMP)
-    )"""
-
 NEW_CONTACTS_BY_CHANNEL = TableSpec(
     "new_contacts_by_channel",
-    f"""
-    SELECT source_channel AS channel,
-           sum(new_contacts) FILTER (WHERE date = $day) AS new_contacts_day,
-           sum(new_contacts) FILTER (WHERE date > $day - 7) AS new_contacts_7d,
-           sum(new_contacts) AS new_contacts_30d
-    FROM marts.kpi_new_contacts_daily
-    WHERE department = 'all' AND date > $day - {TREND_DAYS} AND date <= $day
-    GROUP BY source_channel
-    ORDER BY source_channel = 'all', new_contacts_30d DESC, channel
-    """,
+    _select("rpt_marketing__new_contacts_by_channel", per_department=False),
     (C("channel", "label"), C("new_contacts_day", "int"), C("new_contacts_7d", "int"),
      C("new_contacts_30d", "int")),
     kpis=("new_contacts",),
@@ -242,12 +194,7 @@ NEW_CONTACTS_BY_CHANNEL = TableSpec(
 
 CAC_BY_CHANNEL = TableSpec(
     "cac_by_channel",
-    """
-    SELECT channel, month, spend_cny, new_contacts, cac
-    FROM marts.kpi_cac_monthly
-    WHERE month = date_trunc('month', $day)
-    ORDER BY channel = 'all', cac DESC NULLS LAST, channel
-    """,
+    _select("rpt_marketing__cac_by_channel", per_department=False),
     (C("channel", "label"), C("month", "month"), C("spend_cny", "money"),
      C("new_contacts", "int"), C("cac", "money", "cac")),
     period="month",
@@ -255,11 +202,7 @@ CAC_BY_CHANNEL = TableSpec(
 
 LTV_CAC = TableSpec(
     "ltv_cac",
-    """
-    SELECT channel, ltv_horizon_days, ltv_users, ltv, cac, ltv_cac_ratio, meets_ltv_cac_bar
-    FROM marts.kpi_ltv_cac
-    ORDER BY channel = 'all', ltv_cac_ratio DESC NULLS LAST, channel
-    """,
+    _select("rpt_marketing__ltv_cac", per_department=False),
     (C("channel", "label"), C("ltv_horizon_days", "int"), C("ltv_users", "int"),
      C("ltv", "money", "ltv"), C("cac", "money"), C("ltv_cac_ratio", "ratio", "ltv_cac"),
      C("meets_ltv_cac_bar", "bool")),
@@ -268,16 +211,7 @@ LTV_CAC = TableSpec(
 
 LEAD_QUALITY = TableSpec(
     "lead_quality",
-    f"""
-    WITH {_LEADS}
-    SELECT coalesce(channel, 'all') AS channel, count(*) AS leads_90d,
-           count(*) FILTER (WHERE matured) AS matured_leads,
-           count(*) FILTER (WHERE matured AND converted) AS converted_30d,
-           converted_30d / nullif(matured_leads, 0) AS lead_quality
-    FROM leads
-    GROUP BY GROUPING SETS ((channel), ())
-    ORDER BY channel IS NULL, lead_quality DESC NULLS LAST, channel
-    """,
+    _select("rpt_marketing__lead_quality", per_department=False),
     (C("channel", "label"), C("leads_90d", "int"), C("matured_leads", "int"),
      C("converted_30d", "int"), C("lead_quality", "pct", "lead_quality")),
     period="leads_90d",
@@ -285,41 +219,7 @@ LEAD_QUALITY = TableSpec(
 
 SALES_STAFF_RANKING = TableSpec(
     "staff_ranking",
-    f"""
-    WITH {_STAFF}, {_LEADS},
-    conversion AS (
-        SELECT owner_staff_id AS staff_id, count(*) FILTER (WHERE matured) AS matured_leads,
-               count(*) FILTER (WHERE matured AND converted) AS converted_30d
-        FROM leads GROUP BY 1
-    ),
-    revenue AS (
-        SELECT u.owner_staff_id AS staff_id, sum(o.net_revenue) AS net_revenue_30d,
-               count(*) FILTER (WHERE o.is_qualifying) AS purchases_30d
-        FROM marts.fct_orders o JOIN marts.dim_users u USING (user_id)
-        WHERE o.is_paid AND o.order_date > $day - {TREND_DAYS} AND o.order_date <= $day
-        GROUP BY 1
-    ),
-    repurchase AS (  -- the latest cohort month fully matured by the end of the day
-        SELECT owner_staff_id AS staff_id,
-               arg_max(repurchase_rate_90d, cohort_month) AS repurchase_rate_90d
-        FROM marts.kpi_repurchase_90d_by_owner
-        WHERE cohort_month + INTERVAL 1 MONTH + INTERVAL 90 DAY <= CAST($day + 1 AS TIMESTAMP)
-        GROUP BY 1
-    )
-    SELECT rank() OVER (ORDER BY coalesce(r.net_revenue_30d, 0) DESC) AS rank,
-           s.staff_id, s.staff_name, coalesce(r.net_revenue_30d, 0) AS net_revenue_30d,
-           coalesce(r.purchases_30d, 0) AS purchases_30d,
-           CAST(r.net_revenue_30d / nullif(r.purchases_30d, 0) AS DECIMAL(18, 2)) AS aov_30d,
-           c.matured_leads, c.converted_30d,
-           c.converted_30d / nullif(c.matured_leads, 0) AS conversion,
-           p.repurchase_rate_90d
-    FROM staff s
-    LEFT JOIN revenue r USING (staff_id)
-    LEFT JOIN conversion c USING (staff_id)
-    LEFT JOIN repurchase p USING (staff_id)
-    WHERE s.department = $dept
-    ORDER BY rank, s.staff_id
-    """,
+    _select("rpt_sales__staff_ranking"),
     (C("rank", "int"), C("staff_id"), C("staff_name"), C("net_revenue_30d", "money"),
      C("purchases_30d", "int"), C("aov_30d", "money", "aov"), C("matured_leads", "int"),
      C("converted_30d", "int"), C("conversion", "pct", "conversion"),
@@ -329,16 +229,7 @@ SALES_STAFF_RANKING = TableSpec(
 
 SALES_BY_CHANNEL = TableSpec(
     "sales_by_channel",
-    f"""
-    SELECT coalesce(channel, 'all') AS channel, count(*) AS paid_orders,
-           count(*) FILTER (WHERE is_qualifying) AS qualifying_purchases,
-           sum(net_revenue) AS net_revenue,
-           CAST(sum(net_revenue) / nullif(qualifying_purchases, 0) AS DECIMAL(18, 2)) AS aov
-    FROM marts.fct_orders
-    WHERE is_paid AND order_date > $day - {TREND_DAYS} AND order_date <= $day
-    GROUP BY GROUPING SETS ((channel), ())
-    ORDER BY channel IS NULL, net_revenue DESC
-    """,
+    _select("rpt_sales__sales_by_channel", per_department=False),
     (C("channel", "label"), C("paid_orders", "int"), C("qualifying_purchases", "int"),
      C("net_revenue", "money", "net_revenue"), C("aov", "money", "aov")),
     period="last_30d",
@@ -346,13 +237,7 @@ SALES_BY_CHANNEL = TableSpec(
 
 REPURCHASE_BY_CHANNEL = TableSpec(
     "repurchase_by_channel",
-    """
-    SELECT cohort_month, channel, cohort_users, matured_users, repurchased_users,
-           repurchase_rate_90d, immature_users
-    FROM marts.kpi_repurchase_90d
-    WHERE cohort_month <= $day AND cohort_month > $day - INTERVAL 6 MONTH
-    ORDER BY cohort_month DESC, channel = 'all' DESC, channel
-    """,
+    _select("rpt_sales__repurchase_by_channel", per_department=False),
     (C("cohort_month", "month"), C("channel", "label"), C("cohort_users", "int"),
      C("matured_users", "int"), C("repurchased_users", "int"),
      C("repurchase_rate_90d", "pct", "repurchase_rate_90d"), C("immature_users", "int")),
@@ -361,16 +246,7 @@ REPURCHASE_BY_CHANNEL = TableSpec(
 
 LTV_COHORTS = TableSpec(
     "ltv_cohorts",
-    """
-    SELECT cohort_month, max(users) AS users,
-           max(avg_ltv) FILTER (WHERE horizon_days = 30) AS ltv_30d,
-           max(avg_ltv) FILTER (WHERE horizon_days = 90) AS ltv_90d,
-           max(avg_ltv) FILTER (WHERE horizon_days = 180) AS ltv_180d,
-           max(avg_ltv) FILTER (WHERE horizon_days = 365) AS ltv_365d
-    FROM marts.kpi_ltv_cohorts
-    WHERE channel = 'all' AND cohort_month <= $day
-    GROUP BY cohort_month ORDER BY cohort_month DESC
-    """,
+    _select("rpt_sales__ltv_cohorts", per_department=False),
     (C("cohort_month", "month"), C("users", "int"), C("ltv_30d", "money", "ltv"),
      C("ltv_90d", "money"), C("ltv_180d", "money"), C("ltv_365d", "money")),
     period="cohorts",
@@ -378,32 +254,7 @@ LTV_COHORTS = TableSpec(
 
 SERVICE_STAFF = TableSpec(
     "staff_response",
-    f"""
-    WITH {_STAFF},
-    rates AS (
-        SELECT staff_id, sum(inquiries) AS inquiries, sum(matured_2h) AS matured_2h,
-               sum(answered_2h) AS answered_2h, sum(matured_48h) AS matured_48h,
-               sum(answered_48h) AS answered_48h
-        FROM marts.kpi_response_daily
-        WHERE date > $day - {TREND_DAYS} AND date <= $day GROUP BY 1
-    ),
-    frt AS (
-        SELECT staff_id, quantile_cont(frt_seconds, 0.5) / 60 AS frt_p50_minutes,
-               quantile_cont(frt_seconds, 0.9) / 60 AS frt_p90_minutes
-        FROM marts.fct_inquiries
-        WHERE responded_at IS NOT NULL
-          AND started_date > $day - {TREND_DAYS} AND started_date <= $day
-        GROUP BY 1
-    )
-    SELECT s.staff_id, s.staff_name, coalesce(r.inquiries, 0) AS inquiries,
-           r.answered_2h / nullif(r.matured_2h, 0) AS response_rate_2h,
-           r.answered_48h / nullif(r.matured_48h, 0) AS response_rate_48h,
-           r.matured_2h - r.answered_2h AS sla_breaches,
-           f.frt_p50_minutes, f.frt_p90_minutes
-    FROM staff s LEFT JOIN rates r USING (staff_id) LEFT JOIN frt f USING (staff_id)
-    WHERE s.department = $dept
-    ORDER BY response_rate_2h DESC NULLS LAST, s.staff_id
-    """,
+    _select("rpt_service__staff_response"),
     (C("staff_id"), C("staff_name"), C("inquiries", "int"),
      C("response_rate_2h", "pct", "response_rate_2h"),
      C("response_rate_48h", "pct", "response_rate_48h"),
@@ -414,15 +265,7 @@ SERVICE_STAFF = TableSpec(
 
 SLA_BREACHES = TableSpec(
     "sla_breaches",
-    f"""
-    WITH {_STAFF}
-    SELECT i.inquiry_id, i.staff_id, s.staff_name, i.started_at, i.responded_at,
-           i.frt_seconds / 60 AS frt_minutes
-    FROM marts.fct_inquiries i LEFT JOIN staff s USING (staff_id)
-    WHERE i.started_date = $day AND i.is_matured_2h AND NOT i.is_answered_2h
-      AND ($dept = 'all' OR i.department = $dept)
-    ORDER BY i.started_at, i.inquiry_id
-    """,
+    _select("rpt_service__sla_breaches"),
     (C("inquiry_id"), C("staff_id"), C("staff_name"), C("started_at", "datetime"),
      C("responded_at", "datetime"), C("frt_minutes", "num")),
     kpis=("sla_breaches",),
@@ -430,13 +273,7 @@ SLA_BREACHES = TableSpec(
 
 RESPONSE_BY_DEPARTMENT = TableSpec(
     "response_by_department",
-    """
-    SELECT department, inquiries, response_rate_2h, response_rate_48h,
-           frt_p50_seconds / 60 AS frt_p50_minutes, frt_p90_seconds / 60 AS frt_p90_minutes
-    FROM marts.kpi_response_department_daily
-    WHERE date = $day
-    ORDER BY department = 'all', department
-    """,
+    _select("rpt_service__response_by_department", per_department=False),
     (C("department", "label"), C("inquiries", "int"),
      C("response_rate_2h", "pct", "response_rate_2h"),
      C("response_rate_48h", "pct", "response_rate_48h"),
@@ -446,12 +283,7 @@ RESPONSE_BY_DEPARTMENT = TableSpec(
 
 NPS_MONTHLY = TableSpec(
     "nps_monthly",
-    """
-    SELECT month, department, responses, promoters, passives, detractors, nps
-    FROM marts.kpi_nps_monthly
-    WHERE month <= $day AND month > $day - INTERVAL 6 MONTH
-    ORDER BY month DESC, department = 'all' DESC, department
-    """,
+    _select("rpt_service__nps_monthly", per_department=False),
     (C("month", "month"), C("department", "label"), C("responses", "int"),
      C("promoters", "int"), C("passives", "int"), C("detractors", "int"),
      C("nps", "num", "nps")),
@@ -460,20 +292,7 @@ NPS_MONTHLY = TableSpec(
 
 TAGS_BY_DEPARTMENT = TableSpec(
     "tags_by_department",
-    f"""
-    WITH sla AS (
-        SELECT department, sum(contacts_created) AS contacts_created_30d,
-               sum(matured_6h) AS matured_6h, sum(tagged_within_6h) AS tagged_within_6h
-        FROM marts.kpi_tagging_sla_daily
-        WHERE date > $day - {TREND_DAYS} AND date <= $day GROUP BY 1
-    )
-    SELECT t.department, t.active_contacts, t.complete_contacts, t.tag_completeness,
-           s.contacts_created_30d, s.matured_6h, s.tagged_within_6h,
-           s.tagged_within_6h / nullif(s.matured_6h, 0) AS tagging_sla_6h_30d
-    FROM marts.kpi_tag_completeness_daily t LEFT JOIN sla s USING (department)
-    WHERE t.date = $day
-    ORDER BY t.department = 'all', t.department
-    """,
+    _select("rpt_operations__tags_by_department", per_department=False),
     (C("department", "label"), C("active_contacts", "int"), C("complete_contacts", "int"),
      C("tag_completeness", "pct", "tag_completeness"), C("contacts_created_30d", "int"),
      C("matured_6h", "int"), C("tagged_within_6h", "int"),
@@ -482,15 +301,7 @@ TAGS_BY_DEPARTMENT = TableSpec(
 
 CONTENT_BY_CHANNEL = TableSpec(
     "content_by_channel",
-    f"""
-    SELECT channel, sum(pushes) AS pushes, sum(reached_recipients) AS reached_recipients,
-           sum(openers) AS openers, sum(clickers) AS clickers,
-           sum(openers) / nullif(sum(reached_recipients), 0) AS open_rate,
-           sum(clickers) / nullif(sum(reached_recipients), 0) AS click_rate
-    FROM marts.kpi_content_daily
-    WHERE department = $dept AND date > $day - {TREND_DAYS} AND date <= $day
-    GROUP BY channel ORDER BY channel = 'all', channel
-    """,
+    _select("rpt_operations__content_by_channel"),
     (C("channel", "label"), C("pushes", "int"), C("reached_recipients", "int"),
      C("openers", "int"), C("clickers", "int"), C("open_rate", "pct", "content_open_rate"),
      C("click_rate", "pct", "click_rate")),
@@ -499,32 +310,14 @@ CONTENT_BY_CHANNEL = TableSpec(
 
 GROUP_SPEAKING = TableSpec(
     "group_speaking",
-    f"""
-    SELECT roomid, members, speakers, speaking_rate,
-           (SELECT avg(g30.speaking_rate) FROM marts.kpi_group_speaking_daily g30
-            WHERE g30.roomid = g.roomid AND g30.date > $day - {TREND_DAYS}
-              AND g30.date <= $day) AS speaking_rate_30d_avg
-    FROM marts.kpi_group_speaking_daily g
-    WHERE date = $day AND (department = $dept OR $dept = 'all')
-    ORDER BY speaking_rate DESC NULLS LAST, roomid
-    """,
+    _select("rpt_operations__group_speaking"),
     (C("roomid"), C("members", "int"), C("speakers", "int"),
      C("speaking_rate", "pct", "group_speaking_rate"), C("speaking_rate_30d_avg", "pct")),
 )
 
 LIFECYCLE = TableSpec(
     "lifecycle",
-    """
-    SELECT department, sum(users) AS users,
-           sum(share_of_users) FILTER (WHERE lifecycle_stage = 'new') AS new,
-           sum(share_of_users) FILTER (WHERE lifecycle_stage = 'active') AS active,
-           sum(share_of_users) FILTER (WHERE lifecycle_stage = 'high_value') AS high_value,
-           sum(share_of_users) FILTER (WHERE lifecycle_stage = 'churn_risk') AS churn_risk,
-           sum(share_of_users) FILTER (WHERE lifecycle_stage = 'silent') AS silent
-    FROM marts.kpi_lifecycle_daily
-    WHERE date = $day
-    GROUP BY department ORDER BY department = 'all', department
-    """,
+    _select("rpt_operations__lifecycle", per_department=False),
     (C("department", "label"), C("users", "int"), C("new", "pct", "lifecycle"),
      C("active", "pct"), C("high_value", "pct"), C("churn_risk", "pct"), C("silent", "pct")),
     period="as_of",
@@ -532,24 +325,7 @@ LIFECYCLE = TableSpec(
 
 OPS_STAFF = TableSpec(
     "staff_effective",
-    f"""
-    WITH {_STAFF},
-    e AS (
-        SELECT staff_id, sum(outreaches) AS outreaches,
-               sum(matured_outreaches) AS matured_outreaches,
-               sum(effective_outreaches) AS effective_outreaches
-        FROM marts.kpi_one_on_one_effective_daily
-        WHERE date > $day - {TREND_DAYS} AND date <= $day GROUP BY 1
-    )
-    SELECT rank() OVER (ORDER BY e.effective_outreaches / nullif(e.matured_outreaches, 0)
-                        DESC NULLS LAST) AS rank,
-           s.staff_id, s.staff_name, coalesce(e.outreaches, 0) AS outreaches,
-           e.matured_outreaches, e.effective_outreaches,
-           e.effective_outreaches / nullif(e.matured_outreaches, 0) AS effective_rate_48h
-    FROM staff s LEFT JOIN e USING (staff_id)
-    WHERE s.department = $dept
-    ORDER BY rank, s.staff_id
-    """,
+    _select("rpt_operations__staff_effective"),
     (C("rank", "int"), C("staff_id"), C("staff_name"), C("outreaches", "int"),
      C("matured_outreaches", "int"), C("effective_outreaches", "int"),
      C("effective_rate_48h", "pct", "one_on_one_effective_rate")),
@@ -561,18 +337,7 @@ OPS_STAFF = TableSpec(
 # build's as_of; a report for another day shows none (they are not kept per day).
 PRED_TOP_CUSTOMERS = TableSpec(
     "pred_top_customers",
-    f"""
-    WITH {_STAFF}
-    SELECT rank() OVER (ORDER BY p.expected_net_revenue_90d DESC, p.user_id) AS rank,
-           p.user_id, u.owner_staff_id AS staff_id, s.staff_name,
-           p.p_purchase_90d, p.expected_purchases_90d, p.expected_net_revenue_90d, u.ltv
-    FROM marts.pred_customer_90d p
-    JOIN marts.dim_users u USING (user_id)
-    LEFT JOIN staff s ON s.staff_id = u.owner_staff_id
-    WHERE p.as_of = $day AND ($dept = 'all' OR p.department = $dept)
-    ORDER BY rank
-    LIMIT 50
-    """,
+    _select("rpt_sales__pred_top_customers"),
     (C("rank", "int"), C("user_id"), C("staff_id"), C("staff_name"),
      C("p_purchase_90d", "pct", "p_purchase_90d"), C("expected_purchases_90d", "num"),
      C("expected_net_revenue_90d", "money", "expected_net_revenue_90d"), C("ltv", "money")),
@@ -583,17 +348,7 @@ PRED_TOP_CUSTOMERS = TableSpec(
 # the operations team's win-back list, company-wide
 PRED_CHURN_RISK_VALUE = TableSpec(
     "pred_churn_risk_value",
-    """
-    SELECT rank() OVER (ORDER BY p.value_at_risk_90d DESC, p.user_id) AS rank,
-           p.user_id, u.lifecycle_stage, p.department, p.p_purchase_90d,
-           p.net_revenue_last_90d, p.value_at_risk_90d, p.expected_net_revenue_90d
-    FROM marts.pred_customer_90d p
-    JOIN marts.dim_users u USING (user_id)
-    WHERE p.as_of = $day AND u.lifecycle_stage IN ('churn_risk', 'silent')
-      AND p.value_at_risk_90d > 0
-    ORDER BY rank
-    LIMIT 50
-    """,
+    _select("rpt_operations__pred_churn_risk_value", per_department=False),
     (C("rank", "int"), C("user_id"), C("lifecycle_stage", "label"), C("department", "label"),
      C("p_purchase_90d", "pct", "p_purchase_90d"), C("net_revenue_last_90d", "money"),
      C("value_at_risk_90d", "money", "value_at_risk_90d"),
@@ -604,22 +359,13 @@ PRED_CHURN_RISK_VALUE = TableSpec(
 
 def _department_matrix() -> TableSpec:
     kpis = OWN_KPIS["executive"]
-    listed = ", ".join(f"'{k}'" for k in kpis)
-    cols = ",\n".join(
-        f"max(value) FILTER (WHERE department = '{d}') AS {d}, "
-        f"max(status) FILTER (WHERE department = '{d}') AS {d}_status"
-        for d in DEPARTMENTS)
     columns: tuple[Column, ...] = (C("kpi", "kpi"), C("unit", "label"))
     for d in DEPARTMENTS:
         columns += (C(d, "by_unit"), C(f"{d}_status", "status"))
     return TableSpec(
         "department_matrix",
-        f"""
-        SELECT kpi, any_value(unit) AS unit, {cols}
-        FROM marts.kpi_department_daily
-        WHERE date = $day AND kpi IN ({listed})
-        GROUP BY kpi ORDER BY list_position([{listed}], kpi)
-        """,
+        _select("rpt_executive__department_matrix", per_department=False,
+                order_by=_catalog_order(kpis)),
         columns,
         kpis=kpis,
     )
@@ -631,15 +377,7 @@ def _department_matrix() -> TableSpec:
 # (marts.pred_customer_90d); tasks of one priority and due time go by value at risk.
 TODO = TableSpec(
     "todo",
-    """
-    SELECT t.staff_id, s.name_masked AS staff_name, t.task_type, t.priority, t.reference_id,
-           t.user_id, t.due_at, t.age_hours, p.p_purchase_90d, p.value_at_risk_90d
-    FROM marts.fct_activation_tasks t
-    LEFT JOIN marts.dim_staff s USING (staff_id)
-    LEFT JOIN marts.pred_customer_90d p ON p.user_id = t.user_id AND p.as_of = t.as_of
-    WHERE t.as_of = $day AND t.department = $dept
-    ORDER BY t.priority, t.due_at, p.value_at_risk_90d DESC NULLS LAST, t.reference_id
-    """,
+    _select("rpt_shared__todo"),
     (C("staff_id", "text"), C("staff_name", "text"), C("task_type", "label"),
      C("priority", "int"), C("reference_id", "text"), C("user_id", "text"),
      C("due_at", "datetime"), C("age_hours", "num"),
@@ -650,13 +388,7 @@ TODO = TableSpec(
 
 TODO_SUMMARY = TableSpec(
     "todo_summary",
-    """
-    SELECT department, task_type, count(*) AS tasks, max(age_hours) AS oldest_hours
-    FROM marts.fct_activation_tasks
-    WHERE as_of = $day
-    GROUP BY department, task_type
-    ORDER BY department, min(priority), task_type
-    """,
+    _select("rpt_executive__todo_summary", per_department=False),
     (C("department", "label"), C("task_type", "label"), C("tasks", "int"),
      C("oldest_hours", "num")),
     company_wide=True,
