@@ -259,6 +259,14 @@ def _document_dbt_tasks(group, manifest: Path) -> None:
                 + (docs.get(uid) or "(no description in the dbt project)"))
 
 
+# The department extracts' tables (dbt_project/models/reports): views over the marts that
+# compute nothing until an extract reads them (~1 s to create all of them). One Airflow task
+# each would be ~30 tasks showing nothing but "created a view", at ~0.1 s of scheduling each in
+# every run; the producer's `dbt build` creates them with the rest, and its log and
+# run_results show them (a failing view fails the producer and the run).
+REPORT_VIEWS = "path:models/reports"
+
+
 def dbt_task_group(group_id: str = "dbt", select: list[str] | None = None):
     """The dbt project as Airflow tasks through cosmos' watcher mode: ONE producer task runs
     `dbt build` (models, seed, tests, with dbt's threads) on the working copy, the file's only
@@ -309,6 +317,9 @@ def dbt_task_group(group_id: str = "dbt", select: list[str] | None = None):
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST if manifest.exists() else LoadMode.DBT_LS,
             select=select or [],
+            # the extracts' views get no task of their own (REPORT_VIEWS); the producer still
+            # builds them (_after_the_producer drops this exclude from its command)
+            exclude=[REPORT_VIEWS],
             emit_datasets=False,
             # a task per model; the tests run inside the producer's `dbt build` (below)
             test_behavior=TestBehavior.NONE,
@@ -369,6 +380,9 @@ def _after_the_producer(group) -> None:
     # Like `siyu run`, it leaves dbt's unit tests to `make test` (pipeline.PRODUCTION_BUILD_FLAGS).
     producer.dbt_cmd_flags = [*_without_option(producer.dbt_cmd_flags or [], "--resource-type"),
                               *pipeline.PRODUCTION_BUILD_FLAGS]
+    # the render config leaves the report views out of the per-model tasks; the build keeps them
+    excluded = [e for e in (producer.exclude or "").split() if e != REPORT_VIEWS]
+    producer.exclude = " ".join(excluded) or None
     roots = [t for tid, t in tasks.items() if t is not producer
              and not tid.endswith(PRODUCER_DONE_TASK_ID)
              and not (t.upstream_task_ids & tasks.keys())]

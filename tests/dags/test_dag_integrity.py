@@ -155,8 +155,9 @@ WRITERS = ("prepare_working_copy", "dbt.dbt_producer_watcher", "audit_and_publis
 def test_one_dbt_build_writes_and_every_model_keeps_a_task(dagbag, dag_id):
     """Cosmos' watcher mode: one producer runs `dbt build` (the only writer of the working
     copy, in the warehouse pool with the other writers, one after the other); every model of the
-    manifest keeps a task that only reads the producer's reports; the producer's build runs
-    every test (no `--resource-type` limit)."""
+    manifest but the extracts' views keeps a task that only reads the producer's reports; the
+    producer's build runs every test (no `--resource-type` limit) and every model (no
+    `--exclude`: it creates the views too)."""
     import json
 
     from cosmos.operators.watcher import DbtConsumerWatcherSensor, DbtProducerWatcherOperator
@@ -179,7 +180,11 @@ def test_one_dbt_build_writes_and_every_model_keeps_a_task(dagbag, dag_id):
         upstream=True)
     sensors = [t for t in dag.tasks if isinstance(t, DbtConsumerWatcherSensor)]
     manifest = json.loads((REPO / "dbt_project" / "target" / "manifest.json").read_text())
-    models = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model"}
+    models = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model"
+              and not n["original_file_path"].startswith("models/reports/")}
+    reports = {n["name"] for n in manifest["nodes"].values()
+               if n["original_file_path"].startswith("models/reports/")}
+    assert len(reports) > 20  # the extracts' views: built by the producer, no task each
     assert sorted(t.model_unique_id.split(".")[-1] for t in sensors
                   if t.model_unique_id.startswith("model.")) == sorted(models)
     assert all(t.pool != warehouse_pool() or warehouse_pool() == "default_pool"
