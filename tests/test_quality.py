@@ -361,6 +361,33 @@ def test_the_gate_of_the_other_engines_stops_on_the_raw_batches(tmp_path, raw_te
         pipeline.audit_raw(bad, DAY, "run-bad")
 
 
+def test_the_raw_validation_started_beside_the_build_gates_as_before(tmp_path, raw_template,
+                                                                     monkeypatch):
+    """`siyu run` starts the raw batches' validation when dbt starts building
+    (pipeline.start_raw_validation, a thread) and the audit takes its result: the same
+    expectations, and a critical failure still stops the run before the publish."""
+    from siyu import pipeline
+
+    monkeypatch.delenv("SIYU_DATA_DOCS_DIR", raising=False)
+    assert pipeline.start_raw_validation(raw_settings(tmp_path / "none", raw_template), None,
+                                         "run-none") is None
+    clean = raw_settings(tmp_path / "clean", raw_template)
+    started = pipeline.start_raw_validation(clean, DAY, "run-clean")
+    reports = started.result(timeout=120)
+    assert [sorted({r.table.split(".")[0] for r in report.results}) for report in reports] == [
+        ["crm"], ["shop"], ["community"]]
+    here = pipeline.audit_raw(clean, DAY, "run-here")
+    beside = pipeline.audit_raw(clean, DAY, "run-clean", raw=started)
+    assert beside["expectations"] == here["expectations"] > 0
+
+    bad = raw_day_with(tmp_path / "bad", raw_template, "shop",
+                       f"UPDATE orders SET order_id = NULL WHERE {ORDER_OF_DAY}")
+    with pytest.raises(pipeline.PipelineError, match=r"quality gate failed.*\n.*"
+                       r"shop\.orders .*expect_column_values_to_not_be_null\(column=order_id\)"):
+        pipeline.audit_raw(bad, DAY, "run-bad",
+                           raw=pipeline.start_raw_validation(bad, DAY, "run-bad"))
+
+
 def test_store_appends_results_and_warnings_idempotently(tmp_path, raw_template,
                                                          warehouse_template):
     s = raw_settings(tmp_path, raw_template)

@@ -6,12 +6,14 @@ with the same functions: ``load_raw`` makes sure every raw file exists (dbt atta
 read-only), ``build`` copies the published file to the run's working copy and runs ``dbt
 build`` there (``pipeline.build``), ``audit`` runs the Great Expectations gate on the raw
 day and records the business warnings (``pipeline.audit``; the dbt data tests ran in the
-build), ``publish`` stamps the build and renames the working copy over the published file.
+build; the raw validation itself starts beside the dbt build, ``pipeline.start_raw_validation``),
+``publish`` stamps the build and renames the working copy over the published file.
 A failure keeps the working copy as ``<stem>.failed.duckdb`` (``publish.discard_working_copy``).
 """
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from datetime import date
 from pathlib import Path
 
@@ -26,6 +28,7 @@ class DuckDBTarget(WarehouseTarget):
     working: Path | None = None
     build_id: str | None = None
     audited: dict | None = None
+    raw_validation: Future | None = None  # the raw day's GX validation, run beside the build
 
     def load_raw(self) -> dict:
         pipeline.ensure_raw(self.settings)
@@ -38,12 +41,14 @@ class DuckDBTarget(WarehouseTarget):
                  + f" into {wap.working_path(self.settings, self.run_id).name}")
         self.build_id = wap.new_build_id()
         self.working = wap.prepare_working_copy(self.settings, self.run_id)
+        self.raw_validation = pipeline.start_raw_validation(self.settings, as_of, self.run_id)
         pipeline.build(wap.working_settings(self.settings, self.run_id), as_of, select=select,
                        progress=self.progress, full_refresh=full_refresh)
 
     def audit(self, as_of: date | None) -> dict:
         self.audited = pipeline.audit(self.settings, self.working, as_of, self.run_id,
-                                      self.progress, build_id=self.build_id)
+                                      self.progress, build_id=self.build_id,
+                                      raw=self.raw_validation)
         return self.audited
 
     def publish(self, as_of: date | None) -> dict:
