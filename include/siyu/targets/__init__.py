@@ -28,6 +28,7 @@ from __future__ import annotations
 import importlib
 import os
 from abc import ABC, abstractmethod
+from concurrent.futures import Future
 from collections.abc import Callable
 from datetime import date
 from typing import ClassVar
@@ -64,6 +65,10 @@ class WarehouseTarget(ABC):
     #: attributes one step hands to the next when the steps run in separate processes (the
     #: Airflow tasks of ``siyu.orchestration.target_build``): ``state()`` / ``resume()``
     carried: ClassVar[tuple[str, ...]] = ()
+    #: the raw day's Great Expectations validation, started by ``build`` beside the dbt build
+    #: (``pipeline.start_raw_validation``) and awaited by ``audit``; None when the steps run in
+    #: separate processes (the audit then validates itself)
+    raw_validation: Future | None = None
 
     def __init__(self, settings: Settings, run_id: str,
                  progress: Callable[[str], None] | None = None) -> None:

@@ -13,7 +13,6 @@ A failure keeps the working copy as ``<stem>.failed.duckdb`` (``publish.discard_
 
 from __future__ import annotations
 
-from concurrent.futures import Future
 from datetime import date
 from pathlib import Path
 
@@ -28,7 +27,6 @@ class DuckDBTarget(WarehouseTarget):
     working: Path | None = None
     build_id: str | None = None
     audited: dict | None = None
-    raw_validation: Future | None = None  # the raw day's GX validation, run beside the build
 
     def load_raw(self) -> dict:
         pipeline.ensure_raw(self.settings)

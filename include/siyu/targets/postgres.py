@@ -36,6 +36,7 @@ class PostgresTarget(WarehouseTarget):
     def build(self, as_of: date | None, select: str | None = None,
               full_refresh: bool = False) -> None:
         pg.prepare_building(self.pg)
+        self.raw_validation = pipeline.start_raw_validation(self.settings, as_of, self.run_id)
         args = ["build"]
         if select:
             args += ["--select", select]
@@ -47,7 +48,8 @@ class PostgresTarget(WarehouseTarget):
     def audit(self, as_of: date | None) -> dict:
         # dbt's tests ran inside `dbt build`; the quality gate is the raw batches' GX suites
         return {"dbt_tests": "ran in the build",
-                **pipeline.audit_raw(self.settings, as_of, self.run_id, self.progress)}
+                **pipeline.audit_raw(self.settings, as_of, self.run_id, self.progress,
+                                     raw=self.raw_validation)}
 
     def publish(self, as_of: date | None) -> dict:
         schemas = [s[: -len(pg.BUILDING)] for s in pg.grant_from_env(self.pg, pg.BUILDING)]

@@ -176,6 +176,7 @@ class SparkTarget(WarehouseTarget):
         self.build_id = wap.new_build_id()
         self.suffix = build_suffix(self.build_id)
         self.say(f"dbt build --target spark into databases <schema>{self.suffix}")
+        self.raw_validation = pipeline.start_raw_validation(self.settings, as_of, self.run_id)
         args = ["build", *pipeline.PRODUCTION_BUILD_FLAGS, "test"]
         if select:
             args += ["--select", select]
@@ -190,7 +191,7 @@ class SparkTarget(WarehouseTarget):
         self._dbt(["test", *pipeline.PRODUCTION_BUILD_FLAGS], as_of)
         return {"dbt_tests": "passed",
                 **pipeline.audit_raw(self.settings, as_of, self.run_id, self.progress,
-                                     build_id=self.build_id)}
+                                     build_id=self.build_id, raw=self.raw_validation)}
 
     def publish(self, as_of: date | None) -> dict:
         previous = read_published(self.settings)
