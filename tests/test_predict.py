@@ -20,6 +20,8 @@ from scipy.special import hyp2f1
 from siyu import predict
 from siyu.devtools.generate import generate
 
+from .extracts_fixtures import create_report_views
+
 
 # ----------------------------------------------------------------------------- arithmetic
 def test_bgnbd_expected_purchases_matches_the_paper():
@@ -200,6 +202,16 @@ def test_published_warehouse_has_the_predictive_marts(published_warehouse):
 
 
 # ----------------------------------------------------------------------------- the extracts
+def _report_days(con, day: date) -> None:
+    """The report-day spine the reports views read (marts.dim_dates and the days of
+    marts.kpi_department_daily): the day and the one before."""
+    con.execute("CREATE TABLE IF NOT EXISTS marts.dim_dates AS SELECT CAST(d AS DATE) AS date_day "
+                "FROM range(DATE '2025-06-01', DATE '2025-07-01', INTERVAL 1 DAY) AS t (d)")
+    con.execute("CREATE TABLE IF NOT EXISTS marts.kpi_department_daily (date DATE)")
+    con.executemany("INSERT INTO marts.kpi_department_daily VALUES (?)",
+                    [(day - timedelta(days=1),), (day,)])
+
+
 def test_extract_tables_rank_by_expected_value_and_value_at_risk(tmp_path):
     from siyu.extracts import tables as T
 
@@ -228,6 +240,9 @@ def test_extract_tables_rank_by_expected_value_and_value_at_risk(tmp_path):
         ("u4", day, "sales", 0.1, 0.1, 10, 0, 0),  # nothing at risk: not listed
         ("u2", day - timedelta(days=1), "sales", 0.9, 2.5, 9999, 600, 60),  # another build day
     ])
+    _report_days(con, day)
+    create_report_views(con, "rpt_report_days", "rpt_sales__pred_top_customers",
+                        "rpt_operations__pred_churn_risk_value")
     top = T.fetch(con, T.PRED_TOP_CUSTOMERS, day, "sales")
     assert [(r[0], r[1], r[3], float(r[6])) for r in top.rows] == [
         (1, "u2", "林*", 800.0), (2, "u1", "周*", 120.0), (3, "u4", "周*", 10.0)]
@@ -307,6 +322,8 @@ def test_to_do_sheet_shows_value_at_risk_and_orders_win_backs_by_it(tmp_path):
         p_purchase_90d DOUBLE, value_at_risk_90d DECIMAL(18, 2))""")
     con.executemany("INSERT INTO marts.pred_customer_90d VALUES (?, ?, ?, ?)", [
         ("u1", day, 0.7, 30), ("u2", day, 0.2, 480)])
+    _report_days(con, day)
+    create_report_views(con, "rpt_report_days", "rpt_shared__todo")
     rows = T.fetch(con, T.TODO, day, "operations").rows
     con.close()
     # priority first; among the win-backs (same priority and due time) the larger value at risk

@@ -369,12 +369,16 @@ def _scenario(af: Airflow, as_of: str, deadline: float, inbox: Inbox) -> None:
     marts = [e for e in events if e["source_dag_id"] == "siyu_build"]
     assert len(marts) == 1 and marts[0]["extra"]["as_of"] == as_of, marts
 
-    # one dbt build (the producer, once), and every model of the project has its own task
+    # one dbt build (the producer, once), and every model of the project has its own task but
+    # the extracts' report views, which the producer builds with the rest
     tis = af.task_instances("siyu_build", built[0]["dag_run_id"])
     producer = [t for t in tis if t["task_id"] == "dbt.dbt_producer_watcher"]
     assert [(t["state"], t["try_number"]) for t in producer] == [("success", 1)], producer
     manifest = json.loads((REPO / "dbt_project" / "target" / "manifest.json").read_text())
-    models = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model"}
+    reports = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model"
+               and n["original_file_path"].startswith("models/reports/")}
+    models = {n["name"] for n in manifest["nodes"].values()
+              if n["resource_type"] == "model"} - reports
     model_tasks = {t["task_id"].removeprefix("dbt.").removesuffix("_run").removesuffix(".run"):
                    t["state"] for t in tis
                    if t["task_id"].startswith("dbt.") and t["task_id"].endswith("run")}
@@ -386,8 +390,11 @@ def _scenario(af: Airflow, as_of: str, deadline: float, inbox: Inbox) -> None:
     try:
         stamped = con.execute("SELECT as_of, published_at FROM ops.build_info").fetchall()
         kpi_rows = con.execute("SELECT count(*) FROM marts.kpi_department_daily").fetchone()[0]
+        report_views = {r[0] for r in con.execute(
+            "SELECT view_name FROM duckdb_views() WHERE schema_name = 'reports'").fetchall()}
     finally:
         con.close()
+    assert reports and report_views == reports
     assert len(stamped) == 1 and stamped[0][0] == date.fromisoformat(as_of)
     assert stamped[0][1] is not None
     assert kpi_rows > 0
