@@ -1,6 +1,6 @@
 """dbt's command line, with the parsed project kept between runs (``siyu-dbt``).
 
-Every ``dbt build`` starts by parsing the project: ~6 s here for 76 models and ~600 tests,
+Every ``dbt build`` starts by parsing the project: ~6 s here for ~110 models and ~450 tests,
 whatever the data size, before the first model runs. dbt's own partial parsing cannot reuse
 that work for Siyu's runs: it starts over whenever the command-line ``--vars`` change (each
 run passes its ``as_of``) or any value of the profile does (each run builds its own working
