@@ -19,30 +19,19 @@ with customers as (
     left join {{ bi_ref('dim_staff') }} as s on u.owner_staff_id = s.staff_id
 ),
 
-by_department as (
+by_department as (  -- each customer in its department and in the company-wide `all`
     select
-        report_date,
-        department,
-        user_id,
-        staff_id,
-        staff_name,
-        p_purchase_90d,
-        expected_purchases_90d,
-        expected_net_revenue_90d,
-        ltv
-    from customers
-    union all
-    select
-        report_date,
-        'all' as department,
-        user_id,
-        staff_id,
-        staff_name,
-        p_purchase_90d,
-        expected_purchases_90d,
-        expected_net_revenue_90d,
-        ltv
-    from customers
+        c.report_date,
+        d.department,
+        c.user_id,
+        c.staff_id,
+        c.staff_name,
+        c.p_purchase_90d,
+        c.expected_purchases_90d,
+        c.expected_net_revenue_90d,
+        c.ltv
+    from customers as c
+    cross join unnest([c.department, 'all']) as d (department)
 ),
 
 ranked as (
