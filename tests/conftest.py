@@ -1,5 +1,6 @@
 import json
 import os
+import shutil
 import tempfile
 from datetime import date
 from pathlib import Path
@@ -17,6 +18,28 @@ os.environ.setdefault("AIRFLOW__COSMOS__ENABLE_TELEMETRY", "False")
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
 
 
+# What one `make test` writes to the temporary folder at its peak (warehouses, landing zones,
+# dbt targets, a PostgreSQL cluster, Spark's metastore), measured in a fresh clone, with room to
+# spare. With less free, tests fail by the hundred with errors that do not say why.
+MIN_FREE_DISK_GB = 6
+
+
+def pytest_sessionstart(session):
+    """Refuse to start on a nearly full disk, with the reason, instead of ~600 errors."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    for where in (tempfile.gettempdir(), str(REPO)):
+        free_gb = shutil.disk_usage(where).free / 1e9
+        if free_gb < MIN_FREE_DISK_GB:
+            pytest.exit(f"only {free_gb:.1f} GB free on the disk of {where}; the test suite needs "
+                        f"about {MIN_FREE_DISK_GB} GB (free some space, or set TMPDIR to a "
+                        "folder on a larger disk)", returncode=2)
+
+
+# temporary folders this process made (pytest_configure) and removes when it ends
+_OWN_TEMP_DIRS: list[str] = []
+
+
 def pytest_configure(config):
     """dbt writes its manifest, compiled SQL and partial-parse file to DBT_TARGET_PATH. Tests run
     in parallel (`make test`: pytest-xdist, one worker per core), so each worker's dbt gets its
@@ -24,12 +47,23 @@ def pytest_configure(config):
     if not os.environ.get("DBT_TARGET_PATH"):
         worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
         os.environ["DBT_TARGET_PATH"] = tempfile.mkdtemp(prefix=f"siyu-dbt-target-{worker}-")
+        _OWN_TEMP_DIRS.append(os.environ["DBT_TARGET_PATH"])
     # the parsed project (siyu-dbt) is shared by the workers of one test run: the project is
     # parsed once per key, not once per worker (saved files are replaced atomically)
     if not os.environ.get("SIYU_DBT_MANIFEST_CACHE"):
         run = os.environ.get("PYTEST_XDIST_TESTRUNUID") or f"main-{os.getpid()}"
         os.environ["SIYU_DBT_MANIFEST_CACHE"] = os.path.join(
             tempfile.gettempdir(), f"siyu-dbt-manifests-{run}")
+        if not os.environ.get("PYTEST_XDIST_WORKER"):
+            # the controller (or a run without xdist) outlives its workers: it removes the cache
+            _OWN_TEMP_DIRS.append(os.environ["SIYU_DBT_MANIFEST_CACHE"])
+
+
+def pytest_unconfigure(config):
+    """A test run leaves nothing in the temporary folder but pytest's own (kept for failed
+    tests only: tmp_path_retention_policy in pyproject.toml)."""
+    for path in _OWN_TEMP_DIRS:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
