@@ -52,6 +52,21 @@ def test_bgnbd_quadrature_equals_the_closed_form_where_it_holds():
     assert ((p > 0) & (p < 1)).all()
 
 
+def test_auc_counts_ties_half_and_equals_scipys_average_ranks():
+    # buyers 0.9 and 0.5 against non-buyers 0.1 and 0.5: three wins and one tie of four pairs
+    y, p = np.array([1.0, 0.0, 1.0, 0.0]), np.array([0.9, 0.1, 0.5, 0.5])
+    assert predict._auc(y, p) == 3.5 / 4
+    assert np.isnan(predict._auc(np.array([1.0, 1.0]), np.array([0.2, 0.4])))  # no non-buyer
+    assert np.isnan(predict._auc(y, np.array([0.9, np.nan, 0.5, 0.5])))
+    # many ties (probabilities on a grid of 20 values): bit for bit the Mann-Whitney U of scipy
+    from scipy.stats import mannwhitneyu
+    rng = np.random.default_rng(7)
+    y = (rng.random(5000) < 0.3).astype(float)
+    p = np.round(rng.random(5000) * 19) / 19
+    u = mannwhitneyu(p[y > 0.5], p[y < 0.5], method="asymptotic").statistic
+    assert predict._auc(y, p) == u / ((y > 0.5).sum() * (y < 0.5).sum())
+
+
 def test_summarize_outcomes_and_metrics_by_hand():
     days = pd.DataFrame({
         "user_id": ["a", "a", "a", "b", "a"],
