@@ -7,6 +7,8 @@ publish) with dbt-spark `method: session`, master local[2], and `siyu export --t
 numbers as JSON beside the work folder.
 
     .venv/bin/python benchmarks/spark_bench.py --users 10000 --days 180 --work /tmp/spark-bench
+
+``--compare`` then checks the exported marts against DuckDB's, value by value.
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ def main() -> int:
     ap.add_argument("--landing", type=Path, help="reuse this landing zone")
     ap.add_argument("--work", type=Path, required=True)
     ap.add_argument("--skip-audit", action="store_true", help="leave out the dbt tests on Spark")
+    ap.add_argument("--compare", action="store_true",
+                    help="compare every exported Spark mart with DuckDB's, value by value (floats "
+                         "to 1e-9 relative: tests/test_spark.py's check, at this scale)")
     args = ap.parse_args()
     work = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
@@ -97,7 +102,27 @@ def main() -> int:
     for name, secs in times.items():
         print(f"| {name} | {secs:.1f} |")
     print(f"| spark: load raw + build + audit + publish | {spark_total:.1f} |")
+    if args.compare:
+        return compare(work / "duck" / "siyu.duckdb", work / "export")
     return 0
+
+
+def compare(duck_warehouse: Path, export: Path) -> int:
+    """Print how many mart values of the Spark export differ from the DuckDB warehouse (the
+    comparison of tests/test_spark.py) and the first differences; 1 when any differ."""
+    sys.path.insert(0, str(REPO))
+    from tests.test_postgres import _differences, _duckdb_marts
+    from tests.test_spark import _exported_marts
+
+    names = [t["table"] for t in json.loads((export / "_manifest.json").read_text())["tables"]]
+    duck = _duckdb_marts(duck_warehouse)
+    problems = _differences(duck, _exported_marts(export, names))
+    rows = sum(len(rows) for _, rows in duck.values())
+    print(f"\nSame marts: {len(names)} exported tables against DuckDB's {len(duck)} "
+          f"({rows:,} rows): {len(problems)} difference(s)")
+    for line in problems[:20]:
+        print(f"  {line}")
+    return 1 if problems or sorted(names) != sorted(duck) else 0
 
 
 if __name__ == "__main__":
