@@ -282,20 +282,8 @@ def predict_gbm(purchase_days: pd.DataFrame, buyers: pd.DataFrame, origin: date,
     """Gradient boosting on RFM features, trained on its own window before ``origin``: features
     at ``origin - h``, labels in [origin - h, origin) with h = min(90, history / 2) days; with h
     under 90 the label rates are scaled to 90 days (p: as independent h-day windows). None when
-    h < MIN_GBM_LABEL_DAYS (too little history before the origin)."""
-    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
-    from threadpoolctl import threadpool_limits
-
-    # one OpenMP thread: on a busy 2-core box more threads made a 1k-buyer fit 20x slower
-    # (oversubscription next to DuckDB), and one thread gives the same model every run
-    with threadpool_limits(limits=1):
-        return _predict_gbm(purchase_days, buyers, origin, data_start,
-                            HistGradientBoostingClassifier, HistGradientBoostingRegressor)
-
-
-def _predict_gbm(purchase_days, buyers, origin, data_start, HistGradientBoostingClassifier,
-                 HistGradientBoostingRegressor):
-
+    h < MIN_GBM_LABEL_DAYS (too little history before the origin) or under 50 buyers to learn
+    from."""
     h = min(HORIZON_DAYS, (origin - data_start).days // 2)
     if h < MIN_GBM_LABEL_DAYS:
         return None
@@ -303,6 +291,20 @@ def _predict_gbm(purchase_days, buyers, origin, data_start, HistGradientBoosting
     train = summarize(purchase_days, train_origin)
     if len(train) < 50:
         return None
+    # imported only when there is a model to fit (sklearn.ensemble: ~1 s of CPU)
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from threadpoolctl import threadpool_limits
+
+    # one OpenMP thread: on a busy 2-core box more threads made a 1k-buyer fit 20x slower
+    # (oversubscription next to DuckDB), and one thread gives the same model every run
+    with threadpool_limits(limits=1):
+        return _fit_gbm(purchase_days, buyers, origin, h, train, HistGradientBoostingClassifier,
+                        HistGradientBoostingRegressor)
+
+
+def _fit_gbm(purchase_days, buyers, origin, h, train, HistGradientBoostingClassifier,
+             HistGradientBoostingRegressor):
+    train_origin = origin - timedelta(days=h)
     y = outcomes(purchase_days, train_origin, origin, train.index)
     channels = sorted(buyers["source_channel"].fillna("unknown").unique())
     X = _features(train, buyers, channels)
