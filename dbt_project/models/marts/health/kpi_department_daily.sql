@@ -4,7 +4,8 @@
 --   flow KPIs count that day's events (new_contacts, tagging_sla_6h, content_open_rate,
 --     one_on_one_effective_rate, response_rate_2h/48h, frt_p50_seconds, aov, net_revenue);
 --   stock KPIs are the value at the end of the day (tag_completeness);
---   month-to-date KPIs cover the day's month up to its end (cac, nps);
+--   month-to-date KPIs cover the day's month up to its end (cac, nps); cac from the rows
+--     kpi_cac_monthly reads too, the campaigns' spend days int_campaigns__spend_days;
 --   the cohort KPI (repurchase_rate_90d) is the latest cohort month fully matured by the day.
 -- Department `all` is the company total, computed from the events (never an average of
 -- department rates). The KPI list and each KPI's direction and unit come from the seed
@@ -49,25 +50,12 @@ new_contacts as (
 -- CAC (month to date): the department's spend on its campaigns, pro rata by day, from the
 -- month's first day to the day / the department's new contacts of the month to date (the same
 -- spend rule as new_contacts above); department all: total spend / all new contacts of the
--- month to date
-campaign_days as (
-    select
-        c.campaign_id,
-        c.channel,
-        coalesce(c.department, 'unknown') as department,
-        cast(s.spend_day as date) as spend_day,
-        cast(c.spend_cny as {{ type_double() }})
-            / ({{ dbt.datediff('c.start_date', 'c.end_date', 'day') }} + 1) as spend
-    from {{ ref('stg_crm__campaigns') }} as c,
-        {{ day_series('cast(c.start_date as timestamp)', 'cast(c.end_date as timestamp)') }}
-            as s (spend_day)
-    where c.end_date >= c.start_date
-),
-
+-- month to date. The campaigns' days and daily shares are int_campaigns__spend_days (the spend
+-- rule's one home, shared with kpi_cac_monthly); here the daily shares are summed
 mtd_spend as (
-    select g.date_day, g.department, sum(cd.spend) as spend
+    select g.date_day, g.department, sum(cd.daily_spend_cny) as spend
     from grid as g
-    inner join campaign_days as cd
+    inner join {{ ref('int_campaigns__spend_days') }} as cd
         on cd.spend_day between g.month_start and g.date_day
        and (g.department = 'all' or cd.department = g.department)
     group by 1, 2
