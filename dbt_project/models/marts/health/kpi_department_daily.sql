@@ -4,7 +4,10 @@
 --   flow KPIs count that day's events (new_contacts, tagging_sla_6h, content_open_rate,
 --     one_on_one_effective_rate, response_rate_2h/48h, frt_p50_seconds, aov, net_revenue);
 --   stock KPIs are the value at the end of the day (tag_completeness);
---   month-to-date KPIs cover the day's month up to its end (cac, nps);
+--   month-to-date KPIs cover the day's month up to its end (cac, nps), computed here from the
+--     rows the monthly marts read too: the campaigns' spend days int_campaigns__spend_days
+--     (kpi_cac_monthly) and the survey answers int_surveys__answers with the NPS macros of
+--     macros/operations.sql (kpi_nps_monthly);
 --   the cohort KPI (repurchase_rate_90d) is the latest cohort month fully matured by the day.
 -- Department `all` is the company total, computed from the events (never an average of
 -- department rates). The KPI list and each KPI's direction and unit come from the seed
@@ -49,25 +52,12 @@ new_contacts as (
 -- CAC (month to date): the department's spend on its campaigns, pro rata by day, from the
 -- month's first day to the day / the department's new contacts of the month to date (the same
 -- spend rule as new_contacts above); department all: total spend / all new contacts of the
--- month to date
-campaign_days as (
-    select
-        c.campaign_id,
-        c.channel,
-        coalesce(c.department, 'unknown') as department,
-        cast(s.spend_day as date) as spend_day,
-        cast(c.spend_cny as {{ type_double() }})
-            / ({{ dbt.datediff('c.start_date', 'c.end_date', 'day') }} + 1) as spend
-    from {{ ref('stg_crm__campaigns') }} as c,
-        {{ day_series('cast(c.start_date as timestamp)', 'cast(c.end_date as timestamp)') }}
-            as s (spend_day)
-    where c.end_date >= c.start_date
-),
-
+-- month to date. The campaigns' days and daily shares are int_campaigns__spend_days (the spend
+-- rule's one home, shared with kpi_cac_monthly); here the daily shares are summed
 mtd_spend as (
-    select g.date_day, g.department, sum(cd.spend) as spend
+    select g.date_day, g.department, sum(cd.daily_spend_cny) as spend
     from grid as g
-    inner join campaign_days as cd
+    inner join {{ ref('int_campaigns__spend_days') }} as cd
         on cd.spend_day between g.month_start and g.date_day
        and (g.department = 'all' or cd.department = g.department)
     group by 1, 2
@@ -184,37 +174,36 @@ sales as (
 ),
 
 -- NPS (month to date): answers from the first of the month to the end of the day; a
--- contact's latest answer in that window counts once; department of the contact's owner
-surveys as (
-    select s.response_id, s.contact_id, s.score, s.submitted_at,
-           coalesce(st.department, 'unknown') as department
-    from {{ ref('stg_crm__surveys') }} as s
-    left join {{ ref('stg_crm__contacts') }} as c using (contact_id)
-    left join {{ ref('stg_crm__staff') }} as st on st.staff_id = c.owner_staff_id
-    where s.submitted_at < {{ as_of_end() }}
-),
-
+-- contact's latest answer in that window counts once. The answers with the department of the
+-- contact's owner are int_surveys__answers, the classes and the formula the macros of
+-- macros/operations.sql (nps_promoter, nps_detractor, nps_points), as in kpi_nps_monthly
 mtd_answers as (
     select {{ distinct_on('d.date_day, s.contact_id') }} d.date_day, s.department, s.score
     from days as d
-    inner join surveys as s
+    inner join {{ ref('int_surveys__answers') }} as s
         on s.submitted_at >= d.month_start and s.submitted_at < d.day_end
     {{ keep_first('d.date_day, s.contact_id', 's.submitted_at desc, s.response_id desc') }}
 ),
 
-nps as (
-    select date_day, department, 'nps' as kpi,
-           cast(100.0 * (count(*) filter (where score >= 9) - count(*) filter (where score <= 6))
-                as {{ type_double() }}) / count(*) as value,
-           cast(count(*) filter (where score >= 9) - count(*) filter (where score <= 6)
-                as {{ type_double() }}) as numerator,
-           cast(count(*) as {{ type_double() }}) as denominator
+nps_counts as (
+    select date_day, department,
+           count(*) as responses,
+           count(*) filter (where {{ nps_promoter('score') }}) as promoters,
+           count(*) filter (where {{ nps_detractor('score') }}) as detractors
     from (
         select date_day, department, score from mtd_answers
         union all
         select date_day, 'all', score from mtd_answers
     ) as answers
     group by 1, 2
+),
+
+nps as (
+    select date_day, department, 'nps' as kpi,
+           {{ nps_points('promoters', 'detractors', 'responses') }} as value,
+           cast(promoters - detractors as {{ type_double() }}) as numerator,
+           cast(responses as {{ type_double() }}) as denominator
+    from nps_counts
 ),
 
 kpis as (

@@ -15,7 +15,8 @@
 --   frt_p50_seconds and nps cannot be aggregated from daily rows (a median of medians is not a
 --     median; a contact answering twice in a week counts once): computed here over the period's
 --     events with the daily marts' rules (fct_inquiries' answered inquiries started in the
---     period; the contact's latest answer in the period, department of the contact's owner).
+--     period; the contact's latest answer in the period among int_surveys__answers, department
+--     of the contact's owner, the NPS macros of macros/operations.sql).
 -- Periods: ISO weeks (Monday to Sunday) and calendar months of business dates (dim_dates, up to
 -- as_of). The current period is partial: is_complete is false and days_covered says how many
 -- days it holds. Previous period: the week before / the month before. Same period last year: for
@@ -141,39 +142,38 @@ frt as (
     group by grouping sets ((dp.period_type, dp.period_start, i.department), (dp.period_type, dp.period_start))
 ),
 
--- NPS over the period's answers (as kpi_department_daily: answers up to the end of the as-of
--- day; a contact's latest answer in the period counts once; department of the contact's owner)
-surveys as (
-    select s.response_id, s.contact_id, s.score, cast(s.submitted_at as date) as submitted_date,
-           s.submitted_at, coalesce(st.department, 'unknown') as department
-    from {{ ref('stg_crm__surveys') }} as s
-    left join {{ ref('stg_crm__contacts') }} as c using (contact_id)
-    left join {{ ref('stg_crm__staff') }} as st on st.staff_id = c.owner_staff_id
-    where s.submitted_at < {{ as_of_end() }}
-),
-
+-- NPS over the period's answers (as kpi_department_daily: the answers of int_surveys__answers,
+-- up to the end of the as-of day, with the department of the contact's owner; a contact's latest
+-- answer in the period counts once; the classes and the formula: macros/operations.sql)
 period_answers as (
     select {{ distinct_on('dp.period_type, dp.period_start, s.contact_id') }}
         dp.period_type, dp.period_start, s.department, s.score
     from day_periods as dp
-    inner join surveys as s on s.submitted_date = dp.date_day
+    inner join {{ ref('int_surveys__answers') }} as s on s.submitted_date = dp.date_day
     {{ keep_first('dp.period_type, dp.period_start, s.contact_id', 's.submitted_at desc, s.response_id desc') }}
 ),
 
-nps as (
+nps_counts as (
     select
-        period_type, period_start, department, 'nps' as kpi,
-        cast(100.0 * (count(*) filter (where score >= 9) - count(*) filter (where score <= 6))
-            as {{ type_double() }}) / count(*) as value,
-        cast(count(*) filter (where score >= 9) - count(*) filter (where score <= 6)
-            as {{ type_double() }}) as numerator,
-        cast(count(*) as {{ type_double() }}) as denominator
+        period_type, period_start, department,
+        count(*) as responses,
+        count(*) filter (where {{ nps_promoter('score') }}) as promoters,
+        count(*) filter (where {{ nps_detractor('score') }}) as detractors
     from (
         select period_type, period_start, department, score from period_answers
         union all
         select period_type, period_start, 'all', score from period_answers
     ) as answers
     group by 1, 2, 3
+),
+
+nps as (
+    select
+        period_type, period_start, department, 'nps' as kpi,
+        {{ nps_points('promoters', 'detractors', 'responses') }} as value,
+        cast(promoters - detractors as {{ type_double() }}) as numerator,
+        cast(responses as {{ type_double() }}) as denominator
+    from nps_counts
 ),
 
 kpis as (

@@ -1,49 +1,33 @@
 -- CAC (kpis.md "Acquisition") per business-calendar month and channel (+ channel = 'all'):
 -- spend_cny = campaign spend allocated pro rata by day over start_date..end_date (both ends
--- inclusive: spend / (end_date - start_date + 1) per day), counting only days up to as_of
--- (the as_of month is month-to-date, like its new contacts); new_contacts = contacts of that
--- source_channel created in the month before the end of as_of (deleted later or not);
--- cac = spend_cny / new_contacts, NULL when there are none. Money is DECIMAL(18,2): a
--- campaign's share of a month is one division (spend x days / campaign days), summed and
--- rounded once per month and channel (cac from the unrounded spend). A campaign whose end_date is
--- before its start_date has no days and no spend.
+-- inclusive: spend / (end_date - start_date + 1) per day; the days of each campaign are
+-- int_campaigns__spend_days, the rule's one home, shared with kpi_department_daily), counting
+-- only days up to as_of (the as_of month is month-to-date, like its new contacts);
+-- new_contacts = contacts of that source_channel created in the month before the end of as_of
+-- (deleted later or not); cac = spend_cny / new_contacts, NULL when there are none. Money is
+-- DECIMAL(18,2): a campaign's share of a month is one division (spend x days / campaign days),
+-- summed and rounded once per month and channel (cac from the unrounded spend). A campaign
+-- whose end_date is before its start_date has no days and no spend.
 with calendar_months as (
     select distinct month_start from {{ ref('dim_dates') }}
 ),
 
-campaigns as (
-    select
-        campaign_id,
-        channel,
-        start_date,
-        end_date,
-        spend_cny,
-        {{ dbt.datediff('start_date', 'end_date', 'day') }} + 1 as campaign_days
-    from {{ ref('stg_crm__campaigns') }}
-    where end_date >= start_date
-),
-
-campaign_days as (
-    select
-        campaigns.campaign_id,
-        cast(date_trunc('month', days.spend_day) as date) as month_start
-    from campaigns,
-        {{ day_series(
-            'cast(campaigns.start_date as timestamp)', 'cast(campaigns.end_date as timestamp)'
-        ) }} as days (spend_day)
-    where days.spend_day < {{ as_of_end() }}
+-- the campaigns' spend days up to as_of
+spend_days as (
+    select campaign_id, channel, spend_month, campaign_days, spend_cny
+    from {{ ref('int_campaigns__spend_days') }}
+    where spend_day < {{ as_of_end() }}
 ),
 
 -- one division per campaign and month: spend x (its days in the month up to as_of) / its days
 campaign_months as (
     select
-        campaigns.channel,
-        campaign_days.month_start,
-        cast(campaigns.spend_cny as {{ type_double() }}) * count(*)
-            / {{ any_value('campaigns.campaign_days') }} as allocated_spend
-    from campaign_days
-    inner join campaigns on campaigns.campaign_id = campaign_days.campaign_id
-    group by campaigns.campaign_id, campaigns.channel, campaigns.spend_cny, campaign_days.month_start
+        channel,
+        spend_month as month_start,
+        cast(spend_cny as {{ type_double() }}) * count(*)
+            / {{ any_value('campaign_days') }} as allocated_spend
+    from spend_days
+    group by campaign_id, channel, spend_cny, spend_month
 ),
 
 monthly_spend as (
@@ -77,7 +61,7 @@ months as (
 ),
 
 channels as (
-    select channel from campaigns
+    select channel from {{ ref('int_campaigns__spend_days') }}
     union
     select channel from contacts
     union
