@@ -1,11 +1,12 @@
 -- Acquisition by department (kpis.md "Acquisition", "By department": acquisition follows the
 -- spend, not the owner). One row per contact and department that acquired it: every department
 -- that ran a campaign on the contact's source_channel in the calendar month of the contact's
--- created_at (the campaign's dates, both ends inclusive, overlap that month), whoever owns the
--- contact. A channel with campaigns of several departments gives the contact to each; a
--- contact whose channel had no campaign that month has no row (it counts for `all` only).
--- A campaign without a department counts for `unknown` (as its spend does in CAC); one whose
--- end is before its start never ran.
+-- created_at (a spend day of the campaign falls in that month: its dates, both ends inclusive,
+-- overlap the month), whoever owns the contact. A channel with campaigns of several departments
+-- gives the contact to each; a contact whose channel had no campaign that month has no row (it
+-- counts for `all` only). The campaign days are int_campaigns__spend_days, the one home of the
+-- campaign rules: a campaign without a department counts for `unknown` (as its spend does in
+-- CAC); one whose end is before its start never ran (no days).
 with contacts as (
     select
         contact_id,
@@ -17,24 +18,21 @@ with contacts as (
     where created_at < {{ as_of_end() }}
 ),
 
-campaigns as (
+campaign_months as (
     select distinct
         channel,
-        coalesce(department, 'unknown') as department,
-        start_date,
-        end_date
-    from {{ ref('stg_crm__campaigns') }}
-    where end_date >= start_date
+        department,
+        spend_month
+    from {{ ref('int_campaigns__spend_days') }}
 )
 
 select distinct
     contacts.contact_id,
-    campaigns.department,
+    campaign_months.department,
     contacts.source_channel,
     contacts.created_at,
     contacts.created_date
 from contacts
-inner join campaigns
-    on campaigns.channel = contacts.source_channel
-   and campaigns.start_date < {{ dbt.dateadd('month', 1, 'contacts.created_month') }}
-   and campaigns.end_date >= contacts.created_month
+inner join campaign_months
+    on campaign_months.channel = contacts.source_channel
+   and campaign_months.spend_month = contacts.created_month
