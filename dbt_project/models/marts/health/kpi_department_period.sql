@@ -155,16 +155,12 @@ period_answers as (
 
 nps_counts as (
     select
-        period_type, period_start, department,
+        period_type, period_start, {{ company_total_label('department') }} as department,
         count(*) as responses,
         count(*) filter (where {{ nps_promoter('score') }}) as promoters,
         count(*) filter (where {{ nps_detractor('score') }}) as detractors
-    from (
-        select period_type, period_start, department, score from period_answers
-        union all
-        select period_type, period_start, 'all', score from period_answers
-    ) as answers
-    group by 1, 2, 3
+    from period_answers
+    {{ group_with_company_total(['period_type', 'period_start'], 'department') }}
 ),
 
 nps as (
