@@ -186,16 +186,12 @@ mtd_answers as (
 ),
 
 nps_counts as (
-    select date_day, department,
+    select date_day, {{ company_total_label('department') }} as department,
            count(*) as responses,
            count(*) filter (where {{ nps_promoter('score') }}) as promoters,
            count(*) filter (where {{ nps_detractor('score') }}) as detractors
-    from (
-        select date_day, department, score from mtd_answers
-        union all
-        select date_day, 'all', score from mtd_answers
-    ) as answers
-    group by 1, 2
+    from mtd_answers
+    {{ group_with_company_total(['date_day'], 'department') }}
 ),
 
 nps as (

@@ -132,14 +132,14 @@ inquiries as (
 frt as (
     select
         dp.period_type, dp.period_start,
-        case when grouping(i.department) = 1 then 'all' else i.department end as department,
+        {{ company_total_label('i.department') }} as department,
         'frt_p50_seconds' as kpi,
         cast({{ round_double(percentile_cont('i.frt_seconds', 0.5), 3) }} as {{ type_double() }}) as value,
         cast(null as {{ type_double() }}) as numerator,
         cast(count(*) as {{ type_double() }}) as denominator
     from day_periods as dp
     inner join inquiries as i on i.started_date = dp.date_day
-    group by grouping sets ((dp.period_type, dp.period_start, i.department), (dp.period_type, dp.period_start))
+    {{ group_with_company_total(['dp.period_type', 'dp.period_start'], 'i.department') }}
 ),
 
 -- NPS over the period's answers (as kpi_department_daily: the answers of int_surveys__answers,
@@ -155,16 +155,12 @@ period_answers as (
 
 nps_counts as (
     select
-        period_type, period_start, department,
+        period_type, period_start, {{ company_total_label('department') }} as department,
         count(*) as responses,
         count(*) filter (where {{ nps_promoter('score') }}) as promoters,
         count(*) filter (where {{ nps_detractor('score') }}) as detractors
-    from (
-        select period_type, period_start, department, score from period_answers
-        union all
-        select period_type, period_start, 'all', score from period_answers
-    ) as answers
-    group by 1, 2, 3
+    from period_answers
+    {{ group_with_company_total(['period_type', 'period_start'], 'department') }}
 ),
 
 nps as (

@@ -33,10 +33,10 @@ campaign_months as (
 monthly_spend as (
     select
         month_start,
-        case when grouping(channel) = 1 then 'all' else channel end as channel,
+        {{ company_total_label('channel') }} as channel,
         sum(allocated_spend) as spend_cny
     from campaign_months
-    group by grouping sets ((month_start, channel), (month_start))
+    {{ group_with_company_total(['month_start'], 'channel') }}
 ),
 
 contacts as (
@@ -48,10 +48,10 @@ contacts as (
 monthly_contacts as (
     select
         month_start,
-        case when grouping(channel) = 1 then 'all' else channel end as channel,
+        {{ company_total_label('channel') }} as channel,
         count(*) as new_contacts
     from contacts
-    group by grouping sets ((month_start, channel), (month_start))
+    {{ group_with_company_total(['month_start'], 'channel') }}
 ),
 
 months as (

@@ -19,14 +19,11 @@ contacts as (
 daily as (
     select
         created_date,
-        case when grouping(source_channel) = 1 then 'all' else source_channel end as source_channel,
-        case when grouping(department) = 1 then 'all' else department end as department,
+        {{ company_total_label('source_channel') }} as source_channel,
+        {{ company_total_label('department') }} as department,
         count(*) as new_contacts
     from contacts
-    group by grouping sets (
-        (created_date, source_channel, department), (created_date, source_channel),
-        (created_date, department), (created_date)
-    )
+    {{ group_with_company_total(['created_date'], ['source_channel', 'department']) }}
 ),
 
 channels as (

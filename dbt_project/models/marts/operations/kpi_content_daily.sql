@@ -17,16 +17,14 @@ pushes as (
 daily as (
     select
         sent_date,
-        case when grouping(channel) = 1 then 'all' else channel end as channel,
-        case when grouping(department) = 1 then 'all' else department end as department,
+        {{ company_total_label('channel') }} as channel,
+        {{ company_total_label('department') }} as department,
         count(*) as pushes,
         sum(reached) as reached_recipients,
         sum(openers) as openers,
         sum(clickers) as clickers
     from pushes
-    group by grouping sets (
-        (sent_date, channel, department), (sent_date, channel), (sent_date, department), (sent_date)
-    )
+    {{ group_with_company_total(['sent_date'], ['channel', 'department']) }}
 ),
 
 channels as (

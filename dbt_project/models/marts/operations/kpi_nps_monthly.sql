@@ -28,13 +28,13 @@ classified as (
 monthly as (
     select
         month_start,
-        case when grouping(department) = 1 then 'all' else department end as department,
+        {{ company_total_label('department') }} as department,
         count(*) as responses,
         count(*) filter (where {{ nps_promoter('score') }}) as promoters,
         count(*) filter (where {{ nps_passive('score') }}) as passives,
         count(*) filter (where {{ nps_detractor('score') }}) as detractors
     from classified
-    group by grouping sets ((month_start, department), (month_start))
+    {{ group_with_company_total(['month_start'], 'department') }}
 ),
 
 departments as (

@@ -112,21 +112,24 @@ deltas as (
     select department, cast(to_at as date), 0, -1 from active_complete where to_at < {{ open_end() }}
 ),
 
-daily_deltas as (
-    -- changes before the first calendar day count towards its stock
+-- changes before the first calendar day count towards its stock
+clamped_deltas as (
     select
         greatest(delta_date, (select min(date_day) from calendar)) as delta_date,
         department,
-        sum(active_delta) as active_delta,
-        sum(complete_delta) as complete_delta
+        active_delta,
+        complete_delta
     from deltas
-    group by 1, 2
 ),
 
-daily_deltas_with_total as (
-    select delta_date, department, active_delta, complete_delta from daily_deltas
-    union all
-    select delta_date, 'all', sum(active_delta), sum(complete_delta) from daily_deltas group by delta_date
+daily_deltas as (
+    select
+        delta_date,
+        {{ company_total_label('department') }} as department,
+        sum(active_delta) as active_delta,
+        sum(complete_delta) as complete_delta
+    from clamped_deltas
+    {{ group_with_company_total(['delta_date'], 'department') }}
 ),
 
 departments as (
@@ -145,7 +148,7 @@ stock as (
         sum(coalesce(d.complete_delta, 0)) over running as complete_contacts
     from calendar
     cross join departments
-    left join daily_deltas_with_total as d
+    left join daily_deltas as d
         on d.delta_date = calendar.date_day and d.department = departments.department
     window running as (partition by departments.department order by calendar.date_day rows unbounded preceding)
 )

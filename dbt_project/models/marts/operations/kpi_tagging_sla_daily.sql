@@ -40,13 +40,13 @@ per_contact as (
 daily as (
     select
         created_date,
-        case when grouping(department) = 1 then 'all' else department end as department,
+        {{ company_total_label('department') }} as department,
         count(*) as contacts_created,
         count(*) filter (where is_matured) as matured_6h,
         count(*) filter (where is_matured and is_tagged_within_6h) as tagged_within_6h,
         count(*) filter (where is_tagged_before_created) as tagged_before_created
     from per_contact
-    group by grouping sets ((created_date, department), (created_date))
+    {{ group_with_company_total(['created_date'], 'department') }}
 ),
 
 departments as (

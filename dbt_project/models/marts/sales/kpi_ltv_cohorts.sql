@@ -6,24 +6,16 @@
 -- partial average. channel = the unified user's source_channel; 'all' is the total.
 with user_horizon_ltv as (
     select * from {{ ref('fct_user_cohort_ltv') }}
-),
-
-by_channel as (
-    select cohort_month, horizon_days, source_channel as channel, user_id, is_mature, ltv
-    from user_horizon_ltv
-    union all
-    select cohort_month, horizon_days, 'all' as channel, user_id, is_mature, ltv
-    from user_horizon_ltv
 )
 
 select
     cohort_month,
     horizon_days,
-    channel,
+    {{ company_total_label('source_channel') }} as channel,
     count(*) as users,
     bool_and(is_mature) as is_complete,
     case when bool_and(is_mature) then {{ decimal_of_double("avg(ltv)") }} end as avg_ltv,
     case when bool_and(is_mature) then cast(sum(ltv) as decimal(18, 2)) end as total_ltv,
     count(*) filter (where is_mature) as matured_users
-from by_channel
-group by 1, 2, 3
+from user_horizon_ltv
+{{ group_with_company_total(['cohort_month', 'horizon_days'], 'source_channel') }}

@@ -3,24 +3,16 @@
 -- `none` = users without a CRM owner; `all` = the total.
 with user_horizon_ltv as (
     select * from {{ ref('fct_user_cohort_ltv') }}
-),
-
-by_department as (
-    select cohort_month, horizon_days, department, user_id, is_mature, ltv
-    from user_horizon_ltv
-    union all
-    select cohort_month, horizon_days, 'all' as department, user_id, is_mature, ltv
-    from user_horizon_ltv
 )
 
 select
     cohort_month,
     horizon_days,
-    department,
+    {{ company_total_label('department') }} as department,
     count(*) as users,
     bool_and(is_mature) as is_complete,
     case when bool_and(is_mature) then {{ decimal_of_double("avg(ltv)") }} end as avg_ltv,
     case when bool_and(is_mature) then cast(sum(ltv) as decimal(18, 2)) end as total_ltv,
     count(*) filter (where is_mature) as matured_users
-from by_department
-group by 1, 2, 3
+from user_horizon_ltv
+{{ group_with_company_total(['cohort_month', 'horizon_days'], 'department') }}

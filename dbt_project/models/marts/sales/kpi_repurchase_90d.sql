@@ -7,22 +7,16 @@
 
 with buyers as (
     select * from {{ ref('fct_user_repurchase_90d') }}
-),
-
-by_channel as (
-    select cohort_month, source_channel as channel, is_matured, is_repurchased from buyers
-    union all
-    select cohort_month, 'all', is_matured, is_repurchased from buyers
 )
 
 select
     cohort_month,
-    channel,
+    {{ company_total_label('source_channel') }} as channel,
     count(*) as cohort_users,
     count(*) filter (where is_matured) as matured_users,
     count(*) filter (where is_matured and is_repurchased) as repurchased_users,
     cast(count(*) filter (where is_matured and is_repurchased) as {{ type_double() }})
         / nullif(count(*) filter (where is_matured), 0) as repurchase_rate_90d,
     count(*) filter (where not is_matured) as immature_users
-from by_channel
-group by 1, 2
+from buyers
+{{ group_with_company_total(['cohort_month'], 'source_channel') }}

@@ -10,25 +10,17 @@ with buyers as (
         is_matured,
         is_repurchased
     from {{ ref('fct_user_repurchase_90d') }}
-),
-
-grouped as (
-    select cohort_month, department, owner_staff_id, is_matured, is_repurchased from buyers
-    union all
-    select cohort_month, department, 'all', is_matured, is_repurchased from buyers
-    union all
-    select cohort_month, 'all', 'all', is_matured, is_repurchased from buyers
 )
 
 select
     cohort_month,
-    department,
-    owner_staff_id,
+    {{ company_total_label('department') }} as department,
+    {{ company_total_label('owner_staff_id') }} as owner_staff_id,
     count(*) as cohort_users,
     count(*) filter (where is_matured) as matured_users,
     count(*) filter (where is_matured and is_repurchased) as repurchased_users,
     cast(count(*) filter (where is_matured and is_repurchased) as {{ type_double() }})
         / nullif(count(*) filter (where is_matured), 0) as repurchase_rate_90d,
     count(*) filter (where not is_matured) as immature_users
-from grouped
-group by 1, 2, 3
+from buyers
+{{ group_with_company_total(['cohort_month'], ['department', 'owner_staff_id'], nested=true) }}

@@ -16,27 +16,21 @@ with orders as (
     where o.is_paid
 ),
 
-grouped as (
-    select * from orders
-    union all
-    select order_date, 'all', user_id, is_qualifying, net_revenue, is_first_purchase from orders
-),
-
 daily as (
     select
         order_date as date,
-        department,
+        {{ company_total_label('department') }} as department,
         count(*) as paid_orders,
         count(*) filter (where is_qualifying) as qualifying_purchases,
         cast(sum(net_revenue) as decimal(18, 2)) as net_revenue,
         count(distinct user_id) filter (where is_qualifying) as buyers,
         count(*) filter (where is_first_purchase and is_qualifying) as first_purchases
-    from grouped
-    group by 1, 2
+    from orders
+    {{ group_with_company_total(['order_date'], 'department') }}
 ),
 
 departments as (
-    select distinct department from grouped
+    select distinct department from daily
 )
 
 select

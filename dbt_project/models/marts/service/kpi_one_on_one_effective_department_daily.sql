@@ -22,12 +22,12 @@ departments as (
 aggregated as (
     select
         started_date,
-        case when grouping(department) = 1 then 'all' else department end as department,
+        {{ company_total_label('department') }} as department,
         count(*) as outreaches,
         count(*) filter (where is_matured_48h) as matured_outreaches,
         count(*) filter (where is_matured_48h and is_effective) as effective_outreaches
     from outreaches
-    group by grouping sets ((started_date, department), (started_date))
+    {{ group_with_company_total(['started_date'], 'department') }}
 )
 
 select

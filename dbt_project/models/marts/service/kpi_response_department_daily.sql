@@ -23,7 +23,7 @@ departments as (
 aggregated as (
     select
         started_date,
-        case when grouping(department) = 1 then 'all' else department end as department,
+        {{ company_total_label('department') }} as department,
         count(*) as inquiries,
         count(*) filter (where is_matured_2h) as matured_2h,
         count(*) filter (where is_matured_2h and is_answered_2h) as answered_2h,
@@ -34,7 +34,7 @@ aggregated as (
         {{ round_double(percentile_cont('frt_business_seconds', 0.5), 3) }} as frt_business_p50_seconds,
         {{ round_double(percentile_cont('frt_business_seconds', 0.9), 3) }} as frt_business_p90_seconds
     from inquiries
-    group by grouping sets ((started_date, department), (started_date))
+    {{ group_with_company_total(['started_date'], 'department') }}
 )
 
 select

@@ -10,6 +10,8 @@ users as (
     select user_id, coalesce(department, 'none') as department from {{ ref('dim_users') }}
 ),
 
+-- the company row is written out, not company_total_label: it counts the users of every
+-- interaction, the departments only those found in dim_users (not the same rows)
 daily_active as (
     select cast(i.interaction_at as date) as date_day, u.department, count(distinct i.user_id) as dau
     from {{ ref('fct_user_interactions') }} as i
@@ -30,9 +32,9 @@ window_deltas as (
 ),
 
 deltas as (
-    select date_day, department, sum(delta) as delta from window_deltas group by 1, 2
-    union all
-    select date_day, 'all', sum(delta) from window_deltas group by 1
+    select date_day, {{ company_total_label('department') }} as department, sum(delta) as delta
+    from window_deltas
+    {{ group_with_company_total(['date_day'], 'department') }}
 ),
 
 departments as (
