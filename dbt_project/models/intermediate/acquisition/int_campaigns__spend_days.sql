@@ -11,7 +11,7 @@ with campaigns as (
     select
         campaign_id,
         channel,
-        coalesce(department, 'unknown') as department,
+        {{ department_or_unknown('department') }} as department,
         start_date,
         end_date,
         spend_cny,

@@ -14,7 +14,7 @@ with versions as (
         versions.updated_at,
         versions.is_deleted,
         versions.owner_staff_id,
-        coalesce({{ department_of('staff') }}, 'unknown') as department
+        {{ department_of('staff') }} as department
     from {{ ref('stg_crm__contact_versions') }} as versions
     left join {{ ref('stg_crm__staff') }} as staff
         on staff.staff_id = versions.owner_staff_id

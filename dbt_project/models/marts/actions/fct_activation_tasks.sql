@@ -130,7 +130,7 @@ tasks as (
 select
     {{ as_of_date() }} as as_of,
     t.staff_id,
-    coalesce(s.department, 'unknown') as department,
+    {{ department_of('s') }} as department,
     t.task_type,
     t.user_id,
     t.reference_id,

@@ -137,7 +137,7 @@ response as (
 -- repurchase (cohort KPI): the latest cohort month whose every possible t0 has matured by the
 -- end of the day, i.e. month_end + 90 days <= day_end
 repurchase_users as (
-    select cohort_month, coalesce(department, 'none') as department, is_matured, is_repurchased
+    select cohort_month, {{ department_or_none('department') }} as department, is_matured, is_repurchased
     from {{ ref('fct_user_repurchase_90d') }}
 ),
 

@@ -39,7 +39,7 @@ select
     events.staff_id,
     events.is_automated,
     contacts.owner_staff_id,
-    coalesce(contacts.department, 'unknown') as department,
+    {{ department_or_unknown('contacts.department') }} as department,
     events.tag_event_id in (select tag_event_id from state_changes) as changes_state
 from events
 left join contacts on contacts.contact_id = events.contact_id

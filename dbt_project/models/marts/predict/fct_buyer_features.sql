@@ -25,7 +25,7 @@ select
     b.user_id,
     {{ as_of_date() }} as as_of,
     u.source_channel,
-    coalesce(u.department, 'none') as department,
+    {{ department_or_none('u.department') }} as department,
     i.last_interaction_at,
     i.last_interaction_at_origin
 from buyers as b

@@ -5,7 +5,7 @@
 with buyers as (
     select
         cohort_month,
-        coalesce(department, 'none') as department,
+        {{ department_or_none('department') }} as department,
         coalesce(owner_staff_id, 'none') as owner_staff_id,
         is_matured,
         is_repurchased

@@ -5,7 +5,7 @@
 with orders as (
     select
         o.order_date,
-        coalesce(u.department, 'none') as department,
+        {{ department_or_none('u.department') }} as department,
         o.user_id,
         o.is_qualifying,
         o.net_revenue,

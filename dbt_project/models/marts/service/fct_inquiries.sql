@@ -25,7 +25,7 @@ select
     ui.user_id,
     i.external_userid,
     i.staff_id,
-    coalesce(s.department, 'unknown') as department,
+    {{ department_of('s') }} as department,
     i.started_at,
     cast(i.started_at as date) as started_date,
     i.responded_at,

@@ -24,7 +24,7 @@ select
     ui.user_id,
     m.customer_id as external_userid,
     m.staff_id,
-    case when m.staff_id is not null then coalesce(s.department, 'unknown') end as department,
+    case when m.staff_id is not null then {{ department_of('s') }} end as department,
     m.chat_type,
     m.roomid,
     m.sender_type,

@@ -22,7 +22,7 @@ select
     ui.user_id,
     r.external_userid,
     r.staff_id,
-    coalesce(s.department, 'unknown') as department,
+    {{ department_of('s') }} as department,
     r.started_at,
     cast(r.started_at as date) as started_date,
     r.ended_at,

@@ -4,7 +4,7 @@
 {%- set end = as_of_end() %}
 
 with buyers as (
-    select user_id, source_channel, coalesce(department, 'none') as department, first_purchase_at,
+    select user_id, source_channel, {{ department_or_none('department') }} as department, first_purchase_at,
            cast(date_trunc('month', first_purchase_at) as date) as cohort_month
     from {{ ref('dim_users') }}
     where first_purchase_at is not null

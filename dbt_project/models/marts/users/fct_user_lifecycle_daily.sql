@@ -15,7 +15,7 @@ with days as (
 users as (
     select
         u.user_id,
-        coalesce(u.department, 'none') as department,
+        {{ department_or_none('u.department') }} as department,
         u.first_seen_at,
         (select min(i.first_seen_at) from {{ ref('dim_user_identifiers') }} as i where i.user_id = u.user_id)
             as known_since

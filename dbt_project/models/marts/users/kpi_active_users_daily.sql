@@ -7,7 +7,7 @@ with days as (
 ),
 
 users as (
-    select user_id, coalesce(department, 'none') as department from {{ ref('dim_users') }}
+    select user_id, {{ department_or_none('department') }} as department from {{ ref('dim_users') }}
 ),
 
 -- the company row is written out, not company_total_label: it counts the users of every

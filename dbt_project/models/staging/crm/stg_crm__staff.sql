@@ -7,7 +7,7 @@ with source as (
 select {{ distinct_on('staff_id') }}
     staff_id,
     {{ mask_name(clean_text('name')) }} as name_masked,
-    coalesce({{ clean_text('department') }}, 'unknown') as department,
+    {{ department_or_unknown(clean_text('department')) }} as department,
     {{ clean_text('role') }} as role,
     coalesce({{ try_cast('is_active', 'boolean') }}, true) as is_active,
     {{ crm_time('updated_at') }} as updated_at,
