@@ -64,7 +64,11 @@ def built(tmp_path_factory, sample_landing):
     # short JVMs on small data: the C1 compiler only and the serial collector cut the Spark
     # steps' CPU by about a quarter (measured: 249 s -> 178 s of Java CPU for this module),
     # which the parallel `make test` workers share
-    mp.setenv("SIYU_SPARK_DRIVER_JAVA_OPTIONS", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
+    # ReservedCodeCacheSize: C1 alone gets a 48 MB code cache by default (240 MB with both
+    # compilers), and Spark's generated code filled it in one fresh-clone run ("Out of space
+    # in CodeCache for adapters", a fatal JVM error in dim_dates)
+    mp.setenv("SIYU_SPARK_DRIVER_JAVA_OPTIONS",
+              "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:ReservedCodeCacheSize=240m")
     try:
         # the Spark warehouse beside its own (unused) DuckDB path, on the DuckDB run's raw files
         settings = Settings.from_env(landing_root=sample_landing,

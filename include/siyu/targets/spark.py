@@ -44,7 +44,7 @@ Spark, every Spark statement goes through a dbt command.
 | SIYU_SPARK_MASTER | Spark master of dbt's session: `local[2]`, `yarn`, `spark://host:7077`, `k8s://...` | `local[2]` |
 | SIYU_SPARK_DRIVER_MEMORY | memory of the Spark driver (the whole local Spark) | `2g` |
 | SIYU_SPARK_SHUFFLE_PARTITIONS | `spark.sql.shuffle.partitions` (about 2-3 per core of the cluster) | `4` |
-| SIYU_SPARK_DRIVER_JAVA_OPTIONS | extra JVM options of the Spark driver, e.g. `-XX:TieredStopAtLevel=1 -XX:+UseSerialGC` for short local runs on small data (less JIT and GC CPU; the tests use it) | empty |
+| SIYU_SPARK_DRIVER_JAVA_OPTIONS | extra JVM options of the Spark driver, e.g. `-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:ReservedCodeCacheSize=240m` for short local runs on small data (less JIT and GC CPU; the tests use it) | empty |
 | SIYU_SPARK_WAREHOUSE_DIR | Spark's warehouse folder (its tables, and the local Derby metastore) | `<warehouse dir>/spark` |
 | SIYU_SPARK_RAW_DIR | where the raw layer's Parquet files go (a path the cluster reads) | `<spark warehouse dir>/raw` |
 | SIYU_SPARK_HOST | host of a Spark Thrift server (profile outputs that use one; unused by `method: session`) | `localhost` |
