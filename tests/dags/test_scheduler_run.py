@@ -201,7 +201,16 @@ class Airflow:
             return 0, {"detail": str(err)}  # not listening (yet)
 
     def api(self, method: str, path: str, body: dict | None = None) -> dict:
-        status, payload = self.request(method, path, body)
+        """A call that must succeed. Airflow on SQLite answers 503 "Database is locked" when
+        the scheduler holds the database at that moment (seen once for POST /backfills in a
+        fresh-clone run); that answer, and only it, is retried for up to a minute."""
+        deadline = time.monotonic() + 60
+        while True:
+            status, payload = self.request(method, path, body)
+            locked = status == 503 and "database is locked" in str(payload.get("detail", "")).lower()
+            if not locked or time.monotonic() > deadline:
+                break
+            time.sleep(2)
         assert 200 <= status < 300, f"{method} {path}: {status} {payload}"
         return payload
 
