@@ -128,6 +128,48 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- Incremental facts (fct_content_events, fct_messages): a fact row is a function of one
+    staged row and of lookups keyed by one of its columns (the recipient's user, the push's
+    channel, the staff member's department). A run writes the staged rows the table does not
+    hold or holds differently (differs_from_held) and those whose lookup changed
+    (changed_lookup_keys); the post-hook delete_vanished_rows removes the rows whose staged
+    row is gone. The table then equals a full build whatever happened in between: late or
+    re-delivered rows, a merge or split of users, a backfill of an earlier day. -#}
+
+{#- the `key` values whose `columns` in the table differ from what `lookup` (a relation or CTE
+    with one row per key) gives now: a lookup row that changed, appeared or vanished.
+    `values`: the table's value of a column as an expression of `now` (the lookup row, NULL
+    when the key is missing), when it is not simply now.<column> -#}
+{% macro changed_lookup_keys(key, columns, lookup, values={}) -%}
+    select held.{{ key }}
+    from (select distinct {{ key }}, {{ columns | join(', ') }} from {{ this }}) as held
+    left join {{ lookup }} as now on now.{{ key }} = held.{{ key }}
+    where {% for c in columns %}held.{{ c }} is distinct from {{ values.get(c, 'now.' ~ c) }}{{ ' or ' if not loop.last }}{% endfor %}
+{%- endmacro %}
+
+{#- true for a staged row (alias `staged`, left-joined to the table as `held` on the key) that
+    the table does not hold, or holds with another value of a column: `columns` maps a column
+    of the table to its expression over `staged` -#}
+{% macro differs_from_held(key, columns) -%}
+    (held.{{ key }} is null
+    {%- for column, expression in columns.items() %}
+        or held.{{ column }} is distinct from {{ expression }}
+    {%- endfor %})
+{%- endmacro %}
+
+{#- the staged rows a run for as_of counts (the incremental facts and their post-hooks) -#}
+{% macro content_events_by_as_of_sql() -%}
+    select content_event_id, push_id, external_userid, event, event_at
+    from {{ ref('stg_community__content_events') }}
+    where event_at < {{ as_of_end() }}
+{%- endmacro %}
+{% macro messages_by_as_of_sql() -%}
+    select msgid, customer_id, staff_id, chat_type, roomid, sender_type, msgtype, sent_at,
+           is_revoked, is_bot
+    from {{ ref('stg_community__messages') }}
+    where sent_at < {{ as_of_end() }}
+{%- endmacro %}
+
 {#- The strategy of the keyed incremental models: delete+insert (the batch's keys replaced) on
     DuckDB and PostgreSQL. dbt-spark has no delete+insert; on Spark (Parquet tables, no
     row-level DELETE) `insert_overwrite`, which with no partition_by replaces the table's

@@ -1,9 +1,24 @@
+{{ config(
+    materialized='incremental',
+    unique_key='msgid',
+    incremental_strategy=keyed_incremental_strategy(),
+    on_schema_change='append_new_columns',
+    post_hook="{{ delete_vanished_rows('msgid', messages_by_as_of_sql()) }}",
+) }}
 -- One row per message (msgid) of every chat, 1v1 and group, sent before the end of the
 -- as-of day. Revoked and bot messages are kept and flagged (counts_for_kpis = false).
 -- No `content` column: message text is free personal text and stays in staging.
+--
+-- Incremental (macros/incremental.sql "Incremental facts", DECISIONLOG): a row is a function
+-- of its staged message, the inquiry and staff run it belongs to, the customer's user and the
+-- staff member's department. A run writes the messages the table does not hold or holds with
+-- another staged value or inquiry/run (new, re-delivered, withdrawn and replaced, cut off by
+-- the previous as_of, or in a conversation that changed), and again every message of a
+-- customer whose user changed (a merge or a split) and of a staff member whose department
+-- changed; the post-hook deletes the rows whose message left staging or falls after this
+-- run's as_of. The result equals a full build.
 with messages as (
-    select * from {{ ref('stg_community__messages') }}
-    where sent_at < {{ as_of_end() }}
+    {{ messages_by_as_of_sql() }}
 ),
 
 conversation_messages as (
@@ -15,8 +30,34 @@ staff as (
 ),
 
 identifiers as (
-    select identifier_value, user_id from {{ ref('dim_user_identifiers') }}
+    select identifier_value as external_userid, user_id
+    from {{ ref('dim_user_identifiers') }}
     where identifier_type = 'external_userid'
+),
+
+staged as (
+    select m.*, cm.inquiry_id, cm.staff_run_id
+    from messages as m
+    left join conversation_messages as cm on cm.msgid = m.msgid
+),
+
+batch as (
+    select staged.* from staged
+    {%- if is_incremental() %}
+    left join {{ this }} as held on held.msgid = staged.msgid
+    where {{ differs_from_held('msgid', {
+            'external_userid': 'staged.customer_id', 'staff_id': 'staged.staff_id',
+            'chat_type': 'staged.chat_type', 'roomid': 'staged.roomid',
+            'sender_type': 'staged.sender_type', 'msgtype': 'staged.msgtype',
+            'sent_at': 'staged.sent_at', 'is_revoked': 'staged.is_revoked',
+            'is_bot': 'staged.is_bot', 'inquiry_id': 'staged.inquiry_id',
+            'staff_run_id': 'staged.staff_run_id'}) }}
+        or staged.customer_id in (
+            {{ changed_lookup_keys('external_userid', ['user_id'], 'identifiers') }})
+        or staged.staff_id in (
+            {{ changed_lookup_keys('staff_id', ['department'], 'staff',
+                                   {'department': department_of('now')}) }})
+    {%- endif %}
 )
 
 select
@@ -34,9 +75,8 @@ select
     m.is_revoked,
     m.is_bot,
     not m.is_revoked and not m.is_bot as counts_for_kpis,
-    cm.inquiry_id,
-    cm.staff_run_id
-from messages as m
-left join conversation_messages as cm on cm.msgid = m.msgid
+    m.inquiry_id,
+    m.staff_run_id
+from batch as m
 left join staff as s on s.staff_id = m.staff_id
-left join identifiers as ui on ui.identifier_value = m.customer_id
+left join identifiers as ui on ui.external_userid = m.customer_id
