@@ -128,10 +128,11 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Incremental facts (fct_content_events, fct_messages): a fact row is a function of one
-    staged row and of lookups keyed by one of its columns (the recipient's user, the push's
-    channel, the staff member's department). A run writes the staged rows the table does not
-    hold or holds differently (differs_from_held) and those whose lookup changed
+{#- Incremental facts (fct_orders, fct_messages, fct_content_events, fct_inquiries,
+    fct_tag_events): a fact row is a function of one staged row and of lookups keyed by one of
+    its columns (the buyer's or recipient's user, the push's channel, the staff member's
+    department, the contact's owner). A run writes the staged rows the table does not hold or
+    holds differently (differs_from_held) and those whose lookup changed
     (changed_lookup_keys); the post-hook delete_vanished_rows removes the rows whose staged
     row is gone. The table then equals a full build whatever happened in between: late or
     re-delivered rows, a merge or split of users, a backfill of an earlier day. -#}
@@ -168,6 +169,18 @@
            is_revoked, is_bot
     from {{ ref('stg_community__messages') }}
     where sent_at < {{ as_of_end() }}
+{%- endmacro %}
+
+{% macro tag_events_by_as_of_sql() -%}
+    select tag_event_id, contact_id, tag_group, tag_name, action, tagged_at, staff_id,
+           is_automated
+    from {{ ref('stg_crm__contact_tags') }}
+    where tagged_at < {{ as_of_end() }}
+{%- endmacro %}
+
+{% macro orders_by_as_of_sql() -%}
+    select * from {{ ref('stg_shop__orders') }}
+    where created_at < {{ as_of_end() }} or created_at is null
 {%- endmacro %}
 
 {#- The strategy of the keyed incremental models: delete+insert (the batch's keys replaced) on

@@ -1,12 +1,23 @@
+{{ config(
+    materialized='incremental',
+    unique_key='tag_event_id',
+    incremental_strategy=keyed_incremental_strategy(),
+    on_schema_change='append_new_columns',
+    post_hook="{{ delete_vanished_rows('tag_event_id', tag_events_by_as_of_sql()) }}",
+) }}
 -- One row per tag add/remove event before the end of as_of (stg_crm__contact_tags already
 -- keeps a re-delivered event once). department = current department of the contact's owner
 -- (kpis.md "Owners"); 'unknown' for events of a contact missing from the CRM.
 -- changes_state = false for the no-op events of kpis.md (removing a tag not held, re-adding
 -- a tag already held).
+--
+-- Incremental (macros/incremental.sql "Incremental facts", DECISIONLOG): a run writes the
+-- events the table does not hold or holds with another value (new, re-delivered, or whose
+-- changes_state turned), and again every event of a contact whose user, owner or owner's
+-- department changed; the post-hook deletes the events that left. The result equals a full
+-- build.
 with events as (
-    select *
-    from {{ ref('stg_crm__contact_tags') }}
-    where tagged_at < {{ as_of_end() }}
+    {{ tag_events_by_as_of_sql() }}
 ),
 
 state_changes as (
@@ -25,6 +36,30 @@ identifiers as (
     select identifier_value as contact_id, user_id
     from {{ ref('dim_user_identifiers') }}
     where identifier_type = 'contact_id'
+),
+
+staged as (
+    select
+        events.*,
+        events.tag_event_id in (select tag_event_id from state_changes) as changes_state
+    from events
+),
+
+batch as (
+    select staged.* from staged
+    {%- if is_incremental() %}
+    left join {{ this }} as held on held.tag_event_id = staged.tag_event_id
+    where {{ differs_from_held('tag_event_id', {
+            'contact_id': 'staged.contact_id', 'tag_group': 'staged.tag_group',
+            'tag_name': 'staged.tag_name', 'action': 'staged.action',
+            'tagged_at': 'staged.tagged_at', 'staff_id': 'staged.staff_id',
+            'is_automated': 'staged.is_automated', 'changes_state': 'staged.changes_state'}) }}
+        or staged.contact_id in (
+            {{ changed_lookup_keys('contact_id', ['user_id'], 'identifiers') }})
+        or staged.contact_id in (
+            {{ changed_lookup_keys('contact_id', ['owner_staff_id', 'department'], 'contacts',
+                                   {'department': department_or_unknown('now.department')}) }})
+    {%- endif %}
 )
 
 select
@@ -40,7 +75,7 @@ select
     events.is_automated,
     contacts.owner_staff_id,
     {{ department_or_unknown('contacts.department') }} as department,
-    events.tag_event_id in (select tag_event_id from state_changes) as changes_state
-from events
+    events.changes_state
+from batch as events
 left join contacts on contacts.contact_id = events.contact_id
 left join identifiers on identifiers.contact_id = events.contact_id

@@ -1,8 +1,21 @@
+{{ config(
+    materialized='incremental',
+    unique_key='inquiry_id',
+    incremental_strategy=keyed_incremental_strategy(),
+    on_schema_change='append_new_columns',
+    post_hook="{{ delete_vanished_rows('inquiry_id', 'select inquiry_id from ' ~ ref('int_conversations__inquiries')) }}",
+) }}
 -- One row per 1v1 inquiry (kpis.md "Response rates"), published. The day of an inquiry is
 -- the business day it started; department = the current department of its staff member.
 -- Maturity for X: started_at + X <= end of the as-of day. Answered within X: responded_at
 -- <= started_at + X (FRT <= X), known even before the inquiry matures; the rate counts
 -- only inquiries that are matured AND answered within X.
+--
+-- Incremental (macros/incremental.sql "Incremental facts", DECISIONLOG): a run writes the
+-- inquiries the table does not hold or holds with another value (a new or changed inquiry,
+-- its business-hours FRT, or a maturity flag the new as_of turned), and again every inquiry
+-- of a customer whose user changed and of a staff member whose department changed; the
+-- post-hook deletes the inquiries that left. The result equals a full build.
 with inquiries as (
     select * from {{ ref('int_conversations__inquiries') }}
 ),
@@ -16,8 +29,49 @@ staff as (
 ),
 
 identifiers as (
-    select identifier_value, user_id from {{ ref('dim_user_identifiers') }}
+    select identifier_value as external_userid, user_id from {{ ref('dim_user_identifiers') }}
     where identifier_type = 'external_userid'
+),
+
+staged as (
+    select
+        i.inquiry_id,
+        i.external_userid,
+        i.staff_id,
+        i.started_at,
+        i.responded_at,
+        i.frt_seconds,
+        b.frt_business_seconds,
+        i.response_msgid,
+        i.customer_messages,
+        i.started_at + interval '2 hour' <= {{ as_of_end() }} as is_matured_2h,
+        coalesce(i.responded_at <= i.started_at + interval '2 hour', false) as is_answered_2h,
+        i.started_at + interval '48 hour' <= {{ as_of_end() }} as is_matured_48h,
+        coalesce(i.responded_at <= i.started_at + interval '48 hour', false) as is_answered_48h
+    from inquiries as i
+    left join business_frt as b on b.inquiry_id = i.inquiry_id
+),
+
+batch as (
+    select staged.* from staged
+    {%- if is_incremental() %}
+    left join {{ this }} as held on held.inquiry_id = staged.inquiry_id
+    where {{ differs_from_held('inquiry_id', {
+            'external_userid': 'staged.external_userid', 'staff_id': 'staged.staff_id',
+            'started_at': 'staged.started_at', 'responded_at': 'staged.responded_at',
+            'frt_seconds': 'staged.frt_seconds',
+            'frt_business_seconds': 'staged.frt_business_seconds',
+            'response_msgid': 'staged.response_msgid',
+            'customer_messages': 'staged.customer_messages',
+            'is_matured_2h': 'staged.is_matured_2h', 'is_answered_2h': 'staged.is_answered_2h',
+            'is_matured_48h': 'staged.is_matured_48h',
+            'is_answered_48h': 'staged.is_answered_48h'}) }}
+        or staged.external_userid in (
+            {{ changed_lookup_keys('external_userid', ['user_id'], 'identifiers') }})
+        or staged.staff_id in (
+            {{ changed_lookup_keys('staff_id', ['department'], 'staff',
+                                   {'department': department_of('now')}) }})
+    {%- endif %}
 )
 
 select
@@ -30,14 +84,13 @@ select
     cast(i.started_at as date) as started_date,
     i.responded_at,
     i.frt_seconds,
-    b.frt_business_seconds,
+    i.frt_business_seconds,
     i.response_msgid,
     i.customer_messages,
-    i.started_at + interval '2 hour' <= {{ as_of_end() }} as is_matured_2h,
-    coalesce(i.responded_at <= i.started_at + interval '2 hour', false) as is_answered_2h,
-    i.started_at + interval '48 hour' <= {{ as_of_end() }} as is_matured_48h,
-    coalesce(i.responded_at <= i.started_at + interval '48 hour', false) as is_answered_48h
-from inquiries as i
-left join business_frt as b on b.inquiry_id = i.inquiry_id
+    i.is_matured_2h,
+    i.is_answered_2h,
+    i.is_matured_48h,
+    i.is_answered_48h
+from batch as i
 left join staff as s on s.staff_id = i.staff_id
-left join identifiers as ui on ui.identifier_value = i.external_userid
+left join identifiers as ui on ui.external_userid = i.external_userid
