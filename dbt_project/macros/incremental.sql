@@ -131,31 +131,42 @@
 {#- Incremental facts (fct_orders, fct_messages, fct_content_events, fct_inquiries,
     fct_tag_events): a fact row is a function of one staged row and of lookups keyed by one of
     its columns (the buyer's or recipient's user, the push's channel, the staff member's
-    department, the contact's owner). A run writes the staged rows the table does not hold or
-    holds differently (differs_from_held) and those whose lookup changed
-    (changed_lookup_keys); the post-hook delete_vanished_rows removes the rows whose staged
-    row is gone. The table then equals a full build whatever happened in between: late or
-    re-delivered rows, a merge or split of users, a backfill of an earlier day. -#}
+    department, the contact's owner). A run writes the rows `incremental_batch` picks; the
+    post-hook delete_vanished_rows removes the rows whose staged row is gone. The table then
+    equals a full build whatever happened in between: late or re-delivered rows, a merge or
+    split of users, a backfill of an earlier day. -#}
 
-{#- the `key` values whose `columns` in the table differ from what `lookup` (a relation or CTE
-    with one row per key) gives now: a lookup row that changed, appeared or vanished.
-    `values`: the table's value of a column as an expression of `now` (the lookup row, NULL
-    when the key is missing), when it is not simply now.<column> -#}
+{#- The rows of `staged` (the run's staged rows, with every column the table takes from them)
+    a run writes: all of them on a full build; on an incremental run those the table does not
+    hold, or holds with another value of a `compared` column (a column of the table, taken
+    from the staged column of the same name or of the name `renamed` gives), and every row of
+    a lookup key whose value in the table differs from the lookup now. `lookups`: one dict per
+    lookup, {key: the table's column (the lookup's key), on: the staged column (default key),
+    columns: the table's columns it gives, lookup: the relation or CTE (one row per key),
+    values: the table's value of a column as an expression of `now`, the lookup row, NULL
+    when the key is missing (default now.<column>)}. -#}
+{% macro incremental_batch(staged, key, compared, lookups=[], renamed={}) -%}
+    select staged.* from {{ staged }} as staged
+    {%- if is_incremental() %}
+    left join {{ this }} as held on held.{{ key }} = staged.{{ key }}
+    where held.{{ key }} is null
+    {%- for column in compared %}
+        or held.{{ column }} is distinct from staged.{{ renamed.get(column, column) }}
+    {%- endfor %}
+    {%- for l in lookups %}
+        or staged.{{ l.get('on', l.key) }} in (
+            {{ changed_lookup_keys(l.key, l.columns, l.lookup, l.get('values', {})) }})
+    {%- endfor %}
+    {%- endif %}
+{%- endmacro %}
+
+{#- the `key` values whose `columns` in the table differ from what `lookup` gives now: a
+    lookup row that changed, appeared or vanished (see incremental_batch) -#}
 {% macro changed_lookup_keys(key, columns, lookup, values={}) -%}
     select held.{{ key }}
     from (select distinct {{ key }}, {{ columns | join(', ') }} from {{ this }}) as held
     left join {{ lookup }} as now on now.{{ key }} = held.{{ key }}
     where {% for c in columns %}held.{{ c }} is distinct from {{ values.get(c, 'now.' ~ c) }}{{ ' or ' if not loop.last }}{% endfor %}
-{%- endmacro %}
-
-{#- true for a staged row (alias `staged`, left-joined to the table as `held` on the key) that
-    the table does not hold, or holds with another value of a column: `columns` maps a column
-    of the table to its expression over `staged` -#}
-{% macro differs_from_held(key, columns) -%}
-    (held.{{ key }} is null
-    {%- for column, expression in columns.items() %}
-        or held.{{ column }} is distinct from {{ expression }}
-    {%- endfor %})
 {%- endmacro %}
 
 {#- the staged rows a run for as_of counts (the incremental facts and their post-hooks) -#}

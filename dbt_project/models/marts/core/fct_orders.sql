@@ -64,21 +64,11 @@ staged as (
 ),
 
 batch as (
-    select staged.* from staged
-    {%- if is_incremental() %}
-    left join {{ this }} as held on held.order_id = staged.order_id
-    where {{ differs_from_held('order_id', {
-            'buyer_id': 'staged.buyer_id', 'channel': 'staged.channel',
-            'status': 'staged.status', 'created_at': 'staged.created_at',
-            'paid_at': 'staged.paid_at', 'updated_at': 'staged.updated_at',
-            'total_amount': 'staged.total_amount',
-            'discount_amount': 'staged.discount_amount',
-            'shipping_amount': 'staged.shipping_amount', 'paid_amount': 'staged.paid_amount',
-            'refunds': 'staged.refunds', 'refunded_amount': 'staged.refunded_amount',
-            'last_refunded_at': 'staged.last_refunded_at', 'is_paid': 'staged.is_paid'}) }}
-        or staged.buyer_id in (
-            {{ changed_lookup_keys('buyer_id', ['user_id'], 'buyers') }})
-    {%- endif %}
+    {{ incremental_batch('staged', 'order_id',
+        ['buyer_id', 'channel', 'status', 'created_at', 'paid_at', 'updated_at',
+         'total_amount', 'discount_amount', 'shipping_amount', 'paid_amount', 'refunds',
+         'refunded_amount', 'last_refunded_at', 'is_paid'],
+        lookups=[{'key': 'buyer_id', 'columns': ['user_id'], 'lookup': 'buyers'}]) }}
 ),
 
 typed as (

@@ -31,15 +31,10 @@ pushes as (
 ),
 
 batch as (
-    select * from events
-    {%- if is_incremental() %}
-    where not exists (
-            select 1 from {{ this }} as held where held.content_event_id = events.content_event_id)
-        or events.external_userid in (
-            {{ changed_lookup_keys('external_userid', ['user_id'], 'identifiers') }})
-        or events.push_id in (
-            {{ changed_lookup_keys('push_id', ['channel', 'sent_date'], 'pushes') }})
-    {%- endif %}
+    -- a content event's key hashes every column the row takes from it: only missing ones differ
+    {{ incremental_batch('events', 'content_event_id', [],
+        lookups=[{'key': 'external_userid', 'columns': ['user_id'], 'lookup': 'identifiers'},
+                 {'key': 'push_id', 'columns': ['channel', 'sent_date'], 'lookup': 'pushes'}]) }}
 )
 
 select

@@ -46,20 +46,13 @@ staged as (
 ),
 
 batch as (
-    select staged.* from staged
-    {%- if is_incremental() %}
-    left join {{ this }} as held on held.tag_event_id = staged.tag_event_id
-    where {{ differs_from_held('tag_event_id', {
-            'contact_id': 'staged.contact_id', 'tag_group': 'staged.tag_group',
-            'tag_name': 'staged.tag_name', 'action': 'staged.action',
-            'tagged_at': 'staged.tagged_at', 'staff_id': 'staged.staff_id',
-            'is_automated': 'staged.is_automated', 'changes_state': 'staged.changes_state'}) }}
-        or staged.contact_id in (
-            {{ changed_lookup_keys('contact_id', ['user_id'], 'identifiers') }})
-        or staged.contact_id in (
-            {{ changed_lookup_keys('contact_id', ['owner_staff_id', 'department'], 'contacts',
-                                   {'department': department_or_unknown('now.department')}) }})
-    {%- endif %}
+    {{ incremental_batch('staged', 'tag_event_id',
+        ['contact_id', 'tag_group', 'tag_name', 'action', 'tagged_at', 'staff_id',
+         'is_automated', 'changes_state'],
+        lookups=[{'key': 'contact_id', 'columns': ['user_id'], 'lookup': 'identifiers'},
+                 {'key': 'contact_id', 'columns': ['owner_staff_id', 'department'],
+                  'lookup': 'contacts',
+                  'values': {'department': department_or_unknown('now.department')}}]) }}
 )
 
 select

@@ -53,25 +53,13 @@ staged as (
 ),
 
 batch as (
-    select staged.* from staged
-    {%- if is_incremental() %}
-    left join {{ this }} as held on held.inquiry_id = staged.inquiry_id
-    where {{ differs_from_held('inquiry_id', {
-            'external_userid': 'staged.external_userid', 'staff_id': 'staged.staff_id',
-            'started_at': 'staged.started_at', 'responded_at': 'staged.responded_at',
-            'frt_seconds': 'staged.frt_seconds',
-            'frt_business_seconds': 'staged.frt_business_seconds',
-            'response_msgid': 'staged.response_msgid',
-            'customer_messages': 'staged.customer_messages',
-            'is_matured_2h': 'staged.is_matured_2h', 'is_answered_2h': 'staged.is_answered_2h',
-            'is_matured_48h': 'staged.is_matured_48h',
-            'is_answered_48h': 'staged.is_answered_48h'}) }}
-        or staged.external_userid in (
-            {{ changed_lookup_keys('external_userid', ['user_id'], 'identifiers') }})
-        or staged.staff_id in (
-            {{ changed_lookup_keys('staff_id', ['department'], 'staff',
-                                   {'department': department_of('now')}) }})
-    {%- endif %}
+    {{ incremental_batch('staged', 'inquiry_id',
+        ['external_userid', 'staff_id', 'started_at', 'responded_at', 'frt_seconds',
+         'frt_business_seconds', 'response_msgid', 'customer_messages', 'is_matured_2h',
+         'is_answered_2h', 'is_matured_48h', 'is_answered_48h'],
+        lookups=[{'key': 'external_userid', 'columns': ['user_id'], 'lookup': 'identifiers'},
+                 {'key': 'staff_id', 'columns': ['department'], 'lookup': 'staff',
+                  'values': {'department': department_of('now')}}]) }}
 )
 
 select

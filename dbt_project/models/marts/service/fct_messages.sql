@@ -42,22 +42,14 @@ staged as (
 ),
 
 batch as (
-    select staged.* from staged
-    {%- if is_incremental() %}
-    left join {{ this }} as held on held.msgid = staged.msgid
-    where {{ differs_from_held('msgid', {
-            'external_userid': 'staged.customer_id', 'staff_id': 'staged.staff_id',
-            'chat_type': 'staged.chat_type', 'roomid': 'staged.roomid',
-            'sender_type': 'staged.sender_type', 'msgtype': 'staged.msgtype',
-            'sent_at': 'staged.sent_at', 'is_revoked': 'staged.is_revoked',
-            'is_bot': 'staged.is_bot', 'inquiry_id': 'staged.inquiry_id',
-            'staff_run_id': 'staged.staff_run_id'}) }}
-        or staged.customer_id in (
-            {{ changed_lookup_keys('external_userid', ['user_id'], 'identifiers') }})
-        or staged.staff_id in (
-            {{ changed_lookup_keys('staff_id', ['department'], 'staff',
-                                   {'department': department_of('now')}) }})
-    {%- endif %}
+    {{ incremental_batch('staged', 'msgid',
+        ['external_userid', 'staff_id', 'chat_type', 'roomid', 'sender_type', 'msgtype',
+         'sent_at', 'is_revoked', 'is_bot', 'inquiry_id', 'staff_run_id'],
+        lookups=[{'key': 'external_userid', 'on': 'customer_id', 'columns': ['user_id'],
+                  'lookup': 'identifiers'},
+                 {'key': 'staff_id', 'columns': ['department'], 'lookup': 'staff',
+                  'values': {'department': department_of('now')}}],
+        renamed={'external_userid': 'customer_id'}) }}
 )
 
 select
