@@ -175,6 +175,7 @@
     from {{ ref('stg_community__content_events') }}
     where event_at < {{ as_of_end() }}
 {%- endmacro %}
+
 {% macro messages_by_as_of_sql() -%}
     select msgid, customer_id, staff_id, chat_type, roomid, sender_type, msgtype, sent_at,
            is_revoked, is_bot
