@@ -5,7 +5,7 @@
 -- earlier days; the as_of day matches dim_users exactly (tested). The rules are the macro
 -- lifecycle_stage (macros/lifecycle.sql), shared with dim_users.
 with days as (
-    select date_day, day_end
+    select date_day, day_start, day_end
     from {{ ref('dim_dates') }}
     {%- if var('lifecycle_history_days') | int > 0 %}
     where date_day > (select max(date_day) from {{ ref('dim_dates') }}) - {{ var('lifecycle_history_days') | int }}
@@ -28,18 +28,73 @@ user_days as (
     inner join days as d on coalesce(u.known_since, u.first_seen_at) < d.day_end
 ),
 
+-- What each user had bought by the end of each history day, as running sums over the days
+-- (joining every order to every later day would be orders x days rows: ~230M at 1M users).
+-- An order counts from the day it was paid (orders paid before the history, from its first
+-- day); a qualifying one leaves the 365-day count on the first day whose end is 365 days or
+-- more after its payment (the rule of dim_users: paid_at > day_end - 365 days).
+history as (
+    select min(date_day) as first_day, min(day_start) as first_day_start, max(day_end) as last_day_end
+    from days
+),
+
+paid_orders as (
+    select o.user_id, o.paid_at, o.is_qualifying, o.net_revenue
+    from {{ ref('fct_orders') }} as o
+    where o.is_paid and o.paid_at < (select last_day_end from history)
+),
+
+order_steps as (
+    select
+        o.user_id,
+        case when cast(o.paid_at as date) > h.first_day then cast(o.paid_at as date)
+             else h.first_day end as date_day,
+        case when o.is_qualifying then 1 else 0 end as qualifying_step,
+        case when o.is_qualifying then 1 else 0 end as qualifying_365d_step,
+        o.net_revenue as revenue_step
+    from paid_orders as o
+    cross join history as h
+    union all
+    -- leaving the 365-day count on a history day
+    select o.user_id, d.date_day, 0, -1, null
+    from paid_orders as o
+    inner join days as d
+        on o.paid_at + interval '365 day' > d.day_start
+        and o.paid_at + interval '365 day' <= d.day_end
+    where o.is_qualifying
+    union all
+    -- or before the history started
+    select o.user_id, h.first_day, 0, -1, null
+    from paid_orders as o
+    cross join history as h
+    where o.is_qualifying and o.paid_at + interval '365 day' <= h.first_day_start
+),
+
+daily_steps as (
+    select
+        user_id,
+        date_day,
+        sum(qualifying_step) as qualifying_step,
+        sum(qualifying_365d_step) as qualifying_365d_step,
+        sum(revenue_step) as revenue_step
+    from order_steps
+    group by 1, 2
+),
+
 purchases as (
     select
-        ud.user_id,
-        ud.date_day,
-        count(*) filter (where o.is_qualifying) as qualifying_purchases,
-        count(*) filter (where o.is_qualifying and o.paid_at > ud.day_end - interval '365 day')
+        b.user_id,
+        d.date_day,
+        cast(sum(coalesce(s.qualifying_step, 0)) over running as bigint) as qualifying_purchases,
+        cast(sum(coalesce(s.qualifying_365d_step, 0)) over running as bigint)
             as qualifying_purchases_365d,
-        sum(o.net_revenue) as ltv
-    from user_days as ud
-    inner join {{ ref('fct_orders') }} as o
-        on o.user_id = ud.user_id and o.is_paid and o.paid_at < ud.day_end
-    group by 1, 2
+        sum(s.revenue_step) over running as ltv
+    from (select distinct user_id from daily_steps) as b
+    cross join days as d
+    left join daily_steps as s on s.user_id = b.user_id and s.date_day = d.date_day
+    window running as (
+        partition by b.user_id order by d.date_day rows between unbounded preceding and current row
+    )
 ),
 
 states as (
