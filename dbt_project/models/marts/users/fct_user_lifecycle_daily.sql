@@ -81,19 +81,20 @@ daily_steps as (
     group by 1, 2
 ),
 
+-- per user, the totals from each day with a step until the day before its next one
+-- (valid_until: exclusive); a user-day reads the one range that holds it
 purchases as (
     select
-        b.user_id,
-        d.date_day,
-        cast(sum(coalesce(s.qualifying_step, 0)) over running as bigint) as qualifying_purchases,
-        cast(sum(coalesce(s.qualifying_365d_step, 0)) over running as bigint)
-            as qualifying_purchases_365d,
-        sum(s.revenue_step) over running as ltv
-    from (select distinct user_id from daily_steps) as b
-    cross join days as d
-    left join daily_steps as s on s.user_id = b.user_id and s.date_day = d.date_day
+        user_id,
+        date_day as valid_from,
+        lead(date_day, 1, cast('9999-12-31' as date))
+            over (partition by user_id order by date_day) as valid_until,
+        cast(sum(qualifying_step) over running as bigint) as qualifying_purchases,
+        cast(sum(qualifying_365d_step) over running as bigint) as qualifying_purchases_365d,
+        sum(revenue_step) over running as ltv
+    from daily_steps
     window running as (
-        partition by b.user_id order by d.date_day rows between unbounded preceding and current row
+        partition by user_id order by date_day rows between unbounded preceding and current row
     )
 ),
 
@@ -107,12 +108,14 @@ states as (
         coalesce(p.qualifying_purchases, 0) as qualifying_purchases,
         coalesce(p.qualifying_purchases_365d, 0) as qualifying_purchases_365d,
         p.ltv / nullif(p.qualifying_purchases, 0) as lifetime_aov,
-        exists(
-            select 1 from {{ ref('fct_user_active_windows') }} as w
-            where w.user_id = ud.user_id and ud.date_day between w.active_from and w.active_to
-        ) as interacted_30d
+        w.user_id is not null as interacted_30d
     from user_days as ud
-    left join purchases as p using (user_id, date_day)
+    left join purchases as p
+        on p.user_id = ud.user_id and ud.date_day >= p.valid_from and ud.date_day < p.valid_until
+    -- a user's active windows are disjoint (merged islands): at most one holds the day, so
+    -- this join adds no rows (the unique test on user_id, date_day would fail otherwise)
+    left join {{ ref('fct_user_active_windows') }} as w
+        on w.user_id = ud.user_id and ud.date_day between w.active_from and w.active_to
 ),
 
 with_mean as (
