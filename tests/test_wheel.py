@@ -38,8 +38,16 @@ def installed(tmp_path_factory) -> dict:
           "--format", "requirements-txt", "--output-file", requirements], cwd=REPO)
     venv = tmp / "venv"
     _run([UV, "venv", "--quiet", "--python", sys.executable, venv])
-    _run([UV, "pip", "install", "--quiet", "--python", venv / "bin" / "python",
-          "-r", requirements, wheel])
+    install = [UV, "pip", "install", "--quiet", "--python", venv / "bin" / "python",
+               "-r", requirements, wheel]
+    # `make setup` has just installed these locked versions, so uv's cache holds them all:
+    # offline, uv links them from there. Online it would revalidate pyspark's sdist (PyPI has
+    # no wheel for it), build it again and keep another ~1.4 GB copy in the cache every run.
+    # A cache without them (another UV_CACHE_DIR, a pruned cache) falls back to the index.
+    offline = subprocess.run([str(c) for c in [*install[:3], "--offline", *install[3:]]],
+                             capture_output=True, text=True)
+    if offline.returncode != 0:
+        _run(install)
     return {"tmp": tmp, "wheel": wheel, "bin": venv / "bin"}
 
 
