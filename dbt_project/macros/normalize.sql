@@ -26,3 +26,36 @@
 {% macro latest_version(key, version) -%}
     {{ keep_first(key, version ~ ' desc, _dt desc, _file desc, _line desc') }}
 {%- endmacro %}
+
+{#- The whole statement `select * from <relation>` keeping one row per `key` (one column): the
+    first by `order` (keep_first). For a large model whose keys rarely repeat (messages: a
+    msgid repeats only when a re-pull delivers it again, ~1% of them). On DuckDB the rows of a
+    key seen once are kept as they are and only the repeated keys are ranked, instead of a
+    window over every row (measured at 1M users, 14M messages: 20.0 s -> 18.4 s, the same
+    rows). Where most keys repeat (order snapshots, 6M rows for 1.6M orders) it is slower
+    than the window (10.2 s -> 16.4 s), so those models keep keep_first. The other targets
+    use the one-statement form. -#}
+{% macro keep_first_of(relation, key, order) -%}
+    {{ return(adapter.dispatch('keep_first_of', 'siyu')(relation, key, order)) }}
+{%- endmacro %}
+{% macro default__keep_first_of(relation, key, order) -%}
+select {{ distinct_on(key) }} * from {{ relation }}
+{{ keep_first(key, order) }}
+{%- endmacro %}
+{% macro duckdb__keep_first_of(relation, key, order) -%}
+select * from {{ relation }}
+where not exists (
+    select 1 from (select {{ key }} from {{ relation }} group by {{ key }} having count(*) > 1) as repeated
+    where repeated.{{ key }} is not distinct from {{ relation }}.{{ key }})
+union all
+select * from {{ relation }}
+where exists (
+    select 1 from (select {{ key }} from {{ relation }} group by {{ key }} having count(*) > 1) as repeated
+    where repeated.{{ key }} is not distinct from {{ relation }}.{{ key }})
+{{ keep_first(key, order) }}
+{%- endmacro %}
+
+{#- keep_first_of with latest_version's order -#}
+{% macro latest_version_of(relation, key, version) -%}
+    {{ keep_first_of(relation, key, version ~ ' desc, _dt desc, _file desc, _line desc') }}
+{%- endmacro %}

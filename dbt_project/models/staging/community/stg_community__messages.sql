@@ -51,5 +51,4 @@ candidates as (
     {{ existing_versions_of('typed', 'msgid') }}
 )
 
-select {{ distinct_on('msgid') }} * from candidates
-{{ latest_version('msgid', 'msgtime_ms') }}
+{{ latest_version_of('candidates', 'msgid', 'msgtime_ms') }}
