@@ -29,6 +29,45 @@
     (lpad(cast(msgtime_ms as {{ type_text('varchar') }}), 20, '0') || msgid)
 {%- endmacro %}
 
+{#- `column` of the first (`first_of_frame`) or last (`last_of_frame`) message of a window's
+    frame for which `condition` holds; NULL when none does. The window orders a conversation
+    by (msgtime_ms, msgid). DuckDB reads it with FIRST_VALUE / LAST_VALUE ... IGNORE NULLS
+    (measured at 1M users: int_conversations__messages 18.7 s -> 14.6 s, the same rows).
+    PostgreSQL has no IGNORE NULLS, so elsewhere: for msgid, the minimum / maximum of the
+    frame's message_order_key; for a column that grows with that order (sent_at, from
+    msgtime_ms), its minimum / maximum, which is the same message's value. -#}
+{% macro first_of_frame(condition, column, window) -%}
+    {{ return(adapter.dispatch('first_of_frame', 'siyu')(condition, column, window)) }}
+{%- endmacro %}
+{% macro default__first_of_frame(condition, column, window) -%}
+    {%- if column == 'msgid' -%}
+        substr(min(case when {{ condition }} then {{ message_order_key() }} end)
+            over {{ window }}, 21)
+    {%- else -%}
+        min(case when {{ condition }} then {{ column }} end)
+            over {{ window }}
+    {%- endif -%}
+{%- endmacro %}
+{% macro duckdb__first_of_frame(condition, column, window) -%}
+    first_value(case when {{ condition }} then {{ column }} end ignore nulls) over {{ window }}
+{%- endmacro %}
+
+{% macro last_of_frame(condition, column, window) -%}
+    {{ return(adapter.dispatch('last_of_frame', 'siyu')(condition, column, window)) }}
+{%- endmacro %}
+{% macro default__last_of_frame(condition, column, window) -%}
+    {%- if column == 'msgid' -%}
+        substr(max(case when {{ condition }} then {{ message_order_key() }} end)
+            over {{ window }}, 21)
+    {%- else -%}
+        max(case when {{ condition }} then {{ column }} end)
+            over {{ window }}
+    {%- endif -%}
+{%- endmacro %}
+{% macro duckdb__last_of_frame(condition, column, window) -%}
+    last_value(case when {{ condition }} then {{ column }} end ignore nulls) over {{ window }}
+{%- endmacro %}
+
 {#- The 1v1 messages int_conversations__messages sequences (its docs say which): also the
     set its incremental post-hook keeps rows of. -#}
 {% macro conversation_source_sql() -%}

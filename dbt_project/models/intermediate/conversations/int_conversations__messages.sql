@@ -45,15 +45,11 @@ sequenced as (
         row_number() over conversation as message_seq,
         lag(sender_type) over conversation as previous_sender_type,
         lag(sent_at) over conversation as previous_sent_at,
-        -- first later staff / customer message in the conversation. (FIRST_VALUE ... IGNORE
-        -- NULLS is not in PostgreSQL: the minimum of the later (msgtime_ms, msgid) keys, as
-        -- zero-padded text, is the same message; sent_at grows with msgtime_ms.)
-        min(case when sender_type = 'staff' then sent_at end)
-            over later as next_staff_message_at,
-        substr(min(case when sender_type = 'staff' then {{ message_order_key() }} end)
-            over later, 21) as next_staff_msgid,
-        min(case when sender_type = 'customer' then sent_at end)
-            over later as next_customer_message_at
+        -- first later staff / customer message in the conversation (macros/conversations.sql)
+        {{ first_of_frame("sender_type = 'staff'", 'sent_at', 'later') }} as next_staff_message_at,
+        {{ first_of_frame("sender_type = 'staff'", 'msgid', 'later') }} as next_staff_msgid,
+        {{ first_of_frame("sender_type = 'customer'", 'sent_at', 'later') }}
+            as next_customer_message_at
     from messages
     window
         conversation as (partition by external_userid, staff_id order by msgtime_ms, msgid),
@@ -79,11 +75,9 @@ flagged as (
 islands as (
     select
         *,
-        -- the latest start so far (LAST_VALUE ... IGNORE NULLS, portably: see above)
-        substr(max(case when is_inquiry_start then {{ message_order_key() }} end)
-            over running, 21) as last_inquiry_id,
-        substr(max(case when is_staff_run_start then {{ message_order_key() }} end)
-            over running, 21) as last_staff_run_id
+        -- the latest start so far
+        {{ last_of_frame('is_inquiry_start', 'msgid', 'running') }} as last_inquiry_id,
+        {{ last_of_frame('is_staff_run_start', 'msgid', 'running') }} as last_staff_run_id
     from flagged
     window running as (
         partition by external_userid, staff_id order by msgtime_ms, msgid
