@@ -278,7 +278,7 @@ def _features(summary: pd.DataFrame, buyers: pd.DataFrame, channels: list[str]) 
 
 
 def predict_gbm(purchase_days: pd.DataFrame, buyers: pd.DataFrame, origin: date,
-                data_start: date) -> pd.DataFrame | None:
+                data_start: date, now: pd.DataFrame | None = None) -> pd.DataFrame | None:
     """Gradient boosting on RFM features, trained on its own window before ``origin``: features
     at ``origin - h``, labels in [origin - h, origin) with h = min(90, history / 2) days; with h
     under 90 the label rates are scaled to 90 days (p: as independent h-day windows). None when
@@ -299,16 +299,17 @@ def predict_gbm(purchase_days: pd.DataFrame, buyers: pd.DataFrame, origin: date,
     # (oversubscription next to DuckDB), and one thread gives the same model every run
     with threadpool_limits(limits=1):
         return _fit_gbm(purchase_days, buyers, origin, h, train, HistGradientBoostingClassifier,
-                        HistGradientBoostingRegressor)
+                        HistGradientBoostingRegressor, now)
 
 
 def _fit_gbm(purchase_days, buyers, origin, h, train, HistGradientBoostingClassifier,
-             HistGradientBoostingRegressor):
+             HistGradientBoostingRegressor, now=None):
     train_origin = origin - timedelta(days=h)
     y = outcomes(purchase_days, train_origin, origin, train.index)
     channels = sorted(buyers["source_channel"].fillna("unknown").unique())
     X = _features(train, buyers, channels)
-    now = summarize(purchase_days, origin)
+    if now is None:
+        now = summarize(purchase_days, origin)
     Xn = _features(now, buyers, channels)
     cat = [FEATURES.index("channel_code")]
     params = dict(max_iter=150, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=40,
@@ -368,12 +369,14 @@ def _prepare(purchase_days: pd.DataFrame) -> pd.DataFrame:
     return d
 
 
-def _predict(model: str, purchase_days, buyers, origin, data_start, last_interaction_column):
-    history = summarize(purchase_days, origin)
+def _predict(model: str, purchase_days, buyers, origin, data_start, last_interaction_column,
+             history: pd.DataFrame):
+    """``history``: summarize(purchase_days, origin), computed once by the caller for every
+    model (no model changes it; at 1M buyers each summary is a few seconds of pandas)."""
     if model == "bgnbd_gg":
         return predict_bgnbd_gg(history)
     if model == "gbm_rfm":
-        return predict_gbm(purchase_days, buyers, origin, data_start)
+        return predict_gbm(purchase_days, buyers, origin, data_start, now=history)
     if model == "naive_last_90d":
         return predict_naive(history)
     if model == "lifecycle_rule":
@@ -398,7 +401,8 @@ def evaluate(purchase_days: pd.DataFrame, buyers: pd.DataFrame, as_of: date) -> 
     segment = buyers["source_channel"].reindex(history.index).fillna("unknown")
     rows = []
     for model in MODELS:
-        pred = _predict(model, d, buyers, origin, data_start, "last_interaction_at_origin")
+        pred = _predict(model, d, buyers, origin, data_start, "last_interaction_at_origin",
+                        history)
         if pred is None:
             continue
         pred = pred.reindex(history.index)
@@ -447,11 +451,13 @@ def score(purchase_days: pd.DataFrame, buyers: pd.DataFrame, as_of: date,
     b = buyers.set_index("user_id")
     end = as_of + timedelta(days=1)
     data_start = d["day"].min().date() if len(d) else end
-    history = summarize(d, end).reindex(b.index)
-    pred = _predict(model, d, b, end, data_start, "last_interaction_at") if len(d) else None
+    summary = summarize(d, end)
+    history = summary.reindex(b.index)
+    pred = (_predict(model, d, b, end, data_start, "last_interaction_at", summary)
+            if len(d) else None)
     if pred is None or model == "lifecycle_rule":  # too little history for it: the default
         model = DEFAULT_MODEL
-        pred = _predict(model, d, b, end, data_start, "last_interaction_at")
+        pred = _predict(model, d, b, end, data_start, "last_interaction_at", summary)
     pred = pred.reindex(b.index)
     p = pred["p"].clip(0, 1).round(6)
     purchases = pred["purchases"].clip(lower=0).round(4)
