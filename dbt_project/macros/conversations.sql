@@ -1,13 +1,13 @@
 {#- Macros of the conversation KPIs (models/intermediate/conversations, models/marts/service). -#}
 
-{#- A rate as a fraction in [0, 1]; NULL when the denominator is 0 or NULL (kpis.md: empty
-    is not zero). -#}
+{#- A rate as a fraction in [0, 1]; NULL when the denominator is 0 or NULL (docs/kpi-book.md
+    "Conventions": empty is not zero). -#}
 {% macro conversations_rate(numerator, denominator) -%}
     (cast({{ numerator }} as {{ type_double() }}) / nullif({{ denominator }}, 0))
 {%- endmacro %}
 
-{#- The working calendar of business-hours FRT (kpis.md: "Business-hours FRT (with a
-    configurable working calendar) is welcome as an addition"). Override with the var
+{#- The working calendar of business-hours FRT (docs/kpi-book.md "Response rates": an
+    addition, never a replacement for wall-clock FRT). Override with the var
     `service_business_hours`, e.g.
       --vars '{service_business_hours: {start: "09:00", end: "21:00", work_days: [1,2,3,4,5,6,7], holidays: ["2025-05-01"]}}'
     start/end: local wall time of each working day (end exclusive); work_days: ISO day of

@@ -3,7 +3,7 @@
     Each run re-reads the raw partitions of the last `incremental_lookback_days` days before
     the newest partition already in the table (late and re-delivered rows land there), types
     them, puts them next to the rows the table already holds for the same keys, and keeps the
-    current version per key (kpis.md "Versions"); dbt then replaces those keys
+    current version per key (docs/kpi-book.md "Conventions"); dbt then replaces those keys
     (delete+insert). A run whose as_of is older than what the table holds (a backfill of an
     earlier day) empties the table first and so rebuilds it from every partition up to as_of.
     `siyu run --from` older than the lookback runs dbt with --full-refresh.

@@ -1,4 +1,4 @@
-{#- Identifier normalisation, literally as sources.md "Identity" says. -#}
+{#- Identifier normalisation, literally as docs/landing-contract.md "Identity" says. -#}
 
 {#- Phone: remove spaces, dashes and parentheses; then a leading +86, 0086 or 86 when 11
     digits remain after it (13 digits with 86); valid = 11 digits starting with 1, else NULL. -#}
@@ -21,7 +21,7 @@
     nullif(trim({{ col }}), '')
 {%- endmacro %}
 
-{#- Current version of a keyed record (kpis.md "Versions"): latest version time, ties to
+{#- Current version of a keyed record (docs/kpi-book.md "Conventions"): latest version time, ties to
     the later delivery (dt, then file name, then line). -#}
 {% macro latest_version(key, version) -%}
     {{ keep_first(key, version ~ ' desc, _dt desc, _file desc, _line desc') }}

@@ -21,7 +21,7 @@
 {%- endmacro %}
 
 {#- Department of a staff member: its current version's department, 'unknown' when the
-    staff member is missing or unknown (kpis.md "Owners"). `staff_alias` is a joined
+    staff member is missing or unknown (docs/kpi-book.md "Conventions"). `staff_alias` is a joined
     stg_crm__staff. -#}
 {% macro department_of(staff_alias) -%}
     {{ department_or_unknown(staff_alias ~ '.department') }}

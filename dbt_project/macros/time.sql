@@ -21,8 +21,8 @@
     {{ to_local(from_epoch_ms('cast(' ~ col ~ ' as bigint)'), business_tz()) }}
 {%- endmacro %}
 
-{#- The exclusive end of the as-of business day (kpis.md: end = midnight after as_of), or
-    a far-future bound when no as_of is given. -#}
+{#- The exclusive end of the as-of business day (docs/kpi-book.md "Conventions": end = midnight
+    after as_of), or a far-future bound when no as_of is given. -#}
 {% macro as_of_end() -%}
     {%- if var('as_of') -%}
         (cast('{{ var("as_of") }}' as date) + interval '1 day')
@@ -40,8 +40,8 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- kpis.md: "A run for as_of reads the partitions with dt <= as_of". Staging applies it to
-    every raw table, so a warehouse that holds later partitions (e.g. a backfill of an
+{#- docs/kpi-book.md "Conventions": a run for as_of reads the partitions with dt <= as_of. Staging
+    applies it to every raw table, so a warehouse that holds later partitions (e.g. a backfill of an
     earlier day) still builds exactly what that day's run saw. -#}
 {% macro delivered_by_as_of() -%}
     {%- if var('as_of') -%}

@@ -1,8 +1,9 @@
 -- Reconciliation (was the GX suite reconciliation.marts, critical): the net revenue of
--- fct_orders equals net revenue recomputed from staging with kpis.md's rule, independent of
--- the fct_orders model: paid = paid_at before the end of as_of and not cancelled; refunds
--- before the end; floored at 0. Tolerance 0.005 CNY. (The other two reconciliations live in
--- ltv_dim_users_equals_fct_orders and fct_orders.user_id's relationships test.)
+-- fct_orders equals net revenue recomputed from staging with the rule of docs/kpi-book.md
+-- "Orders and revenue", independent of the fct_orders model: paid = paid_at before the end of as_of
+-- and not cancelled; refunds before the end; floored at 0. Tolerance 0.005 CNY. (The other
+-- two reconciliations live in ltv_dim_users_equals_fct_orders and fct_orders.user_id's
+-- relationships test.)
 with orders as (
     select order_id, status, paid_at, paid_amount
     from {{ ref('stg_shop__orders') }}

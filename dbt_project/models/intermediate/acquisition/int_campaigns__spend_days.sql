@@ -1,4 +1,4 @@
--- Campaign spend by day (kpis.md "Acquisition"), the one home of the spend rule that
+-- Campaign spend by day (docs/kpi-book.md "Acquisition"), the one home of the spend rule that
 -- kpi_cac_monthly and kpi_department_daily both use: one row per campaign and day it ran. A
 -- campaign's spend is allocated pro rata by day over start_date..end_date (both ends
 -- inclusive): each of its campaign_days days carries spend_cny / campaign_days. A campaign

@@ -1,4 +1,4 @@
--- Acquisition by department (kpis.md "Acquisition", "By department": acquisition follows the
+-- Acquisition by department (docs/kpi-book.md "Acquisition": by department, acquisition follows the
 -- spend, not the owner). One row per contact and department that acquired it: every department
 -- that ran a campaign on the contact's source_channel in the calendar month of the contact's
 -- created_at (a spend day of the campaign falls in that month: its dates, both ends inclusive,

@@ -1,4 +1,4 @@
--- One row per inquiry (kpis.md "Response rates"): the customer messages of a conversation
+-- One row per inquiry (docs/kpi-book.md "Response rates"): the customer messages of a conversation
 -- from one that starts an inquiry up to the next staff message. Its response is the first
 -- later staff message in the conversation (however late: an unanswered inquiry stays open
 -- across days); FRT = response time - inquiry start time, in seconds.

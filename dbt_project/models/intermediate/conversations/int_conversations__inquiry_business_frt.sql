@@ -1,8 +1,8 @@
 -- Business-hours FRT of every answered inquiry: the seconds between its start and its
 -- response that fall inside the working calendar (macro conversations_business_hours:
 -- var `service_business_hours`, default 09:00-18:00 Monday to Friday, no holidays).
--- An addition to wall-clock FRT (kpis.md), never a replacement. One row per calendar day
--- the inquiry spans, summed per inquiry.
+-- An addition to wall-clock FRT (docs/kpi-book.md "Response rates"), never a replacement. One row
+-- per calendar day the inquiry spans, summed per inquiry.
 {%- set cal = conversations_business_hours() %}
 with answered as (
     select inquiry_id, started_at, responded_at

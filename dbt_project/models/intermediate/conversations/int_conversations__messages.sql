@@ -9,7 +9,7 @@
     contract={'enforced': false},
     post_hook="{{ delete_vanished_rows('msgid', conversation_source_sql()) }}",
 ) }}
--- 1v1 messages that count for the conversation KPIs (kpis.md "Response rates" and "1v1
+-- 1v1 messages that count for the conversation KPIs (docs/kpi-book.md "Response rates" and "1v1
 -- effective communication rate"), one row per message, sequenced within its conversation
 -- and classified with window functions only (gaps and islands, no recursion):
 --   * a conversation is (customer external_userid, staff_id); staging already puts the

@@ -1,4 +1,4 @@
--- One row per staff run (kpis.md "1v1 effective communication rate"): consecutive staff
+-- One row per staff run (docs/kpi-book.md "1v1 effective communication rate"): consecutive staff
 -- messages of a conversation with no customer message between them, split where two
 -- consecutive ones are more than 24 hours apart. A run whose first message answers an
 -- unanswered inquiry is a `response`; every other run is an `outreach` starting at its

@@ -1,4 +1,4 @@
--- Connected components of the identity graph (sources.md "Identity"): nodes are the
+-- Connected components of the identity graph (docs/landing-contract.md "Identity"): nodes are the
 -- identifier values that are not over-shared; every source record links its anchor (its own
 -- contact_id / buyer_id / external_userid) to each of its other identifiers, so two records
 -- sharing any identifier fall into one component, transitively.

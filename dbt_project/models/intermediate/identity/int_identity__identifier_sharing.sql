@@ -1,5 +1,5 @@
 -- How many distinct source records carry each identifier value. contact_ids and buyer_ids
--- are counted together (sources.md "Identity"); a value carried by more than
+-- are counted together (docs/landing-contract.md "Identity"); a value carried by more than
 -- var('overshared_identifier_threshold') records (default 50) is over-shared: it links
 -- nobody and is listed in the audit. Record keys themselves (contact_id, buyer_id) are
 -- carried by one record each and are never over-shared.

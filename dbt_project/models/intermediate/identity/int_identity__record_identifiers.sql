@@ -2,9 +2,9 @@
 -- A source record is a CRM contact, a shop buyer, or a WeCom external user seen only in
 -- the community data; its anchor is the record's own key (contact_id, buyer_id,
 -- external_userid). Identifiers are normalised in staging (malformed phones and emails are
--- NULL there), so a malformed identifier never links two people (sources.md "Identity").
--- Phones and e-mails arrive as salted hashes of the normalised value (macros/pii.sql): equal
--- values have equal hashes, so they link exactly as the clear values would, and no clear
+-- NULL there), so a malformed identifier never links two people (docs/landing-contract.md
+-- "Identity"). Phones and e-mails arrive as salted hashes of the normalised value (macros/pii.sql):
+-- equal values have equal hashes, so they link exactly as the clear values would, and no clear
 -- phone or e-mail leaves the raw layer.
 -- Other identifiers are taken as delivered, except placeholders for "no value" ('null',
 -- 'none', '0', ...) and values with white space inside, which are dropped.

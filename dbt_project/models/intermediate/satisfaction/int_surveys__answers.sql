@@ -1,4 +1,4 @@
--- NPS answers (kpis.md "Satisfaction"), the one home of which answers count and whose
+-- NPS answers (docs/kpi-book.md "Satisfaction"), the one home of which answers count and whose
 -- department they are, used by kpi_nps_monthly, kpi_department_daily and
 -- kpi_department_period: every answer submitted before the end of as_of (one row per
 -- response_id: stg_crm__surveys keeps a re-delivered answer once), with its business date and

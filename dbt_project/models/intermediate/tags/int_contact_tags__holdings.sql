@@ -1,12 +1,12 @@
--- Tag holdings as intervals (kpis.md "Tags"): the current tags of a contact result from applying
--- its add/remove events in tagged_at order; removing a tag that is not held and re-adding a
--- held tag change nothing. So the state after an event is simply its action, and only events
+-- Tag holdings as intervals (docs/kpi-book.md "Tags"): the current tags of a contact result from
+-- applying its add/remove events in tagged_at order; removing a tag that is not held and re-adding
+-- a held tag change nothing. So the state after an event is simply its action, and only events
 -- whose action differs from the previous event's action (initially: not held) change the state.
 -- Each effective `add` opens an interval [held_from, held_to) closed by the next effective
 -- `remove`. "Held at the end of day D" = held_from < day_end and (held_to is null or
 -- held_to >= day_end): an interval lookup, no replay per day.
--- Events at the same tagged_at are ordered by delivery (_dt, _file, _line), as kpis.md orders
--- versions. Only events before the end of as_of count.
+-- Events at the same tagged_at are ordered by delivery (_dt, _file, _line), as docs/kpi-book.md
+-- "Conventions" orders versions. Only events before the end of as_of count.
 with events as (
     select tag_event_id, contact_id, tag_group, tag_name, action, tagged_at, _dt, _file, _line
     from {{ ref('stg_crm__contact_tags') }}

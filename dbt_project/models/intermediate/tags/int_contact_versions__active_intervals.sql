@@ -1,12 +1,12 @@
--- Intervals in which a CRM contact is active (kpis.md: current CRM version not deleted).
--- A version is current from its updated_at (and not before the contact's created_at) until the
--- next version's updated_at; only versions before the end of as_of exist. Consecutive
--- non-deleted versions with the same owning department are merged, so a contact deleted and
--- later restored has two intervals with a gap. "Active at the end of day D" =
+-- Intervals in which a CRM contact is active (docs/kpi-book.md "Users and lifecycle": current
+-- version not deleted). A version is current from its updated_at (and not before the contact's
+-- created_at) until the next version's updated_at; only versions before the end of as_of exist.
+-- Consecutive non-deleted versions with the same owning department are merged, so a contact deleted
+-- and later restored has two intervals with a gap. "Active at the end of day D" =
 -- active_from < day_end and (active_to is null or active_to >= day_end).
 -- Department: each version's own owner_staff_id; department = that staff member's current
--- department (kpis.md "Owners": a staff member's department is its current version), so a
--- contact handed to another owner moves department from that version on.
+-- department (docs/kpi-book.md "Conventions": a staff member's department is its current version),
+-- so a contact handed to another owner moves department from that version on.
 with versions as (
     select
         versions.contact_id,

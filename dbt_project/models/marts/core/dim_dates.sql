@@ -1,6 +1,6 @@
 -- The business calendar: one row per business-timezone day from the first day any source
--- has an event on to the as-of day (kpis.md: every KPI day, week and month is a
--- business-timezone calendar period). Daily KPI marts are built over these days.
+-- has an event on to the as-of day (docs/kpi-book.md "Conventions": every KPI day, week and month
+-- is a business-timezone calendar period). Daily KPI marts are built over these days.
 with bounds as (
     select
         least(

@@ -1,5 +1,5 @@
 -- Published: every normalised identifier value and the unified user it belongs to
--- (kpis.md "Published marts"). Malformed and over-shared values are not listed.
+-- (docs/kpi-book.md "Published marts"). Malformed and over-shared values are not listed.
 with users as (
     select * from {{ ref('int_identity__users') }}
 ),

@@ -1,8 +1,8 @@
 -- Published: the user 360, one row per unified user as of the end of the as-of day.
--- Conventions (kpis.md): channel, owner and department come from the user's earliest-created
--- contact, preferring active ones; a user with no CRM contact has source_channel 'unknown'
--- and no owner. First seen = earliest of contact created_at, first message as sender, first
--- qualifying purchase. LTV = net revenue of the user's paid orders (0 for a non-buyer).
+-- Per docs/kpi-book.md "Conventions": channel, owner and department come from the user's
+-- earliest-created contact, preferring active ones; a user with no CRM contact has source_channel
+-- 'unknown' and no owner. First seen = earliest of contact created_at, first message as sender,
+-- first qualifying purchase. LTV = net revenue of the user's paid orders (0 for a non-buyer).
 {%- set end = as_of_end() %}
 
 with identities as (
@@ -146,7 +146,8 @@ joined as (
 staged as (
     select
         *,
-        -- plain mean of lifetime AOV over all buyers (kpis.md lifecycle rule 3)
+        -- plain mean of lifetime AOV over all buyers (rule 3 of docs/kpi-book.md
+        -- "Users and lifecycle")
         avg(lifetime_aov) over () as mean_lifetime_aov_of_buyers,
         -- RFM over buyers of the last 365 days: quintile of the percent rank, ties share a score
         case when qualifying_purchases_365d > 0 then least(5, 1 + floor(5 * percent_rank() over (

@@ -1,5 +1,5 @@
 -- Published: one row per current order (latest snapshot of an order_id delivered by as_of),
--- with its refunds, net revenue and whether it is a qualifying purchase (kpis.md "Orders
+-- with its refunds, net revenue and whether it is a qualifying purchase (docs/kpi-book.md "Orders
 -- and revenue"):
 --   paid          = paid_at is not null, before the end of as_of, and status <> 'cancelled'
 --   net revenue   = paid_amount - refunds (refunded before the end of as_of), floored at 0;

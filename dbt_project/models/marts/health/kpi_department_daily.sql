@@ -1,6 +1,6 @@
 -- Published: every KPI per business day and department with its target and traffic-light
--- status (kpis.md "Health and targets"). Values come from the KPI marts, so a number here is
--- the number of the mart that defines it:
+-- status (docs/kpi-book.md "Health and targets"). Values come from the KPI marts, so a number here
+-- is the number of the mart that defines it:
 --   flow KPIs count that day's events (new_contacts, tagging_sla_6h, content_open_rate,
 --     one_on_one_effective_rate, response_rate_2h/48h, frt_p50_seconds, aov, net_revenue);
 --   stock KPIs are the value at the end of the day (tag_completeness);
@@ -32,8 +32,8 @@ grid as (
     from days as d cross join departments as p
 ),
 
--- new contacts (flow). By department, acquisition follows the spend, not the owner (kpis.md
--- "Acquisition", "By department"): a department's new contacts of a day are the contacts
+-- new contacts (flow). By department, acquisition follows the spend, not the owner
+-- (docs/kpi-book.md "Acquisition"): a department's new contacts of a day are the contacts
 -- created that day through a channel it ran a campaign on that month
 -- (int_contacts__acquiring_departments); `all` counts every contact created that day once
 new_contacts as (
@@ -225,7 +225,7 @@ kpi_names as (
 valued as (
     select
         g.date_day, g.department, n.kpi,
-        -- additive counts and sums over no events are 0, not NULL (kpis.md "Empty is not zero")
+        -- additive counts and sums over no events are 0, not NULL (docs/kpi-book.md "Conventions")
         case when n.aggregation = 'sum' then coalesce(k.value, 0) else k.value end
             as value,
         k.numerator,

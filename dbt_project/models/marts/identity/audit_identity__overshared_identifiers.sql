@@ -1,6 +1,6 @@
 -- Audit: identifier values carried by more than var('overshared_identifier_threshold')
 -- distinct source records (contact_ids and buyer_ids counted together). They link nobody
--- (sources.md "Identity"): a store's front-desk phone typed in for walk-in buyers, a
+-- (docs/landing-contract.md "Identity"): a store's front-desk phone typed in for walk-in buyers, a
 -- placeholder such as 13800000000, a shared family e-mail.
 select
     identifier_type,

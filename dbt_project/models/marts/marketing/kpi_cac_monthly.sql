@@ -1,4 +1,4 @@
--- CAC (kpis.md "Acquisition") per business-calendar month and channel (+ channel = 'all'):
+-- CAC (docs/kpi-book.md "Acquisition") per business-calendar month and channel (+ channel = 'all'):
 -- spend_cny = campaign spend allocated pro rata by day over start_date..end_date (both ends
 -- inclusive: spend / (end_date - start_date + 1) per day; the days of each campaign are
 -- int_campaigns__spend_days, the rule's one home, shared with kpi_department_daily), counting

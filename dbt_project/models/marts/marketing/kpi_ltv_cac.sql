@@ -1,4 +1,4 @@
--- LTV/CAC per acquisition channel (kpis.md "Acquisition"): LTV at 365 days where complete,
+-- LTV/CAC per acquisition channel (docs/kpi-book.md "Acquisition"): LTV at 365 days where complete,
 -- else the longest complete horizon (labelled in ltv_horizon_days), over every complete cohort
 -- of the channel (user-weighted: total LTV / users); CAC over all months to date (total
 -- allocated spend / new contacts). The source material's bar: LTV/CAC >= 3.

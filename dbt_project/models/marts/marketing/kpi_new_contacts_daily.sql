@@ -1,4 +1,4 @@
--- New contacts (kpis.md "Acquisition") per business day of created_at, source_channel and
+-- New contacts (docs/kpi-book.md "Acquisition") per business day of created_at, source_channel and
 -- department of the contact's owner, counting every contact created before the end of as_of
 -- (deleted later or not). Rows: every calendar day x (each channel and 'all') x (each
 -- department and 'all'); a count, so a day without new contacts is 0.

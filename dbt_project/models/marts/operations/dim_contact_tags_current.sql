@@ -1,4 +1,4 @@
--- Tags each contact holds at the end of as_of (kpis.md "Tags": current tags), one row per
+-- Tags each contact holds at the end of as_of (docs/kpi-book.md "Tags": current tags), one row per
 -- (contact, tag_group, tag_name). tagged_at = start of the current holding: a re-add of a tag
 -- already held does not move it.
 with holdings as (

@@ -1,5 +1,5 @@
--- One row per content push sent before the end of as_of, with its reach (kpis.md "Content and
--- community"): reached = distinct recipients with a delivered, opened or clicked event (an open
+-- One row per content push sent before the end of as_of, with its reach (docs/kpi-book.md "Content
+-- and community"): reached = distinct recipients with a delivered, opened or clicked event (an open
 -- or a click implies delivery); openers = distinct recipients who opened or clicked (a click
 -- implies an open: it cannot be clicked unopened, so a lone `clicked` is a lost `opened`);
 -- clickers = distinct recipients who clicked. Only events before the end of as_of count, so a

@@ -7,9 +7,9 @@
 ) }}
 -- One row per tag add/remove event before the end of as_of (stg_crm__contact_tags already
 -- keeps a re-delivered event once). department = current department of the contact's owner
--- (kpis.md "Owners"); 'unknown' for events of a contact missing from the CRM.
--- changes_state = false for the no-op events of kpis.md (removing a tag not held, re-adding
--- a tag already held).
+-- (docs/kpi-book.md "Conventions"); 'unknown' for events of a contact missing from the CRM.
+-- changes_state = false for the no-op events of docs/kpi-book.md "Tags" (removing a tag not held,
+-- re-adding a tag already held).
 --
 -- Incremental (macros/incremental.sql "Incremental facts", DECISIONLOG): a run writes the
 -- events the table does not hold or holds with another value (new, re-delivered, or whose

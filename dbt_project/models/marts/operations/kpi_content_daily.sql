@@ -1,8 +1,8 @@
--- Content open and click rates (社群内容打开率, kpis.md "Content and community") per day of
+-- Content open and click rates (社群内容打开率, docs/kpi-book.md "Content and community") per day of
 -- sent_time, channel and department of the pushing staff member. Rows: every calendar day x
 -- (each channel and 'all') x (each department and 'all'); channel = 'all' sums the day's
--- pushes over channels, department = 'all' over departments. Per kpis.md the counts are SUMS
--- over pushes of per-push distinct recipients (a recipient of two pushes counts twice).
+-- pushes over channels, department = 'all' over departments. Per docs/kpi-book.md the counts are
+-- SUMS over pushes of per-push distinct recipients (a recipient of two pushes counts twice).
 -- open_rate = openers / reached_recipients, click_rate = clickers / reached_recipients, NULL
 -- when nothing was reached.
 with calendar as (

@@ -1,4 +1,4 @@
--- Group speaking rate (发言率, kpis.md "Content and community") per day:
+-- Group speaking rate (发言率, docs/kpi-book.md "Content and community") per day:
 --   members  = distinct customers who are members at the end of the day,
 --   speakers = distinct customers who sent >= 1 group message that day (customer sender, not
 --              revoked, not bot) AND are members at the end of the day,

@@ -1,5 +1,5 @@
--- NPS (kpis.md "Satisfaction") per business-calendar month of submitted_at and department of
--- the answering contact's owner (+ 'all'): among the answers of the month, a contact's latest
+-- NPS (docs/kpi-book.md "Satisfaction") per business-calendar month of submitted_at and department
+-- of the answering contact's owner (+ 'all'): among the answers of the month, a contact's latest
 -- answer (latest submitted_at; ties: higher response_id) counts once; promoters score 9-10,
 -- passives 7-8, detractors 0-6; nps = (promoters - detractors) / responses x 100 points,
 -- NULL without responses (the classes and the formula: macros nps_promoter, nps_passive,

@@ -1,4 +1,4 @@
--- Tag completeness (标签完整率, kpis.md "Tags"), a stock KPI at the end of each day:
+-- Tag completeness (标签完整率, docs/kpi-book.md "Tags"), a stock KPI at the end of each day:
 -- complete_contacts / active_contacts per day and owning department (+ 'all').
 -- Scales without a contacts x days cross join: each contact contributes intervals
 --   * active: int_contact_versions__active_intervals (current version not deleted),

@@ -1,4 +1,4 @@
--- 6-hour tagging SLA (运营需在6小时内完成标签化分群, kpis.md "Tags") per day of created_at and
+-- 6-hour tagging SLA (运营需在6小时内完成标签化分群, docs/kpi-book.md "Tags") per day of created_at and
 -- owning department (+ 'all'): contacts created that day (deleted later or not); of those
 -- matured (created_at + 6h <= end of as_of), the ones whose first `add` of any group has
 -- tagged_at <= created_at + 6h. "Within 6 hours" is <= 6 x 3600 s exactly.

@@ -1,4 +1,4 @@
--- Published: cohort LTV (kpis.md "LTV"). Users are grouped by the month of their first
+-- Published: cohort LTV (docs/kpi-book.md "LTV"). Users are grouped by the month of their first
 -- qualifying purchase (t0). For horizon H in (30, 90, 180, 365) days, avg_ltv = average over
 -- the cohort's users of the net revenue of their paid orders with paid_at <= t0 + H days.
 -- A cohort-horizon pair is complete only when every user has had H full days

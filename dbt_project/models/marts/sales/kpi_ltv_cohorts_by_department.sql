@@ -1,5 +1,5 @@
--- Cohort LTV by owning department of the unified user (kpis.md: "break LTV down by
--- acquisition channel and owning department"); same rules as kpi_ltv_cohorts. department
+-- Cohort LTV by owning department of the unified user (docs/kpi-book.md "LTV": broken down by
+-- acquisition channel and by owning department); same rules as kpi_ltv_cohorts. department
 -- `none` = users without a CRM owner; `all` = the total.
 with user_horizon_ltv as (
     select * from {{ ref('fct_user_cohort_ltv') }}

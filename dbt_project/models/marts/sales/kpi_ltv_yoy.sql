@@ -1,5 +1,5 @@
--- LTV year-on-year growth (kpis.md "LTV"): the 365-day cohort LTV of a cohort month versus the
--- same month one year earlier, per channel (`all` = total). growth = ltv / prior - 1; NULL
+-- LTV year-on-year growth (docs/kpi-book.md "LTV"): the 365-day cohort LTV of a cohort month versus
+-- the same month one year earlier, per channel (`all` = total). growth = ltv / prior - 1; NULL
 -- unless both 365-day LTVs are complete (so NULL until two years of history exist).
 with cohorts as (
     select cohort_month, channel, avg_ltv, is_complete, users

@@ -1,5 +1,5 @@
 -- Published: 90-day repurchase rate by cohort month of the first qualifying purchase (t0)
--- and acquisition channel (kpis.md "90-day repurchase rate"). A user is matured when
+-- and acquisition channel (docs/kpi-book.md "90-day repurchase rate"). A user is matured when
 -- t0 + 90 days <= end of as_of and repurchased when a matured user has another qualifying
 -- purchase with paid_at in (t0, t0 + 90 days]. rate = repurchased / matured (NULL when no
 -- user has matured); users not yet matured are counted in immature_users.

@@ -1,5 +1,5 @@
 -- 90-day repurchase rate by cohort month and the owning department and staff member of the
--- unified user (kpis.md: "also by acquisition channel and by owning staff/department").
+-- unified user (docs/kpi-book.md "90-day repurchase rate").
 -- Same rules as kpi_repurchase_90d. Rows with owner_staff_id = 'all' are department totals;
 -- department 'all' is the company total; users without an owner are under department 'none'.
 with buyers as (

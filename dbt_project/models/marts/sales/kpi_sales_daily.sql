@@ -1,5 +1,5 @@
 -- Orders and revenue per business day (order day = date of paid_at) and owning department
--- of the buyer (`none` without a CRM owner; `all` = company total) (kpis.md "Orders and
+-- of the buyer (`none` without a CRM owner; `all` = company total) (docs/kpi-book.md "Orders and
 -- revenue"): net revenue of paid orders, qualifying purchases, AOV (客单价) = net revenue /
 -- qualifying purchases (NULL when none), buyers and first-time buyers.
 with orders as (

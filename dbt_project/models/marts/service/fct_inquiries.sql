@@ -5,7 +5,7 @@
     on_schema_change='append_new_columns',
     post_hook="{{ delete_vanished_rows('inquiry_id', 'select inquiry_id from ' ~ ref('int_conversations__inquiries')) }}",
 ) }}
--- One row per 1v1 inquiry (kpis.md "Response rates"), published. The day of an inquiry is
+-- One row per 1v1 inquiry (docs/kpi-book.md "Response rates"), published. The day of an inquiry is
 -- the business day it started; department = the current department of its staff member.
 -- Maturity for X: started_at + X <= end of the as-of day. Answered within X: responded_at
 -- <= started_at + X (FRT <= X), known even before the inquiry matures; the rate counts

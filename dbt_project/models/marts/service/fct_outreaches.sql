@@ -1,4 +1,4 @@
--- One row per 1v1 outreach (kpis.md "1v1 effective communication rate"): a staff run that
+-- One row per 1v1 outreach (docs/kpi-book.md "1v1 effective communication rate"): a staff run that
 -- is not a response. Effective = the customer's next message in the conversation comes
 -- within 48 hours (<=) of the outreach start; matured = started_at + 48h <= end of the
 -- as-of day. is_effective can already be true before maturity; the rate counts only

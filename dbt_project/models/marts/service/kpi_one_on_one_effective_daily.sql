@@ -1,4 +1,4 @@
--- 1v1 effective communication rate per day x staff member (kpis.md "1v1 effective
+-- 1v1 effective communication rate per day x staff member (docs/kpi-book.md "1v1 effective
 -- communication rate"). Day = business day of the outreach start. Rate = effective matured
 -- outreaches / matured outreaches (started_at + 48h <= end), NULL when none matured.
 -- Rows only for days and staff with at least one outreach.

@@ -1,4 +1,4 @@
--- 1v1 effective communication rate per day x department (kpis.md "1v1 effective
+-- 1v1 effective communication rate per day x department (docs/kpi-book.md "1v1 effective
 -- communication rate"); department 'all' is the company total. Rate = sum effective /
 -- sum matured outreaches of the department-day (never an average of staff rates). One
 -- row for every day of dim_dates and every department of a current staff member (plus

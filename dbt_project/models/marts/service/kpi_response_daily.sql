@@ -1,4 +1,4 @@
--- Response rates and FRT per day x staff member (kpis.md "Response rates"), published.
+-- Response rates and FRT per day x staff member (docs/kpi-book.md "Response rates"), published.
 -- Day = business day the inquiry started. Rate within X = inquiries matured for X and
 -- answered within X / inquiries matured for X (NULL when none matured). FRT p50/p90 by
 -- linear interpolation (quantile_cont) over the day's answered inquiries, whatever their

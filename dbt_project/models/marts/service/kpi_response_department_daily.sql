@@ -1,4 +1,4 @@
--- Response rates and FRT per day x department (kpis.md "Response rates"); department
+-- Response rates and FRT per day x department (docs/kpi-book.md "Response rates"); department
 -- 'all' is the company total. Rates = sum answered / sum matured over the inquiries of the
 -- department-day (never an average of staff rates); FRT quantiles over the answered
 -- inquiries of the department-day. One row for every day of dim_dates and every

@@ -1,5 +1,5 @@
 -- Per user, the runs of business days on which the user "had an interaction in the last 30
--- days" (kpis.md DAU/MAU and lifecycle): an interaction at t counts for day D when
+-- days" (docs/kpi-book.md "Users and lifecycle"): an interaction at t counts for day D when
 -- D_end - 30 days < t < D_end, i.e. for D from date(t) to date(t + 30 days - 1 microsecond) - 1 day
 -- ... which is date(t) + 29 days, or + 28 days when t is exactly midnight.
 -- Overlapping or adjacent windows of a user are merged (gaps and islands), so a day is

@@ -1,6 +1,6 @@
 -- One row per buyer and LTV horizon H in (30, 90, 180, 365) days: net revenue of the user's
 -- paid orders with paid_at <= t0 + H days (t0 = first qualifying purchase), and whether the
--- user has had H full days by the end of as_of (kpis.md "LTV").
+-- user has had H full days by the end of as_of (docs/kpi-book.md "LTV").
 {%- set end = as_of_end() %}
 
 with buyers as (

@@ -1,4 +1,4 @@
--- Every interaction of a unified user before the end of as_of (kpis.md "Interactions"):
+-- Every interaction of a unified user before the end of as_of (docs/kpi-book.md "Conventions"):
 -- customer messages (1v1 or group; revoked and bot messages are not messages), content
 -- opens and clicks, and qualifying purchases. One row per event.
 {%- set end = as_of_end() %}

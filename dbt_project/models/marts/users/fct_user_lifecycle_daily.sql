@@ -1,9 +1,9 @@
 -- Lifecycle stage of every unified user on each of the last var('lifecycle_history_days')
--- days up to as_of, with the rules of dim_users evaluated at each day's end (kpis.md
+-- days up to as_of, with the rules of dim_users evaluated at each day's end (docs/kpi-book.md
 -- "Users and lifecycle"). A user enters the distribution on the day it is first seen by any
--- identifier. Whether an order qualifies is judged as of the run (kpis.md), also for the
--- earlier days; the as_of day matches dim_users exactly (tested). The rules are the macro
--- lifecycle_stage (macros/lifecycle.sql), shared with dim_users.
+-- identifier. Whether an order qualifies is judged as of the run (docs/kpi-book.md "Conventions"),
+-- also for the earlier days; the as_of day matches dim_users exactly (tested). The rules are the
+-- macro lifecycle_stage (macros/lifecycle.sql), shared with dim_users.
 with days as (
     select date_day, day_start, day_end
     from {{ ref('dim_dates') }}

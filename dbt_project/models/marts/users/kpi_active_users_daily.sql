@@ -1,5 +1,5 @@
--- DAU / MAU (kpis.md "Users and lifecycle"): distinct unified users with an interaction that
--- day / in the trailing 30 days ((end - 30 days, end]). Interactions: customer messages,
+-- DAU / MAU (docs/kpi-book.md "Users and lifecycle"): distinct unified users with an interaction
+-- that day / in the trailing 30 days ((end - 30 days, end]). Interactions: customer messages,
 -- content opens and clicks, qualifying purchases. department = the user's owning department
 -- (`none` for users without a CRM owner); `all` is the company total.
 with days as (

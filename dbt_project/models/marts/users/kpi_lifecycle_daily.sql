@@ -1,5 +1,5 @@
--- Lifecycle distribution (kpis.md "Users and lifecycle"): unified users per stage at the end
--- of each of the last var('lifecycle_history_days') days, by owning department (`none`
+-- Lifecycle distribution (docs/kpi-book.md "Users and lifecycle"): unified users per stage at the
+-- end of each of the last var('lifecycle_history_days') days, by owning department (`none`
 -- without a CRM owner; `all` = company total), with each stage's share of the users.
 with counted as (
     select

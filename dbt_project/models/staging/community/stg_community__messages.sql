@@ -14,8 +14,9 @@
 ) }}
 -- WeCom messages, one row per msgid (re-pulls count once). Incremental (macros/incremental.sql):
 -- a run reads the lookback window of partitions. Revoked and bot messages are
--- kept here, flagged; every KPI ignores them (kpis.md). The message text (`content`) stays
--- in the raw layer: free text customers type holds phones and names, and no KPI needs it.
+-- kept here, flagged; every KPI ignores them (docs/kpi-book.md "Conventions"). The message
+-- text (`content`) stays in the raw layer: free text customers type holds phones and names,
+-- and no KPI needs it.
 with source as (
     {{ incremental_source(source('raw_community', 'messages'), 'msgid') }}
 ),

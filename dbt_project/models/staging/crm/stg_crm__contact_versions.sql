@@ -1,5 +1,6 @@
 -- Every distinct version of every CRM contact (deleted ones too): identity resolution uses
--- every identifier a contact ever carried (sources.md: "every CRM contact version").
+-- every identifier a contact ever carried (docs/landing-contract.md "Identity": every contact
+-- version, deleted ones too).
 with source as (
     select * from {{ source('raw_crm', 'contacts') }}
     where {{ delivered_by_as_of() }}

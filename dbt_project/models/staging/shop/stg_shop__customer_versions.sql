@@ -1,5 +1,5 @@
 -- Every distinct version of every shop customer: identity resolution links on every
--- identifier a buyer ever carried (sources.md "Identity"), not only the current one.
+-- identifier a buyer ever carried (docs/landing-contract.md "Identity"), not only the current one.
 with source as (
     select * from {{ source('raw_shop', 'customers') }}
     where {{ delivered_by_as_of() }}

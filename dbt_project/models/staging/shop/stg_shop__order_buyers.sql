@@ -1,6 +1,6 @@
 -- The buyer identifiers of every order snapshot (not only the current one), one row per
 -- distinct (order_id, buyer_id, phone, unionid): identity resolution links on every
--- identifier that appears (sources.md "Identity").
+-- identifier that appears (docs/landing-contract.md "Identity").
 -- The snapshots of an order are grouped by the phone as delivered first: an order's updates
 -- repeat its phone, so the phone is normalised, hashed and masked once per order and
 -- delivered spelling, not once per snapshot (at 1M users: 6.1M snapshots, 1.6M orders).
