@@ -44,8 +44,8 @@ def installed(tmp_path_factory) -> dict:
     # offline, uv links them from there. Online it would revalidate pyspark's sdist (PyPI has
     # no wheel for it), build it again and keep another ~1.4 GB copy in the cache every run.
     # A cache without them (another UV_CACHE_DIR, a pruned cache) falls back to the index.
-    offline = subprocess.run([str(c) for c in [*install[:3], "--offline", *install[3:]]],
-                             capture_output=True, text=True)
+    offline = subprocess.run([str(c) for c in [*install, "--offline"]], capture_output=True,
+                             text=True)
     if offline.returncode != 0:
         _run(install)
     return {"tmp": tmp, "wheel": wheel, "bin": venv / "bin"}

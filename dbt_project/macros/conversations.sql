@@ -37,35 +37,23 @@
     frame's message_order_key; for a column that grows with that order (sent_at, from
     msgtime_ms), its minimum / maximum, which is the same message's value. -#}
 {% macro first_of_frame(condition, column, window) -%}
-    {{ return(adapter.dispatch('first_of_frame', 'siyu')(condition, column, window)) }}
+    {{ return(adapter.dispatch('frame_value', 'siyu')('first', condition, column, window)) }}
 {%- endmacro %}
-{% macro default__first_of_frame(condition, column, window) -%}
-    {%- if column == 'msgid' -%}
-        substr(min(case when {{ condition }} then {{ message_order_key() }} end)
-            over {{ window }}, 21)
-    {%- else -%}
-        min(case when {{ condition }} then {{ column }} end)
-            over {{ window }}
-    {%- endif -%}
-{%- endmacro %}
-{% macro duckdb__first_of_frame(condition, column, window) -%}
-    first_value(case when {{ condition }} then {{ column }} end ignore nulls) over {{ window }}
-{%- endmacro %}
-
 {% macro last_of_frame(condition, column, window) -%}
-    {{ return(adapter.dispatch('last_of_frame', 'siyu')(condition, column, window)) }}
+    {{ return(adapter.dispatch('frame_value', 'siyu')('last', condition, column, window)) }}
 {%- endmacro %}
-{% macro default__last_of_frame(condition, column, window) -%}
+{% macro default__frame_value(end, condition, column, window) -%}
+    {%- set agg = 'min' if end == 'first' else 'max' -%}
     {%- if column == 'msgid' -%}
-        substr(max(case when {{ condition }} then {{ message_order_key() }} end)
+        substr({{ agg }}(case when {{ condition }} then {{ message_order_key() }} end)
             over {{ window }}, 21)
     {%- else -%}
-        max(case when {{ condition }} then {{ column }} end)
+        {{ agg }}(case when {{ condition }} then {{ column }} end)
             over {{ window }}
     {%- endif -%}
 {%- endmacro %}
-{% macro duckdb__last_of_frame(condition, column, window) -%}
-    last_value(case when {{ condition }} then {{ column }} end ignore nulls) over {{ window }}
+{% macro duckdb__frame_value(end, condition, column, window) -%}
+    {{ end }}_value(case when {{ condition }} then {{ column }} end ignore nulls) over {{ window }}
 {%- endmacro %}
 
 {#- The 1v1 messages int_conversations__messages sequences (its docs say which): also the

@@ -43,15 +43,15 @@ select {{ distinct_on(key) }} * from {{ relation }}
 {{ keep_first(key, order) }}
 {%- endmacro %}
 {% macro duckdb__keep_first_of(relation, key, order) -%}
-select * from {{ relation }}
-where not exists (
+{%- set repeated -%}
     select 1 from (select {{ key }} from {{ relation }} group by {{ key }} having count(*) > 1) as repeated
-    where repeated.{{ key }} is not distinct from {{ relation }}.{{ key }})
+    where repeated.{{ key }} is not distinct from {{ relation }}.{{ key }}
+{%- endset -%}
+select * from {{ relation }}
+where not exists ({{ repeated }})
 union all
 select * from {{ relation }}
-where exists (
-    select 1 from (select {{ key }} from {{ relation }} group by {{ key }} having count(*) > 1) as repeated
-    where repeated.{{ key }} is not distinct from {{ relation }}.{{ key }})
+where exists ({{ repeated }})
 {{ keep_first(key, order) }}
 {%- endmacro %}
 

@@ -278,12 +278,12 @@ def _features(summary: pd.DataFrame, buyers: pd.DataFrame, channels: list[str]) 
 
 
 def predict_gbm(purchase_days: pd.DataFrame, buyers: pd.DataFrame, origin: date,
-                data_start: date, now: pd.DataFrame | None = None) -> pd.DataFrame | None:
+                data_start: date, now: pd.DataFrame) -> pd.DataFrame | None:
     """Gradient boosting on RFM features, trained on its own window before ``origin``: features
     at ``origin - h``, labels in [origin - h, origin) with h = min(90, history / 2) days; with h
     under 90 the label rates are scaled to 90 days (p: as independent h-day windows). None when
     h < MIN_GBM_LABEL_DAYS (too little history before the origin) or under 50 buyers to learn
-    from."""
+    from. ``now``: summarize(purchase_days, origin), the features it predicts from."""
     h = min(HORIZON_DAYS, (origin - data_start).days // 2)
     if h < MIN_GBM_LABEL_DAYS:
         return None
@@ -303,13 +303,11 @@ def predict_gbm(purchase_days: pd.DataFrame, buyers: pd.DataFrame, origin: date,
 
 
 def _fit_gbm(purchase_days, buyers, origin, h, train, HistGradientBoostingClassifier,
-             HistGradientBoostingRegressor, now=None):
+             HistGradientBoostingRegressor, now):
     train_origin = origin - timedelta(days=h)
     y = outcomes(purchase_days, train_origin, origin, train.index)
     channels = sorted(buyers["source_channel"].fillna("unknown").unique())
     X = _features(train, buyers, channels)
-    if now is None:
-        now = summarize(purchase_days, origin)
     Xn = _features(now, buyers, channels)
     cat = [FEATURES.index("channel_code")]
     params = dict(max_iter=150, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=40,
@@ -376,7 +374,7 @@ def _predict(model: str, purchase_days, buyers, origin, data_start, last_interac
     if model == "bgnbd_gg":
         return predict_bgnbd_gg(history)
     if model == "gbm_rfm":
-        return predict_gbm(purchase_days, buyers, origin, data_start, now=history)
+        return predict_gbm(purchase_days, buyers, origin, data_start, history)
     if model == "naive_last_90d":
         return predict_naive(history)
     if model == "lifecycle_rule":
