@@ -85,7 +85,7 @@ comment on view {{ view }} is {{ bi_literal('BI view of ' ~ this.schema ~ '.' ~ 
             {%- else -%}
                 {%- do select_list.append(quoted) -%}
             {%- endif -%}
-            {%- do columns.append(quoted ~ (' comment ' ~ spark_comment(column['description']) if column.get('description') else '')) -%}
+            {%- do columns.append(quoted ~ (' comment ' ~ spark_comment(column['description'], spark_column_comment_chars() | int) if column.get('description') else '')) -%}
         {%- endif -%}
     {%- endfor -%}
     {%- if not select_list -%}
@@ -98,6 +98,20 @@ comment on view {{ view }} is {{ bi_literal('BI view of ' ~ this.schema ~ '.' ~ 
     {{ return('') }}
 {%- endmacro %}
 
-{% macro spark_comment(text) -%}
-    '{{ (text | string).split() | join(' ') | replace("'", "’") }}'
+{#- A Spark string literal of ``text`` (white space folded, a single quote made typographic),
+    cut to ``max_chars`` characters (the last one then an ellipsis) when given. -#}
+{% macro spark_comment(text, max_chars=none) -%}
+    {%- set folded = (text | string).split() | join(' ') | replace("'", "’") -%}
+    {%- if max_chars and folded | length > max_chars -%}
+        {%- set folded = folded[:max_chars - 1] ~ '…' -%}
+    {%- endif -%}
+    '{{ folded }}'
 {%- endmacro %}
+
+{#- The longest column comment a view keeps on Spark: the Hive metastore stores a column's
+    comment in 256 characters (COLUMNS_V2.COMMENT). With a longer one, CREATE VIEW waits for
+    the metastore client's retries to fail (20 s per view, measured on the embedded Derby
+    metastore, holding the catalog lock that the other dbt thread's statements wait for) and
+    Spark then keeps the view in its own format. The full text stays in the docs and on the
+    DuckDB and PostgreSQL views. -#}
+{% macro spark_column_comment_chars() -%}256{%- endmacro %}

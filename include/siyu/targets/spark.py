@@ -25,7 +25,7 @@ raw DuckDB files, with quarantine and lineage), then
    dropped. What a reader sees: a query that names a table reads either the old build or the
    new one, never a half-written table (the build's tables are complete before the first view
    moves); during the swap (one metastore update per view, one after the other: the whole
-   publish step of ~150 views took 62 s here, JVM start included), a query that joins several
+   publish step of ~150 views took 25 s on the test sample, JVM start included), a query that joins several
    published tables may read one from the old build and one from the new one. Readers that
    need one build for a whole session read ``<spark dir>/published.json`` (or
    ``siyu export``'s manifest) and query the build's own databases, which stay until the
