@@ -75,6 +75,16 @@ def test_the_key_ignores_as_of_and_the_working_copy_but_not_what_parsing_reads(t
     assert dbt_cli.parse_key(siyu_args, {**env, "SIYU_PII_SALT": "s3cret",
                                          "SIYU_SPARK_WAREHOUSE_DIR": "/s/run-2"}) == siyu_key
     assert dbt_cli.parse_key(siyu_args, {**env, "SIYU_PG_DATABASE": "other"}) != siyu_key
+    # an environment variable a project file reads: the Spark build's database suffix (set
+    # for the build, unset for the run-operations before and after it) keys a manifest each
+    spark_env = {**env, "SIYU_DBT_TARGET": "spark"}
+    spark_key = dbt_cli.parse_key(siyu_args, spark_env)
+    build_key = dbt_cli.parse_key(siyu_args, {**spark_env, "SIYU_SCHEMA_SUFFIX": "__b1"})
+    assert build_key != spark_key
+    assert dbt_cli.parse_key(siyu_args, {**spark_env, "SIYU_SCHEMA_SUFFIX": "__b2"}) != build_key
+    assert dbt_cli.parse_key(siyu_args, spark_env) == spark_key
+    # ... and the tiny project's model reads TINY_LABEL
+    assert dbt_cli.parse_key(args_for(project, "2025-06-28"), {**env, "TINY_LABEL": "vip"}) != key
 
     # what parsing reads: another catalog name, target, var, a changed model or profile
     assert dbt_cli.parse_key(args_for(project, "2025-06-28"),

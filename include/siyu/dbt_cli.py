@@ -20,6 +20,9 @@ manifest itself and hands it to dbt (``dbtRunner(manifest=...)``, dbt's programm
   say where files and servers are or how many threads run (``RUNTIME_ONLY_ENV``); for the
   DuckDB file only its catalog name (the file name up to its first dot) counts, which is
   what dbt puts into every relation name;
+- the values of the environment variables the project's files name (``env_var(...)`` in a
+  model, macro or yml: e.g. ``SIYU_SCHEMA_SUFFIX``, which the Spark build sets and its
+  run-operations do not), with the same exceptions;
 - the target (``--target``, else the one the profile picks), ``--profile`` and ``--vars``
   without ``as_of`` (``as_of`` is read in SQL only, never in a model's configuration:
   tests/test_dbt_cli.py checks this).
@@ -96,8 +99,11 @@ def catalog_name(path: str) -> str:
     return os.path.basename(path).lstrip(".").split(".")[0]
 
 
-def _project_files(project_dir: Path) -> list[tuple[str, str]]:
+def _project_files(project_dir: Path) -> tuple[list[tuple[str, str]], set[str]]:
+    """(path inside the project and sha256 of every project file, the environment variables
+    the files name in ``env_var(...)``)."""
     files = []
+    env_names: set[str] = set()
     for root, dirs, names in os.walk(project_dir, followlinks=True):  # cosmos links them
         rel_root = Path(root).relative_to(project_dir)
         dirs[:] = sorted(d for d in dirs if not d.startswith(".")
@@ -107,8 +113,11 @@ def _project_files(project_dir: Path) -> list[tuple[str, str]]:
             if name.startswith(".") or (rel_root == Path(".") and name in SKIPPED_ROOT_FILES):
                 continue
             path = Path(root) / name
-            files.append((str(rel_root / name), hashlib.sha256(path.read_bytes()).hexdigest()))
-    return files
+            content = path.read_bytes()
+            files.append((str(rel_root / name), hashlib.sha256(content).hexdigest()))
+            if b"env_var" in content:
+                env_names.update(_ENV_VAR_RE.findall(content.decode("utf-8", "replace")))
+    return files, env_names
 
 
 def _profile_name(args: list[str], project_dir: Path) -> str | None:
@@ -170,9 +179,15 @@ def parse_key(args: list[str], env: dict[str, str] | None = None) -> str:
 
         parsed_vars = yaml.safe_load(cli_vars) or {}
         parsed_vars.pop("as_of", None)
+    files, project_env_names = _project_files(project_dir.resolve())
+    # the environment variables the project's own files read (SIYU_SCHEMA_SUFFIX, the Spark
+    # build's database suffix; SIYU_TIMEZONE): with their values in the key, runs that differ
+    # in them keep a manifest each instead of replacing one another's
+    project_env = {name: env.get(name) for name in sorted(project_env_names - RUNTIME_ONLY_ENV)}
     content = {
         "versions": _dbt_versions(),
-        "files": _project_files(project_dir.resolve()),
+        "files": files,
+        "project_env": project_env,
         "profiles": profiles_text,
         "profile_env": profile_env,
         "target": target,
