@@ -11,7 +11,6 @@ initdb and postgres refuse to run as root, so as root they run as the `postgres`
 from __future__ import annotations
 
 import glob
-import json
 import math
 import os
 import shutil
@@ -93,15 +92,6 @@ def pg_server():
         subprocess.run([*run_as, bindir / "pg_ctl", "-D", data, "-m", "fast", "-w", "stop"],
                        capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def landing(tmp_path_factory) -> tuple[Path, dict]:
-    out = tmp_path_factory.mktemp("pg-landing") / "landing"
-    subprocess.run([BIN / "siyu", "generate", "--out", out, "--users", "300", "--days", "35",
-                    "--start", "2025-03-01", "--seed", "5"],
-                   check=True, capture_output=True, text=True)
-    return out, json.loads((out / "_manifest.json").read_text())
 
 
 def _env(tmp: Path, landing: Path, pg: pgmod.PgSettings | None = None) -> dict:
@@ -204,15 +194,17 @@ def _differences(duck: dict, pg: dict) -> list[str]:
     return problems
 
 
-def test_postgres_build_equals_duckdb_and_bi_role_is_read_only(tmp_path, landing, pg_server):
-    landing_root, manifest = landing
+def test_postgres_build_equals_duckdb_and_bi_role_is_read_only(tmp_path, published_landing,
+                                                               pg_server):
+    # the DuckDB side: the session's published warehouse (tests/extracts_fixtures.py), built by
+    # `siyu run` from this landing zone with the same settings
+    landing_root, manifest, duck_wh = published_landing
     as_of = manifest["as_of"]
 
-    _siyu_run(_env(tmp_path / "duck", landing_root), as_of)
     pg_env = _env(tmp_path / "pg", landing_root, pg_server)
     _siyu_run(pg_env, as_of, "--target", "postgres")
 
-    duck = _duckdb_marts(tmp_path / "duck" / "wh" / "siyu.duckdb")
+    duck = _duckdb_marts(duck_wh)
     pg = _postgres_marts(pg_server)
     assert len(duck) >= 20 and sum(len(rows) for _, rows in duck.values()) > 1000
     problems = _differences(duck, pg)
@@ -238,7 +230,7 @@ def test_postgres_build_equals_duckdb_and_bi_role_is_read_only(tmp_path, landing
     assert pgmod.copy_raw(settings, pg_server) == first
 
     # the BI login reads the masked bi views (same rows as DuckDB's), and nothing else
-    duck_con = duckdb.connect(str(tmp_path / "duck" / "wh" / "siyu.duckdb"), read_only=True)
+    duck_con = duckdb.connect(str(duck_wh), read_only=True)
     try:
         duck_bi = {name: duck_con.execute(f'SELECT count(*) FROM bi."{name}"').fetchone()[0]
                    for (name,) in duck_con.execute(
