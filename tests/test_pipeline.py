@@ -95,3 +95,73 @@ def test_backfill_past_the_incremental_lookback_rebuilds(tmp_path):
     assert pipeline.needs_full_refresh(s, as_of, None) is False
     assert pipeline.needs_full_refresh(s, as_of, date(2025, 6, 22)) is False  # 6 days back
     assert pipeline.needs_full_refresh(s, as_of, date(2025, 6, 21)) is True  # 7 days back
+
+
+def _raw_rows(s: Settings) -> dict[tuple[str, str], int]:
+    import duckdb
+
+    out = {}
+    for source in ("crm", "shop", "community"):
+        with duckdb.connect(str(s.raw_db(source)), read_only=True) as con:
+            for (table,) in con.execute("SELECT table_name FROM duckdb_tables() "
+                                        "WHERE table_name <> 'load_log' ORDER BY 1").fetchall():
+                out[(source, table)] = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+    return out
+
+
+def test_sources_ingested_together_load_what_one_after_the_other_loads(tmp_path):
+    from siyu.devtools.generate import generate
+
+    landing = tmp_path / "landing"
+    generate(landing, users=40, days=4, start="2025-03-01", seed=3)
+    together = Settings.from_env(landing_root=landing, warehouse=tmp_path / "a" / "siyu.duckdb")
+    apart = Settings.from_env(landing_root=landing, warehouse=tmp_path / "b" / "siyu.duckdb")
+    days = [date(2025, 3, d) for d in range(1, 5)]
+    plan = [(source, days) for source in ("crm", "shop", "community")]
+    lines: list[str] = []
+    summaries = pipeline.ingest_sources(together, plan, progress=lines.append)
+    one_by_one = [pipeline.ingest(apart, source, dates) for source, dates in plan]
+
+    def without_seconds(rows):
+        return [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
+
+    assert [s["source"] for s in summaries] == ["crm", "shop", "community"]  # the plan's order
+    assert without_seconds(summaries) == without_seconds(one_by_one)
+    assert sum(s["rows_loaded"] for s in summaries) > 100
+    assert _raw_rows(together) == _raw_rows(apart)
+    # each source's progress: one whole line per day
+    for source in ("crm", "shop", "community"):
+        assert len([ln for ln in lines if ln.lstrip().startswith(source + " ")]) == len(days)
+
+
+def test_sources_ingested_together_share_the_memory_limit_and_report_a_failure(
+        tmp_path, monkeypatch):
+    monkeypatch.setenv("SIYU_DUCKDB_MEMORY_LIMIT", "6GB")
+    seen: dict[str, str | None] = {}
+
+    def fake_ingest(settings, source, dates, load_id=None, progress=None, memory_limit=None):
+        seen[source] = memory_limit
+        if source == "shop":
+            raise RuntimeError("shop's landing is unreadable")
+        return {"source": source}
+
+    monkeypatch.setattr(pipeline, "ingest", fake_ingest)
+    s = settings(tmp_path)
+    with pytest.raises(RuntimeError, match="shop's landing"):
+        pipeline.ingest_sources(s, [(src, [date(2025, 3, 1)])
+                                    for src in ("crm", "shop", "community")])
+    # every source ran (a failure does not cut the others short), each with a third of 6 GB
+    assert seen == {"crm": "2000MB", "shop": "2000MB", "community": "2000MB"}
+    seen.clear()
+    assert pipeline.ingest_sources(s, [("crm", [date(2025, 3, 1)])]) == [{"source": "crm"}]
+    assert seen == {"crm": None}  # alone: the connection's own limit
+
+
+def test_memory_limit_share(monkeypatch):
+    from siyu import db
+
+    cases = {("8GB", 3): "2666MB", ("512MiB", 2): "268MB", ("10 GB", 1): "10 GB",
+             ("80%", 3): "80%"}
+    for (limit, parts), share in cases.items():
+        monkeypatch.setenv("SIYU_DUCKDB_MEMORY_LIMIT", limit)
+        assert db.memory_limit_share(parts) == share, (limit, parts)

@@ -17,12 +17,15 @@ reported as such, not as a failed ROLLBACK).
 
 `memory_limit` bounds DuckDB's buffer manager: beyond it, joins, sorts and aggregates spill to
 `temp_directory`. The process's peak RSS is a little above it (Python, the catalog).
+Connections that work at the same time share it: `siyu run` ingests its three sources at once,
+each connection with a third of the limit (`memory_limit_share`).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,6 +40,21 @@ log = logging.getLogger(__name__)
 
 def memory_limit() -> str:
     return os.environ.get("SIYU_DUCKDB_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT
+
+
+_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def memory_limit_share(parts: int) -> str:
+    """``memory_limit()`` divided by ``parts`` (for connections that run at the same time), in
+    MB; the limit itself when it is not an amount DuckDB's way (``8GB``, ``512MiB``, ...)."""
+    limit = memory_limit()
+    m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*", limit)
+    unit = _UNITS.get((m.group(2) or "b").lower()) if m else None
+    if parts <= 1 or unit is None:
+        return limit
+    return f"{max(1, int(float(m.group(1)) * unit / parts / 10**6))}MB"
 
 
 def threads() -> int:

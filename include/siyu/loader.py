@@ -849,18 +849,23 @@ def ingest_source(
     load_id: str | None = None,
     progress=None,
     batch_bytes: int = 256 << 20,
+    memory_limit: str | None = None,
 ) -> SourceIngest:
     """Load partitions of one source with one writer connection, and record what in the
     source's folder is not loadable (``layout_issues``, whatever the dates).
 
     Consecutive days are loaded together (one SQL pass per entity) while their files stay
-    under ``batch_bytes``, which makes a backfill of many small days fast.
+    under ``batch_bytes``, which makes a backfill of many small days fast. ``memory_limit``
+    replaces the connection's DuckDB memory limit (a share of it, when sources load at the
+    same time: ``siyu.pipeline.ingest_sources``).
     """
     landing_root = Path(landing_root)
     dates = sorted(set(dates))
     load_ids = {dt: load_id or new_load_id(source, dt) for dt in dates}
     by_day: dict[date, list[EntityLoad]] = {dt: [] for dt in dates}
     with raw_connection(raw_db) as con:
+        if memory_limit:
+            con.execute(f"SET memory_limit = {_lit(memory_limit)}")
         ensure_schema(con, source)
         issues = scan_source(landing_root, source) if landing_root.is_dir() else []
         scan_load_id = load_ids[dates[-1]] if dates else load_id or new_load_id(source, date.today())

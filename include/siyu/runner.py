@@ -57,10 +57,12 @@ def _run_locked(settings: Settings, as_of: date, from_date: date | None, sources
     say = progress or (lambda _msg: None)
     result: dict = {"as_of": as_of.isoformat(), "ingest": [], "run_id": run_id}
     t0 = time.perf_counter()
+    plan = []
     for source in sources:
         dates = pipeline.dates_to_load(settings, source, as_of, from_date)
         say(f"ingest {source}: {len(dates)} partition(s) {dates[0]} .. {dates[-1]}")
-        result["ingest"].append(pipeline.ingest(settings, source, dates, progress=progress))
+        plan.append((source, dates))
+    result["ingest"] = pipeline.ingest_sources(settings, plan, progress=progress)
     full_refresh = pipeline.needs_full_refresh(settings, as_of, from_date)
     target = targets.open_target(dbt_target(target_name), settings, run_id, progress)
     result["publish"] = targets.build_audit_publish(target, as_of, select=select,
