@@ -135,7 +135,7 @@ def test_sources_ingested_together_load_what_one_after_the_other_loads(tmp_path)
 
 
 def test_sources_ingested_together_share_the_memory_limit_and_report_a_failure(
-        tmp_path, monkeypatch):
+        tmp_path, monkeypatch, caplog):
     monkeypatch.setenv("SIYU_DUCKDB_MEMORY_LIMIT", "6GB")
     seen: dict[str, str | None] = {}
 
@@ -143,6 +143,8 @@ def test_sources_ingested_together_share_the_memory_limit_and_report_a_failure(
         seen[source] = memory_limit
         if source == "shop":
             raise RuntimeError("shop's landing is unreadable")
+        if source == "community":
+            raise OSError("No space left on device")
         return {"source": source}
 
     monkeypatch.setattr(pipeline, "ingest", fake_ingest)
@@ -152,6 +154,8 @@ def test_sources_ingested_together_share_the_memory_limit_and_report_a_failure(
                                     for src in ("crm", "shop", "community")])
     # every source ran (a failure does not cut the others short), each with a third of 6 GB
     assert seen == {"crm": "2000MB", "shop": "2000MB", "community": "2000MB"}
+    # the first failure is raised, a later one logged
+    assert "ingest of community failed too: OSError: No space left on device" in caplog.text
     seen.clear()
     assert pipeline.ingest_sources(s, [("crm", [date(2025, 3, 1)])]) == [{"source": "crm"}]
     assert seen == {"crm": None}  # alone: the connection's own limit

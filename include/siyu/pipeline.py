@@ -177,7 +177,8 @@ def ingest_sources(
     sources share the cores (measured at 100k users x 180 days: 12.4-15.1 s one after the
     other, 9.2-9.7 s together). Each connection gets an equal share of the DuckDB memory limit,
     so together they stay within it. The summaries come in the order of ``plan``; when a
-    source fails, the others still finish and the first failure (in that order) is raised."""
+    source fails, the others still finish, the first failure (in that order) is raised and
+    any later one is logged."""
     if len(plan) <= 1:
         return [ingest(settings, source, dates, progress=progress) for source, dates in plan]
     lock = threading.Lock()
@@ -191,6 +192,10 @@ def ingest_sources(
         futures = [pool.submit(ingest, settings, source, dates,
                                progress=say if progress else None, memory_limit=share)
                    for source, dates in plan]
+    failed = [(source, f.exception()) for (source, _dates), f in zip(plan, futures)
+              if f.exception() is not None]
+    for source, error in failed[1:]:
+        log.error("ingest of %s failed too: %s: %s", source, type(error).__name__, error)
     return [f.result() for f in futures]
 
 
