@@ -41,13 +41,19 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- the table's current rows for the keys of the batch, to compete with the batch's versions -#}
+{#- the table's current rows for the keys of the batch, to compete with the batch's versions:
+    those from partitions before the window only. A row from a re-read partition is in the
+    batch itself (re-read from raw, as a full build reads it) unless its raw row was withdrawn
+    (then it is marked and left out anyway): letting the table's copy compete too would only
+    double the rows to rank (~2x the batch at 1M users), and where raw changed a line in
+    place or reloaded it under a new _load_id, the stale copy could tie with the raw row. -#}
 {% macro existing_versions_of(batch, key) -%}
     {%- if is_incremental() -%}
     {{ union_all_by_name() }}
     select * from {{ this }}
     where {{ key }} in (select {{ key }} from {{ batch }})
       and _load_id <> {{ withdrawn_mark() }}
+      and _dt < {{ lookback_start() }}
     {%- endif -%}
 {%- endmacro %}
 
@@ -100,6 +106,13 @@
     of. A full build keeps every row. -#}
 {% macro rows_of_changed_groups(relation, group_cols, compared_cols) -%}
     {%- if is_incremental() %}
+    {{- adapter.dispatch('rows_of_changed_groups', 'siyu')(relation, group_cols, compared_cols) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The exact comparison (PostgreSQL): the rows in one set and not in the other, both ways (two
+    EXCEPTs over every row of the inputs and of the table). -#}
+{% macro default__rows_of_changed_groups(relation, group_cols, compared_cols) -%}
     where exists (
         select 1
         from (
@@ -113,7 +126,34 @@
         ) as changed
         where {% for c in group_cols %}changed.{{ c }} = {{ relation }}.{{ c }}{{ ' and ' if not loop.last }}{% endfor %}
     )
-    {%- endif -%}
+{%- endmacro %}
+
+{#- DuckDB: a fingerprint per group on each side, its row count and the sum of its rows' 64-bit
+    hashes of `compared_cols` (an order-free digest of the group's rows); a group whose count
+    or sum differs, or which is on one side only, changed. Two aggregations of ~1 row per
+    group instead of two EXCEPTs over every row: at 1M users (12M messages, 1.3M
+    conversations) the model's query on a day without changes took 2.9 s and 2.2 GB against
+    6.6-9.6 s and 6.9 GB. A changed group is missed
+    only if its new rows' hashes add up to exactly the old sum with the same count, a chance
+    of about 2^-64 per changed group (DECISIONLOG "Incremental downstream of staging"). -#}
+{% macro duckdb__rows_of_changed_groups(relation, group_cols, compared_cols) -%}
+    where ({{ group_cols | join(', ') }}) in (
+        select {% for c in group_cols %}coalesce(now.{{ c }}, held.{{ c }}){{ ', ' if not loop.last }}{% endfor %}
+        from ({{ group_fingerprints(relation, group_cols, compared_cols) }}) as now
+        full outer join ({{ group_fingerprints(this, group_cols, compared_cols) }}) as held
+            on {% for c in group_cols %}held.{{ c }} = now.{{ c }}{{ ' and ' if not loop.last }}{% endfor %}
+        where now.row_count is distinct from held.row_count
+           or now.fingerprint is distinct from held.fingerprint
+    )
+{%- endmacro %}
+
+{#- one row per group of `relation`: its rows and the sum of their hashes of `compared_cols`
+    (DuckDB's hash(): UBIGINT, summed as HUGEINT, no overflow) -#}
+{% macro group_fingerprints(relation, group_cols, compared_cols) -%}
+    select {{ group_cols | join(', ') }}, count(*) as row_count,
+           sum(hash({{ compared_cols | join(', ') }})) as fingerprint
+    from {{ relation }}
+    group by {{ group_cols | join(', ') }}
 {%- endmacro %}
 
 {#- post-hook: delete the rows whose `key` is no longer among the inputs (`source_sql`), e.g.
