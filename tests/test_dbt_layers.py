@@ -72,3 +72,29 @@ def test_the_reports_read_marts_and_reports_only():
             if layer.get(name, "seed") not in ("marts", "reports", "seed"):
                 wrong.append(f"{path.stem} reads {name} ({layer[name]})")
     assert wrong == []
+
+
+# PostgreSQL cuts no identifier: dbt names a relation after each unit test there, and a name of
+# more than 63 characters fails the PostgreSQL build (test_postgres, a slow test) at run time.
+POSTGRES_MAX_IDENTIFIER = 63
+
+
+def _long_unit_test_names(text: str) -> list[str]:
+    import yaml
+
+    doc = yaml.safe_load(text) or {}
+    return [t["name"] for t in doc.get("unit_tests") or []
+            if len(t.get("name", "")) > POSTGRES_MAX_IDENTIFIER]
+
+
+def test_unit_test_names_fit_a_postgres_identifier():
+    files = list(MODELS.rglob("*.yml"))
+    names = [n for p in files for n in _long_unit_test_names(p.read_text(encoding="utf-8"))]
+    assert any("unit_tests:" in p.read_text(encoding="utf-8") for p in files)
+    assert names == []
+
+
+def test_the_name_check_sees_a_long_name():
+    long_name = "test_" + "x" * 59  # 64 characters
+    assert _long_unit_test_names(f"unit_tests:\n  - name: {long_name}\n  - name: test_ok\n") == [
+        long_name]
