@@ -133,9 +133,9 @@
     or sum differs, or which is on one side only, changed. Two aggregations of ~1 row per
     group instead of two EXCEPTs over every row: at 1M users (12M messages, 1.3M
     conversations) the model's query on a day without changes took 2.9 s and 2.2 GB against
-    6.6-9.6 s and 6.9 GB. A changed group is missed
-    only if its new rows' hashes add up to exactly the old sum with the same count, a chance
-    of about 2^-64 per changed group (DECISIONLOG "Incremental downstream of staging"). -#}
+    6.6-9.6 s and 6.9 GB. A changed group is missed only if its new rows' hashes add up to
+    exactly the old sum with the same count, a chance of about 2^-64 per changed group
+    (DECISIONLOG "How the conversations are compared"). -#}
 {% macro duckdb__rows_of_changed_groups(relation, group_cols, compared_cols) -%}
     where ({{ group_cols | join(', ') }}) in (
         select {% for c in group_cols %}coalesce(now.{{ c }}, held.{{ c }}){{ ', ' if not loop.last }}{% endfor %}
