@@ -57,6 +57,14 @@ def pytest_configure(config):
         if not os.environ.get("PYTEST_XDIST_WORKER"):
             # the controller (or a run without xdist) outlives its workers: it removes the cache
             _OWN_TEMP_DIRS.append(os.environ["SIYU_DBT_MANIFEST_CACHE"])
+    # the published warehouse of the session (tests/extracts_fixtures.py): built once for all
+    # workers in this folder, each works on a copy; the controller removes it at the end
+    if not os.environ.get("SIYU_TEST_PUBLISHED_DIR"):
+        run = os.environ.get("PYTEST_XDIST_TESTRUNUID") or f"main-{os.getpid()}"
+        os.environ["SIYU_TEST_PUBLISHED_DIR"] = os.path.join(
+            tempfile.gettempdir(), f"siyu-published-warehouse-{run}")
+        if not os.environ.get("PYTEST_XDIST_WORKER"):
+            _OWN_TEMP_DIRS.append(os.environ["SIYU_TEST_PUBLISHED_DIR"])
 
 
 def pytest_unconfigure(config):

@@ -6,13 +6,21 @@ The landing zone is generated (300 users, 40 days) and `siyu run` ingests, build
 publishes it, as in production, so the extracts are tested against real marts rather than
 hand-made tables. It takes about 40 s, hence session scope; since every module that imports the
 fixture gets its own copy of it, the result is cached here so the session builds it once.
+
+`make test` runs two or more workers (pytest-xdist), each a session of its own. The first
+worker that needs the warehouse builds it into a folder the workers share
+(SIYU_TEST_PUBLISHED_DIR, set by tests/conftest.py), under a file lock; every worker then works
+on its own copy of that folder, so no worker sees another's writes (tests/test_extracts.py
+opens its copy read-write) and the session builds it once instead of once per worker.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from datetime import date
@@ -27,12 +35,32 @@ USERS, DAYS, START, SEED = 300, 40, "2025-03-01", 11
 
 def built_once(tmp_path_factory) -> tuple[Path, date, Path]:
     if "warehouse" not in _BUILT:
-        _BUILT["warehouse"] = _build(tmp_path_factory)
+        _BUILT["warehouse"] = _own_copy(tmp_path_factory)
     return _BUILT["warehouse"]
 
 
-def _build(tmp_path_factory) -> tuple[Path, date, Path]:
+def _own_copy(tmp_path_factory) -> tuple[Path, date, Path]:
+    """This worker's copy of the shared build (built here first if no worker has yet)."""
     work = tmp_path_factory.mktemp("published_warehouse")
+    shared = os.environ.get("SIYU_TEST_PUBLISHED_DIR")
+    if not shared:
+        return _build(work)
+    shared_dir = Path(shared)
+    shared_dir.mkdir(parents=True, exist_ok=True)
+    built = shared_dir / "built.json"
+    with open(shared_dir / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also on a failure
+        if not built.exists():
+            shutil.rmtree(shared_dir / "build", ignore_errors=True)  # a failed earlier try
+            _, as_of, _ = _build(shared_dir / "build")
+            built.write_text(json.dumps({"as_of": as_of.isoformat()}))
+    shutil.copytree(shared_dir / "build", work, dirs_exist_ok=True)
+    as_of = date.fromisoformat(json.loads(built.read_text())["as_of"])
+    return work / "wh" / "siyu.duckdb", as_of, work / "landing"
+
+
+def _build(work: Path) -> tuple[Path, date, Path]:
+    work.mkdir(parents=True, exist_ok=True)
     landing = work / "landing"
     subprocess.run(
         [SIYU, "generate", "--out", landing, "--users", str(USERS), "--days", str(DAYS),
