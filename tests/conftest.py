@@ -50,21 +50,22 @@ def pytest_configure(config):
         _OWN_TEMP_DIRS.append(os.environ["DBT_TARGET_PATH"])
     # the parsed project (siyu-dbt) is shared by the workers of one test run: the project is
     # parsed once per key, not once per worker (saved files are replaced atomically)
-    if not os.environ.get("SIYU_DBT_MANIFEST_CACHE"):
-        run = os.environ.get("PYTEST_XDIST_TESTRUNUID") or f"main-{os.getpid()}"
-        os.environ["SIYU_DBT_MANIFEST_CACHE"] = os.path.join(
-            tempfile.gettempdir(), f"siyu-dbt-manifests-{run}")
-        if not os.environ.get("PYTEST_XDIST_WORKER"):
-            # the controller (or a run without xdist) outlives its workers: it removes the cache
-            _OWN_TEMP_DIRS.append(os.environ["SIYU_DBT_MANIFEST_CACHE"])
+    _run_wide_folder("SIYU_DBT_MANIFEST_CACHE", "siyu-dbt-manifests")
     # the published warehouse of the session (tests/extracts_fixtures.py): built once for all
-    # workers in this folder, each works on a copy; the controller removes it at the end
-    if not os.environ.get("SIYU_TEST_PUBLISHED_DIR"):
-        run = os.environ.get("PYTEST_XDIST_TESTRUNUID") or f"main-{os.getpid()}"
-        os.environ["SIYU_TEST_PUBLISHED_DIR"] = os.path.join(
-            tempfile.gettempdir(), f"siyu-published-warehouse-{run}")
-        if not os.environ.get("PYTEST_XDIST_WORKER"):
-            _OWN_TEMP_DIRS.append(os.environ["SIYU_TEST_PUBLISHED_DIR"])
+    # workers in this folder, each works on a copy
+    _run_wide_folder("SIYU_TEST_PUBLISHED_DIR", "siyu-published-warehouse")
+
+
+def _run_wide_folder(variable: str, prefix: str) -> None:
+    """Set ``variable`` (unless set) to a temporary folder shared by the workers of one test
+    run: the controller sets it before its workers start, and they inherit it. The controller
+    (or a run without xdist) outlives its workers: it removes the folder at the end."""
+    if os.environ.get(variable):
+        return
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID") or f"main-{os.getpid()}"
+    os.environ[variable] = os.path.join(tempfile.gettempdir(), f"{prefix}-{run}")
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        _OWN_TEMP_DIRS.append(os.environ[variable])
 
 
 def pytest_unconfigure(config):
