@@ -28,7 +28,15 @@ it), on one landing, each from an empty warehouse: ``siyu run --as-of <as_of>``,
 the number of task instances, the duration of the dbt producer task (``dbt.dbt_producer_watcher``,
 which runs the one ``dbt build``), the per-model tasks (``dbt.<model>_run`` / ``dbt.<model>.run``)
 and the ingest tasks; the as-of day the DAG processed is read from ``resolve_as_of``'s XCom.
-This comparison runs first (it is small); then the scales, in the order given.
+This comparison runs first (it is small).
+
+Fixed costs (``--fixed-users``, default 200 users x ``--days``; 0 skips it): on a landing of
+almost no data, the full run and the incremental day of a scale (steps 3 and 4) and the two
+runs of the DAG check. What they take is what a run costs whatever the data (start-up, ingest,
+the ``dbt build`` of every model and test, audit, publish; Airflow's own cost on top for the
+DAG path), so the report also gives the lowest ratios these costs allow: an incremental day at
+a scale cannot cost less than the incremental day on almost no data, nor the DAG path less than
+``siyu run`` plus Airflow's own cost. Then the scales, in the order given.
 
 The dbt project is parsed once per scale before the timed runs (untimed, through ``siyu-dbt``,
 which keeps the parsed project), so every timed ``siyu run`` and DAG run is a daily run of a
@@ -418,16 +426,22 @@ def bench_scale(users: int, args, base: Path, res: dict, save) -> None:
 
 def bench_dag(users: int, args, base: Path, res: dict, save) -> None:
     """``siyu run`` and ``airflow dags test`` from an empty warehouse on one landing."""
-    steps = res["steps"]
     work = base / f"dag-u{users}"
     landing = landing_zone(users, args, work, res)
     as_of = date.fromisoformat(res["as_of"])
     save()
-
     project = work / "dbt_project"
+    prepare_project(base / "dbt_project", scale_settings(work, landing, "run", project))
+    dag_steps(work, landing, project, as_of, f"DAG check, {users:,} users", res, save)
+
+
+def dag_steps(work: Path, landing: Path, project: Path, as_of: date, what: str, res: dict,
+              save) -> None:
+    """Steps "siyu run" and "dag" of ``res``: ``siyu run --as-of as_of`` and ``airflow dags
+    test`` of the same day, each from an empty warehouse (``project`` is parsed already)."""
+    steps = res["steps"]
     run = scale_settings(work, landing, "run", project)
-    prepare_project(base / "dbt_project", run)
-    log(f"DAG check, {users:,} users: siyu run --as-of {as_of} (empty warehouse)")
+    log(f"{what}: siyu run --as-of {as_of} (empty warehouse)")
     m = siyu_run(run, as_of)
     record(steps, "siyu run", m, label=f"`siyu run --as-of {as_of}`", note=run_note(m))
     save()
@@ -435,13 +449,13 @@ def bench_dag(users: int, args, base: Path, res: dict, save) -> None:
     dag = scale_settings(work, landing, "dag", project)
     home = work / "airflow_home"
     home.mkdir(parents=True)
-    log(f"DAG check, {users:,} users: airflow db migrate (not timed)")
+    log(f"{what}: airflow db migrate (not timed)")
     m = run_cmd([str(BIN / "airflow"), "db", "migrate"], airflow_env(home, dag),
                 dag.log_dir / "airflow-db-migrate.log")
     if "error" in m:
         raise StepFailed(f"airflow db migrate: {m['error']}")
     res["migrate_s"] = m["s"]
-    log(f"DAG check, {users:,} users: airflow dags test {DAG_ID} {as_of} (empty warehouse)")
+    log(f"{what}: airflow dags test {DAG_ID} {as_of} (empty warehouse)")
     m = run_cmd([str(BIN / "airflow"), "dags", "test", DAG_ID, as_of.isoformat(),
                  "-f", str(DAG_FILE)], airflow_env(home, dag), dag.log_dir / "dags-test.log")
     t = task_times(home)
@@ -459,6 +473,32 @@ def bench_dag(users: int, args, base: Path, res: dict, save) -> None:
     record(steps, "dag", m, label=f"`airflow dags test {DAG_ID} {as_of} -f dags/siyu_daily.py`",
            note=note)
     save()
+
+
+def bench_fixed(users: int, args, base: Path, res: dict, save) -> None:
+    """What a run costs whatever the data: on a landing of a few users, a full and an
+    incremental ``siyu run`` (as in a scale), then ``siyu run`` and ``airflow dags test`` of
+    the as-of day from an empty warehouse (as in the DAG check)."""
+    steps = res["steps"]
+    work = base / f"fixed-u{users}"
+    landing = landing_zone(users, args, work, res)
+    as_of = date.fromisoformat(res["as_of"])
+    save()
+    project = work / "dbt_project"
+    chain = scale_settings(work, landing, "chain", project)
+    prepare_project(base / "dbt_project", chain)
+    day_before = as_of - timedelta(days=1)
+    log(f"fixed costs, {users:,} users: full siyu run --as-of {day_before} (empty warehouse)")
+    m = siyu_run(chain, day_before)
+    record(steps, "full", m, label=f"full `siyu run --as-of {day_before}`, empty warehouse",
+           note=run_note(m))
+    save()
+    log(f"fixed costs, {users:,} users: incremental siyu run --as-of {as_of}")
+    m = siyu_run(chain, as_of)
+    record(steps, "incremental", m, label=f"incremental day: `siyu run --as-of {as_of}`",
+           note=run_note(m))
+    save()
+    dag_steps(work, landing, project, as_of, f"fixed costs, {users:,} users", res, save)
 
 
 # --------------------------------------------------------------------------- report
@@ -542,6 +582,59 @@ def summary(dag: dict | None, scales: list[dict], args) -> list[str]:
             "|---|---:|---:|---|", *rows]
 
 
+def fixed_costs(fixed: dict | None, dag: dict | None, scales: list[dict], args) -> list[str]:
+    """What the runs of the fixed-cost landing say about the ratio targets: a ratio cannot go
+    below the cost of the same run on (almost) no data, whatever the SQL does."""
+    if fixed is None:
+        return []
+    full, incr = ok(fixed, "full"), ok(fixed, "incremental")
+    run, dg = ok(fixed, "siyu run"), ok(fixed, "dag")
+    at = f"{fixed['users']:,} users"
+    rows = []
+    if full and incr:
+        rows.append(f"| `siyu run` on {at}: full / incremental day | {fmt_s(full['s'])} s / "
+                    f"{fmt_s(incr['s'])} s | start-up, ingest, `dbt build` of every node, audit, "
+                    "publish |")
+    airflow = dg["s"] - run["s"] if run and dg else None
+    if airflow is not None:
+        rows.append(f"| the DAG path's own cost on {at}: `airflow dags test` - `siyu run` | "
+                    f"{fmt_s(airflow)} s ({fmt_s(dg['s'])} s - {fmt_s(run['s'])} s) | "
+                    "Airflow start-up, DAG parse, the tasks' own run-time (per-model tasks "
+                    "included) |")
+    if not rows:
+        return ["### Fixed costs", "", missing(fixed) + "."]
+    lines = ["### Fixed costs: a run on almost no data", "",
+             f"A landing of {at} x {fixed['days']} days "
+             f"({fixed.get('rows', 0):,} rows), so the runs' time is what they cost whatever the "
+             "data.", "", "| what | seconds | made of |", "|---|---:|---|", *rows]
+    floors = []
+    drun = ok(dag, "siyu run")
+    if airflow is not None and drun:
+        low = (drun["s"] + airflow) / drun["s"]
+        floors.append(f"| DAG path / `siyu run`, {args.dag_users:,} users | {low:.2f} "
+                      f"(({fmt_s(drun['s'])} + {fmt_s(airflow)}) s / {fmt_s(drun['s'])} s) | "
+                      f"<= {DAG_RATIO_MAX} | {'reachable' if low <= DAG_RATIO_MAX else 'no'} |")
+    for r in scales:
+        sfull = ok(r, "full")
+        if incr and sfull:
+            low = incr["s"] / sfull["s"]
+            floors.append(f"| incremental day / full `siyu run`, {r['users']:,} users | "
+                          f"{low:.2f} ({fmt_s(incr['s'])} s / {fmt_s(sfull['s'])} s) | "
+                          f"<= {INCR_RATIO_MAX} | "
+                          f"{'reachable' if low <= INCR_RATIO_MAX else 'no'} |")
+    if incr and any(r["users"] == TARGET_USERS for r in scales):
+        floors.append(f"| incremental day, {TARGET_USERS:,} users (seconds) | "
+                      f"{fmt_s(incr['s'])} s | <= {INCR_S_MAX:.0f} s | "
+                      f"{'reachable' if incr['s'] <= INCR_S_MAX else 'no'} |")
+    if floors:
+        lines += ["", "The lowest figures these fixed costs allow (an incremental day costs at "
+                  "least the incremental day on almost no data; the DAG path at least `siyu "
+                  "run` plus its own cost):", "",
+                  "| check | lowest possible | target | within the target? |",
+                  "|---|---:|---:|---|", *floors]
+    return lines
+
+
 def step_rows(steps: dict) -> list[str]:
     lines = ["| step | seconds | rows | rows/s | peak RSS MB | notes |",
              "|---|---:|---:|---:|---:|---|"]
@@ -598,6 +691,16 @@ def dag_section(d: dict) -> list[str]:
     return lines + error_block(d)
 
 
+def fixed_section(f: dict) -> list[str]:
+    lines = [f"### Fixed costs: {f['users']:,} users x {f['days']} days "
+             f"(as of {f.get('as_of', '?')})", ""]
+    if f.get("landing"):
+        lines += [f"Landing {f['landing']}. The full run and the incremental day share one "
+                  "warehouse; `siyu run --as-of` the as-of day and the DAG run each start from "
+                  "an empty one.", ""]
+    return lines + step_rows(f["steps"]) + error_block(f)
+
+
 def report(state: dict) -> list[str]:
     args = state["args"]
     cmd = ".venv/bin/python benchmarks/bench.py " + " ".join(sys.argv[1:])
@@ -616,8 +719,12 @@ def report(state: dict) -> list[str]:
         "",
     ]
     lines += summary(state["dag"], state["scales"], args) + [""]
+    fixed = fixed_costs(state["fixed"], state["dag"], state["scales"], args)
+    lines += fixed + ([""] if fixed else [])
     if state["dag"]:
         lines += dag_section(state["dag"]) + [""]
+    if state["fixed"]:
+        lines += fixed_section(state["fixed"]) + [""]
     for r in state["scales"]:
         lines += scale_section(r) + [""]
     return lines
@@ -647,6 +754,9 @@ def parse_args():
                     "DAG check if --dag-users is USERS) instead of generating it; repeatable")
     ap.add_argument("--dag-users", type=int, default=10_000,
                     help="users of the DAG path vs siyu run check (default 10,000; 0 skips it)")
+    ap.add_argument("--fixed-users", type=int, default=200,
+                    help="users of the fixed-cost landing (default 200; 0 skips it): a full and\n"
+                    "an incremental siyu run and the DAG path on almost no data")
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results.md")
     ap.add_argument("--append", action="store_true", help="add a run section to --out")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folders")
@@ -659,8 +769,9 @@ def parse_args():
         if not sep or not users.strip().isdigit():
             ap.error(f"--landing-for {item!r}: expected USERS=DIR")
         n, path = int(users), Path(folder).expanduser().resolve()
-        if n not in args.users and n != args.dag_users:
-            ap.error(f"--landing-for {item}: no scale of {n:,} users (--users, --dag-users)")
+        if n not in args.users and n not in (args.dag_users, args.fixed_users):
+            ap.error(f"--landing-for {item}: no scale of {n:,} users (--users, --dag-users, "
+                     "--fixed-users)")
         if not (path / "_manifest.json").is_file():
             ap.error(f"--landing-for {item}: no {path}/_manifest.json (generation unfinished?)")
         m = read_manifest(path)["args"]
@@ -680,7 +791,7 @@ def main() -> int:
         "args": args, "started": datetime.now(timezone.utc), "load": os.getloadavg(),
         "snapshot": f"commit {head}" + (f" + {len(dirty)} uncommitted file(s) in dbt_project/, "
                                         "include/, dags/ (working tree)" if dirty else ""),
-        "dag": None, "scales": [], "done": False,
+        "dag": None, "fixed": None, "scales": [], "done": False,
     }
     base = Path(tempfile.mkdtemp(prefix="siyu-bench-", dir=args.tmp))
     src = REPO / "dbt_project"
@@ -699,24 +810,26 @@ def main() -> int:
         args.out.write_text(prefix + "\n".join(report(state)).rstrip("\n") + "\n")
 
     parts = ([("dag", args.dag_users)] if args.dag_users else [])
+    parts += [("fixed", args.fixed_users)] if args.fixed_users else []
     parts += [("scale", users) for users in args.users]
     failed = False
     try:
         for kind, users in parts:
             res = {"users": users, "days": args.days, "steps": {}}
-            if kind == "dag":
-                state["dag"] = res
+            if kind in ("dag", "fixed"):
+                state[kind] = res
             else:
                 state["scales"].append(res)
             try:
-                (bench_dag if kind == "dag" else bench_scale)(users, args, base, res, save)
+                {"dag": bench_dag, "fixed": bench_fixed, "scale": bench_scale}[kind](
+                    users, args, base, res, save)
             except StepFailed as exc:
                 failed = True
                 res["error"] = str(exc)
                 log(f"FAILED: {exc}")
             if not args.keep:
-                shutil.rmtree(base / (f"dag-u{users}" if kind == "dag" else f"u{users}"),
-                              ignore_errors=True)
+                folder = {"dag": "dag-u", "fixed": "fixed-u", "scale": "u"}[kind]
+                shutil.rmtree(base / f"{folder}{users}", ignore_errors=True)
             save()
             log(f"wrote {args.out}")
         state["done"] = True
