@@ -409,15 +409,22 @@ def bench_scale(users: int, args, base: Path, res: dict, save) -> None:
 
     run = scale_settings(work, landing, "run", work / "dbt_project")
     prepare_project(base / "dbt_project", run)
+    full_and_incremental(run, as_of, f"{users:,} users", res, save)
+
+
+def full_and_incremental(run: Settings, as_of: date, what: str, res: dict, save) -> None:
+    """Steps "full" and "incremental" of ``res``: ``siyu run`` of the day before ``as_of`` on
+    an empty warehouse, then of ``as_of`` on the same warehouse (its project parsed already)."""
+    steps = res["steps"]
     day_before = as_of - timedelta(days=1)
-    log(f"{users:,} users: full siyu run --as-of {day_before} (empty warehouse)")
+    log(f"{what}: full siyu run --as-of {day_before} (empty warehouse)")
     m = siyu_run(run, day_before)
     record(steps, "full", m, label=f"full `siyu run --as-of {day_before}`, empty warehouse",
            note=run_note(m))
     res["warehouse_mb"] = du_mb(run.warehouse)
     save()
 
-    log(f"{users:,} users: incremental siyu run --as-of {as_of}")
+    log(f"{what}: incremental siyu run --as-of {as_of}")
     m = siyu_run(run, as_of)
     record(steps, "incremental", m, label=f"incremental day: `siyu run --as-of {as_of}`",
            note=run_note(m))
@@ -479,7 +486,6 @@ def bench_fixed(users: int, args, base: Path, res: dict, save) -> None:
     """What a run costs whatever the data: on a landing of a few users, a full and an
     incremental ``siyu run`` (as in a scale), then ``siyu run`` and ``airflow dags test`` of
     the as-of day from an empty warehouse (as in the DAG check)."""
-    steps = res["steps"]
     work = base / f"fixed-u{users}"
     landing = landing_zone(users, args, work, res)
     as_of = date.fromisoformat(res["as_of"])
@@ -487,17 +493,7 @@ def bench_fixed(users: int, args, base: Path, res: dict, save) -> None:
     project = work / "dbt_project"
     chain = scale_settings(work, landing, "chain", project)
     prepare_project(base / "dbt_project", chain)
-    day_before = as_of - timedelta(days=1)
-    log(f"fixed costs, {users:,} users: full siyu run --as-of {day_before} (empty warehouse)")
-    m = siyu_run(chain, day_before)
-    record(steps, "full", m, label=f"full `siyu run --as-of {day_before}`, empty warehouse",
-           note=run_note(m))
-    save()
-    log(f"fixed costs, {users:,} users: incremental siyu run --as-of {as_of}")
-    m = siyu_run(chain, as_of)
-    record(steps, "incremental", m, label=f"incremental day: `siyu run --as-of {as_of}`",
-           note=run_note(m))
-    save()
+    full_and_incremental(chain, as_of, f"fixed costs, {users:,} users", res, save)
     dag_steps(work, landing, project, as_of, f"fixed costs, {users:,} users", res, save)
 
 
